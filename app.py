@@ -1,0 +1,131 @@
+"""The application factory: a few register_* steps and nothing else.
+
+`flask --app app run` and `gunicorn 'app:create_app()'` both work.
+"""
+import logging
+import os
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from flask import Flask, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import cli
+from blueprints import errors
+from config import config_class
+from extensions import CONTENT_SECURITY_POLICY, bootstrap, csrf, limiter, login_manager, talisman
+from models import db as storage
+from models import keys, schema, users
+
+AREAS = ("auth", "admin", "organization", "doctor", "staff", "patient", "auditor")
+
+
+def create_app(config=None):
+    instance_path = config.get("INSTANCE_PATH") if isinstance(config, dict) else None
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    load_config(app, config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    register_extensions(app)
+    register_blueprints(app)
+    errors.register(app)
+    register_session_rules(app)
+    cli.register(app)
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if not _is_reloader_parent():
+        prepare_storage(app)
+    return app
+
+
+def load_config(app, config):
+    cls = config_class(config.get("ENV_NAME") if isinstance(config, dict) else config)
+    app.config.from_object(cls)
+    if isinstance(config, dict):
+        app.config.update(config)
+    cls.validate(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+
+
+def _instance_secret(app):
+    """Development only (production refuses to start without SECRET_KEY)."""
+    path = os.path.join(app.instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    with open(path) as handle:
+        return handle.read().strip()
+
+
+def _is_reloader_parent():
+    """Flask's reloader parent must not start an embedded database server."""
+    return os.environ.get("FLASK_DEBUG") in ("1", "true") and os.environ.get("WERKZEUG_RUN_MAIN") != "true"
+
+
+def register_extensions(app):
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        doc = users.get(storage.get_db(app), user_id)
+        return users.User(doc) if doc else None
+
+    csrf.init_app(app)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        uri = app.config.get("MONGO_URI", "")
+        app.config["RATELIMIT_STORAGE_URI"] = uri if storage.backend(uri) == "mongodb" else "memory://"
+    limiter.init_app(app)
+    talisman.init_app(app, content_security_policy=CONTENT_SECURITY_POLICY,
+                      force_https=app.config["FORCE_HTTPS"],
+                      session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
+                      strict_transport_security=app.config.get("SESSION_COOKIE_SECURE", False))
+    bootstrap.init_app(app)
+
+
+def register_blueprints(app):
+    import importlib
+    for area in AREAS:
+        module = importlib.import_module(f"blueprints.{area}")
+        prefix = None if area == "auth" else f"/{area}"
+        app.register_blueprint(module.bp, url_prefix=prefix)
+    app.register_blueprint(errors.bp)
+
+
+def register_session_rules(app):
+    """Idle timeout: a session unused for SESSION_IDLE_MINUTES is signed out."""
+    @app.before_request
+    def enforce_idle_timeout():
+        if request.endpoint == "static" or not current_user.is_authenticated:
+            return None
+        now = datetime.now(timezone.utc).timestamp()
+        last_seen = session.get("last_seen", now)
+        if now - last_seen > app.config["SESSION_IDLE_MINUTES"] * 60:
+            logout_user()
+            session.clear()
+            flash("You were signed out after a period of inactivity.", "info")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        session["last_seen"] = now
+        return None
+
+    @app.context_processor
+    def inject_roles():
+        return {"ROLE_LABELS": users.ROLE_LABELS}
+
+
+def prepare_storage(app):
+    """Indexes and key checks at start-up: refuse to run under the wrong keys."""
+    with app.app_context():
+        db = storage.get_db(app)
+        schema.ensure_indexes(db)
+        data_key = keys.load_data_key(app)
+        ledger_key = keys.load_ledger_key(app)
+        keys.check_fingerprints(db, data_key, ledger_key,
+                                keys.data_key_path(app), keys.ledger_key_path(app))
+        app.extensions.setdefault("medledger", {}).update(data_key=data_key, ledger_key=ledger_key)

@@ -1,0 +1,1 @@
+"""One package per area; each view declares who may use it (see guards)."""

@@ -1,0 +1,106 @@
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from blueprints.auth import bp
+from blueprints.auth.forms import LoginForm, SetPasswordForm
+from blueprints.guards import login_required, public
+from extensions import limiter
+from models import users
+from models.db import get_db
+from models.errors import InvalidInput
+
+HOME = {
+    users.ADMIN: "admin.dashboard",
+    users.ORG_MANAGER: "organization.dashboard",
+    users.DOCTOR: "doctor.dashboard",
+    users.PHARMACIST: "staff.dashboard",
+    users.LAB_TECH: "staff.dashboard",
+    users.PATIENT: "patient.dashboard",
+    users.AUDITOR: "auditor.dashboard",
+}
+
+
+def safe_next(target):
+    """Only a local path: anything with a scheme or network location is an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return None
+    return target
+
+
+def home_url():
+    return url_for(HOME[current_user.role])
+
+
+@bp.route("/")
+@public
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    return redirect(url_for("auth.login"))
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    form = LoginForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            result = users.authenticate(
+                get_db(), form.username.data, form.password.data,
+                threshold=current_app.config["LOCKOUT_THRESHOLD"],
+                lock_minutes=current_app.config["LOCKOUT_MINUTES"])
+            if result.user:
+                session.clear()
+                session.permanent = True
+                login_user(users.User(result.user))
+                session["last_seen"] = datetime.now(timezone.utc).timestamp()
+                current_app.logger.info("login ok user=%s", result.user["human_id"])
+                return redirect(safe_next(request.args.get("next")) or home_url())
+            current_app.logger.info("login refused locked=%s", result.locked)
+            form.password.errors.append(result.error)
+            status = 403 if result.locked else 401
+        else:
+            status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def set_password():
+    form = SetPasswordForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                users.set_password(get_db(), current_user.doc, form.password.data,
+                                   current_app.config["BCRYPT_ROUNDS"])
+            except InvalidInput as exc:
+                form.password.errors.append(exc.message)
+            else:
+                flash("Your password is saved.", "success")
+                return redirect(home_url())
+        return render_template("auth/set_password.html", form=form), 400
+    return render_template("auth/set_password.html", form=form)

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("doctor", __name__)
+
+from blueprints.doctor import routes, verification  # noqa: E402,F401

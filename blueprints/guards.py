@@ -1,0 +1,47 @@
+"""Route guards: every view declares who may use it, and a test walks the URL map to check it.
+
+`roles_required(...)` and `public` leave a mark on the view (`allowed_roles`), so a route added
+later without a guard fails the route-matrix test.
+"""
+from functools import wraps
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+PUBLIC = "public"
+ANY_USER = "any-user"
+
+
+def public(view):
+    view.allowed_roles = PUBLIC
+    return view
+
+
+def login_required(view):
+    """Any signed-in person, whatever the role (e.g. logout, own password)."""
+    return _guard(view, ANY_USER)
+
+
+def roles_required(*roles, verified=True):
+    """Only these roles; doctors must also hold a verified licence unless `verified=False`."""
+    def decorator(view):
+        return _guard(view, frozenset(roles), verified)
+    return decorator
+
+
+def _guard(view, roles, verified=True):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if current_user.must_set_password and request.endpoint != "auth.set_password":
+            return redirect(url_for("auth.set_password"))
+        if roles != ANY_USER:
+            if current_user.role not in roles:
+                abort(403)
+            if verified and current_user.needs_verification:
+                return redirect(url_for("doctor.verification"))
+        return view(*args, **kwargs)
+    wrapper.allowed_roles = roles
+    wrapper.requires_verification = verified
+    return wrapper

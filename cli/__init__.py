@@ -1,0 +1,9 @@
+"""The `flask` commands, one module per subject; add a module here to add commands."""
+from cli import accounts
+
+COMMAND_MODULES = (accounts,)
+
+
+def register(app):
+    for module in COMMAND_MODULES:
+        module.register(app)

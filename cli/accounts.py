@@ -1,0 +1,36 @@
+"""`flask init-db` and `flask create-admin`."""
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from models import schema, users
+from models.db import get_db
+from models.errors import DomainError
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create indexes (idempotent) and check the keys against the database."""
+    schema.ensure_indexes(get_db())
+    click.echo("Indexes are in place; keys match the database.")
+
+
+@click.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--name", prompt="Full name")
+@click.password_option(prompt="Password (not shown)")
+@with_appcontext
+def create_admin_command(username, name, password):
+    """Create an administrator account (the password is prompted for and never echoed)."""
+    try:
+        admin = users.create_user(get_db(), username=username, role=users.ADMIN, name=name,
+                                  password=password, rounds=current_app.config["BCRYPT_ROUNDS"])
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Administrator {admin['human_id']} ({admin['username']}) created.")
+
+
+def register(app):
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(create_admin_command)

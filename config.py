@@ -1,0 +1,99 @@
+"""Configuration classes, chosen by name, read from environment variables.
+
+Secrets never have a default in production: `ProductionConfig.validate()` refuses to start
+without them. Development generates them in the instance folder on first run.
+"""
+import os
+
+
+def _env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Unset / "secantus:<dir>": embedded SecantusDB; "mongodb://...": real MongoDB;
+    # "mongomock://": in-process fake for unit tests.
+    MONGO_URI = os.environ.get("MONGO_URI", "")
+    MONGO_DB = os.environ.get("MONGO_DB", "medledger")
+    # Key files live in the instance folder unless a path is given; never in MongoDB.
+    DATA_KEY_FILE = os.environ.get("DATA_KEY_FILE")
+    LEDGER_KEY_FILE = os.environ.get("LEDGER_KEY_FILE")
+    LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "medledger.local/ledger")
+    GENERATE_MISSING_KEYS = True
+    CHECKPOINT_EVERY_BLOCKS = _env_int("CHECKPOINT_EVERY_BLOCKS", 100)
+    CHECKPOINT_EVERY_SECONDS = _env_int("CHECKPOINT_EVERY_SECONDS", 3600)
+
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 15)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    LOCKOUT_THRESHOLD = _env_int("LOCKOUT_THRESHOLD", 5)
+    LOCKOUT_MINUTES = _env_int("LOCKOUT_MINUTES", 15)
+    BCRYPT_ROUNDS = _env_int("BCRYPT_ROUNDS", 12)
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
+    RATELIMIT_ENABLED = True
+
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+    MAX_ATTACHMENT_BYTES = _env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+    EMERGENCY_MINUTES = _env_int("EMERGENCY_MINUTES", 60)
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session, which has its own idle timeout
+    BOOTSTRAP_SERVE_LOCAL = True
+    FORCE_HTTPS = False
+    PROXY_FIX = False
+    DEBUG_KEYS_NOTE = ""
+
+    @classmethod
+    def validate(cls, config):
+        """Hook for configs that must refuse to start; the base accepts anything."""
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    MONGO_URI = "mongomock://"
+    MONGO_DB = "medledger_test"
+    BCRYPT_ROUNDS = 4
+    RATELIMIT_STORAGE_URI = "memory://"
+    WTF_CSRF_ENABLED = False
+
+
+class ProductionConfig(Config):
+    GENERATE_MISSING_KEYS = False
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    FORCE_HTTPS = False  # TLS ends at the reverse proxy; cookies stay Secure
+    PROXY_FIX = True
+
+    @classmethod
+    def validate(cls, config):
+        missing = [name for name in ("SECRET_KEY", "MONGO_URI", "DATA_KEY_FILE", "LEDGER_KEY_FILE",
+                                     "RATELIMIT_STORAGE_URI") if not config.get(name)]
+        if missing:
+            raise RuntimeError("production configuration is missing: " + ", ".join(missing))
+        if not config["MONGO_URI"].startswith(("mongodb://", "mongodb+srv://")):
+            raise RuntimeError("production needs MONGO_URI pointing at a MongoDB replica set")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_class(name=None):
+    name = name or os.environ.get("MEDLEDGER_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"unknown MEDLEDGER_ENV {name!r}; use one of {sorted(CONFIGS)}") from None

@@ -1,0 +1,142 @@
+"""Block headers: what one event commits to, and the hash that links it into the chain.
+
+The header holds no clinical value, only the event's shape (kind, subject, actor) and the root
+of its salted attribute tree. The block hash is the RFC 6962 leaf hash of the canonical header,
+so the chain of block hashes is also the leaf sequence of the log tree that checkpoints sign.
+"""
+import json
+import re
+from datetime import datetime
+
+from ledger.encoding import MAX_SAFE_INT, CanonicalError, canonical, rfc3339
+from ledger.merkle import leaf_hash
+
+__all__ = ["FORMAT_VERSION", "HEADER_FIELDS", "ZERO_HASH", "KIND_PATTERN", "BlockError",
+           "make_header", "header_of", "header_bytes", "block_hash", "make_block"]
+
+FORMAT_VERSION = 1
+HEADER_FIELDS = ("v", "height", "prev_hash", "timestamp", "kind", "subject", "actor",
+                 "attr_root", "attr_count")
+ZERO_HASH = "0" * 64
+"""prev_hash of block 0: the hex of 32 zero bytes."""
+KIND_PATTERN = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_SORTED_FIELDS = tuple(sorted(HEADER_FIELDS))  # ASCII names: JCS order is plain sorted order
+_FIELD_SET = frozenset(HEADER_FIELDS)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
+                            allow_nan=False)
+
+
+class BlockError(ValueError):
+    """A header that the ledger refuses to write (bad kind, subject, hash or count)."""
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_subject(subject) -> dict:
+    if not isinstance(subject, dict):
+        raise BlockError("subject must be a dict")
+    for key, value in subject.items():
+        if not isinstance(key, str) or not key:
+            raise BlockError(f"subject keys must be non-empty strings, not {key!r}")
+        if not (isinstance(value, str) or _is_int(value)):
+            raise BlockError(f"subject.{key} must be a str or an int (the subject is flat)")
+    return dict(subject)
+
+
+def make_header(*, height: int, prev_hash: str, kind: str, subject: dict, actor: str,
+                attr_root: str, attr_count: int, timestamp: datetime | str) -> dict:
+    """A validated header dict with exactly HEADER_FIELDS; BlockError if a field is invalid."""
+    if not _is_int(height) or not 0 <= height <= MAX_SAFE_INT:
+        raise BlockError(f"height must be a non-negative safe integer, not {height!r}")
+    for name, value in (("prev_hash", prev_hash), ("attr_root", attr_root)):
+        if not isinstance(value, str) or not _HEX64.match(value):
+            raise BlockError(f"{name} must be 64 lowercase hex digits")
+    if (height == 0) != (prev_hash == ZERO_HASH):
+        raise BlockError("prev_hash is all zeros exactly at height 0")
+    if not isinstance(kind, str) or not KIND_PATTERN.match(kind):
+        raise BlockError(f"kind {kind!r} does not match {KIND_PATTERN.pattern}")
+    if not isinstance(actor, str) or not actor:
+        raise BlockError("actor must be a non-empty pseudonymous id string")
+    if not _is_int(attr_count) or attr_count < 0:
+        raise BlockError("attr_count must be a non-negative int")
+    if isinstance(timestamp, datetime):
+        timestamp = rfc3339(timestamp)
+    if not isinstance(timestamp, str):
+        raise BlockError("timestamp must be a datetime or an RFC 3339 string")
+    header = {"v": FORMAT_VERSION, "height": height, "prev_hash": prev_hash,
+              "timestamp": timestamp, "kind": kind, "subject": _check_subject(subject),
+              "actor": actor, "attr_root": attr_root, "attr_count": attr_count}
+    try:
+        canonical(header)
+    except CanonicalError as e:
+        raise BlockError(f"header is outside the canonical domain: {e}") from None
+    return header
+
+
+def header_of(doc: dict) -> dict:
+    """Exactly the header fields of a stored block document (absent fields stay absent)."""
+    return {name: doc[name] for name in HEADER_FIELDS if name in doc}
+
+
+def _fast_subject(subject):
+    """The subject in JCS key order if it is plain ASCII str keys/values and exact ints."""
+    if type(subject) is not dict:
+        return None
+    for key, value in subject.items():
+        if type(key) is not str or not key.isascii():
+            return None
+        kind = type(value)
+        if kind is str:
+            if not value.isascii():
+                return None
+        elif kind is not int or not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+            return None
+    return {key: subject[key] for key in sorted(subject)}
+
+
+def header_bytes(header: dict) -> bytes:
+    """canonical(header), with a fast path for the common all-ASCII header.
+
+    The audit encodes every header, so this skips canonical()'s generic walk when every field
+    already has the exact expected type and ASCII text (where NFC is the identity and JCS key
+    order is plain sorted order). Anything else goes through canonical() itself, so the bytes
+    are identical either way (tested).
+    """
+    if type(header) is dict and header.keys() == _FIELD_SET:
+        subject = _fast_subject(header["subject"])
+        if subject is not None:
+            ordered = {}
+            for name in _SORTED_FIELDS:
+                value = header[name]
+                kind = type(value)
+                if kind is str:
+                    if not value.isascii():
+                        break
+                elif kind is int:
+                    if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+                        break
+                elif name != "subject":
+                    break
+                ordered[name] = value
+            else:
+                ordered["subject"] = subject
+                return _ENCODER.encode(ordered).encode("utf-8")
+    return canonical(header)
+
+
+def block_hash(header: dict) -> bytes:
+    """leaf_hash(canonical(header)): SHA-256(0x00 || header bytes); CanonicalError if invalid."""
+    return leaf_hash(header_bytes(header))
+
+
+def make_block(header: dict, attr_leaves: list[bytes]) -> dict:
+    """The stored document: header + `_id` (= height) + hex `attr_leaves` + hex `hash`."""
+    doc = dict(header)
+    doc["_id"] = header["height"]
+    doc["attr_leaves"] = [h.hex() for h in attr_leaves]
+    doc["hash"] = block_hash(header).hex()
+    return doc

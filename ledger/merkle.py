@@ -1,0 +1,236 @@
+"""RFC 6962 / RFC 9162 §2.1 Merkle trees: roots, inclusion and consistency proofs.
+
+One tree shape serves both uses in the ledger: the per-event attribute tree and the log tree
+whose leaves are the block hashes. The `*_from_hashes` functions take leaf hashes (what the
+ledger stores); the raw-leaf functions hash the data first. Verifiers return False (or None)
+on any malformed or forged input and never raise, since proofs come from untrusted receipts.
+"""
+from hashlib import sha256
+
+__all__ = ["EMPTY_ROOT", "leaf_hash", "node_hash", "merkle_root", "inclusion_proof",
+           "verify_inclusion", "consistency_proof", "verify_consistency", "root_from_hashes",
+           "inclusion_proof_from_hashes", "consistency_proof_from_hashes",
+           "verify_inclusion_hash", "root_from_inclusion", "CompactRange"]
+
+EMPTY_ROOT = sha256(b"").digest()
+"""MTH({}) = SHA-256() (RFC 9162 §2.1.1)."""
+
+_HASH_SIZE = 32
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """MTH({d}) = SHA-256(0x00 || d) (RFC 9162 §2.1.1)."""
+    return sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """SHA-256(0x01 || left || right) (RFC 9162 §2.1.1)."""
+    return sha256(b"\x01" + left + right).digest()
+
+
+def _split(n: int) -> int:
+    """k, the largest power of two smaller than n, for n > 1 (RFC 9162 §2.1.1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def root_from_hashes(leaf_hashes: list[bytes]) -> bytes:
+    """MTH (RFC 9162 §2.1.1) over leaf hashes, level by level without recursion.
+
+    Pairing neighbours and promoting an odd last node unchanged builds exactly the tree that
+    splits at the largest power of two, so no node is ever duplicated.
+    """
+    level = list(leaf_hashes)
+    if not level:
+        return EMPTY_ROOT
+    while len(level) > 1:
+        parents = [sha256(b"\x01" + left + right).digest()
+                   for left, right in zip(level[0::2], level[1::2])]
+        if len(level) & 1:
+            parents.append(level[-1])
+        level = parents
+    return level[0]
+
+
+def merkle_root(leaves: list[bytes]) -> bytes:
+    """MTH(D[n]) over raw leaf data (RFC 9162 §2.1.1)."""
+    return root_from_hashes([leaf_hash(leaf) for leaf in leaves])
+
+
+def _subtree(hashes, lo: int, hi: int) -> bytes:
+    return root_from_hashes(hashes[lo:hi])
+
+
+def inclusion_proof_from_hashes(leaf_hashes: list[bytes], index: int) -> list[bytes]:
+    """PATH(m, D[n]) (RFC 9162 §2.1.3.1), deepest sibling first."""
+    if not 0 <= index < len(leaf_hashes):
+        raise ValueError(f"leaf index {index} is outside a tree of {len(leaf_hashes)} leaves")
+    return _path(leaf_hashes, index, 0, len(leaf_hashes))
+
+
+def _path(hashes, m: int, lo: int, hi: int) -> list[bytes]:
+    """PATH(m, D[lo:hi]) with m relative to lo."""
+    n = hi - lo
+    if n == 1:
+        return []
+    k = _split(n)
+    if m < k:
+        return _path(hashes, m, lo, lo + k) + [_subtree(hashes, lo + k, hi)]
+    return _path(hashes, m - k, lo + k, hi) + [_subtree(hashes, lo, lo + k)]
+
+
+def inclusion_proof(leaves: list[bytes], index: int) -> list[bytes]:
+    """PATH(m, D[n]) over raw leaf data (RFC 9162 §2.1.3.1)."""
+    return inclusion_proof_from_hashes([leaf_hash(leaf) for leaf in leaves], index)
+
+
+def consistency_proof_from_hashes(leaf_hashes: list[bytes], old_size: int) -> list[bytes]:
+    """PROOF(m, D[n]) (RFC 9162 §2.1.4.1); empty when old_size is 0 or the whole tree."""
+    n = len(leaf_hashes)
+    if not 0 <= old_size <= n:
+        raise ValueError(f"old size {old_size} is outside 0..{n}")
+    if old_size in (0, n):
+        return []
+    return _subproof(leaf_hashes, old_size, 0, n, True)
+
+
+def _subproof(hashes, m: int, lo: int, hi: int, complete: bool) -> list[bytes]:
+    """SUBPROOF(m, D[lo:hi], b); `complete` is b: whether D[lo:lo+m] is the old tree itself."""
+    n = hi - lo
+    if m == n:
+        return [] if complete else [_subtree(hashes, lo, hi)]
+    k = _split(n)
+    if m <= k:
+        return _subproof(hashes, m, lo, lo + k, complete) + [_subtree(hashes, lo + k, hi)]
+    return _subproof(hashes, m - k, lo + k, hi, False) + [_subtree(hashes, lo, lo + k)]
+
+
+def consistency_proof(leaves: list[bytes], old_size: int) -> list[bytes]:
+    """PROOF(m, D[n]) over raw leaf data (RFC 9162 §2.1.4.1)."""
+    return consistency_proof_from_hashes([leaf_hash(leaf) for leaf in leaves], old_size)
+
+
+def _is_hash(value) -> bool:
+    return isinstance(value, (bytes, bytearray)) and len(value) == _HASH_SIZE
+
+
+def _is_size(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_path(proof) -> bool:
+    return isinstance(proof, (list, tuple)) and all(_is_hash(p) for p in proof)
+
+
+def root_from_inclusion(leaf_hash: bytes, index: int, size: int,
+                        proof: list[bytes]) -> bytes | None:
+    """The root that `proof` leads to (RFC 9162 §2.1.3.2 steps 1-5), or None if it is malformed.
+
+    A None here means the proof does not fit a tree of `size` leaves at all.
+    """
+    if not (_is_hash(leaf_hash) and _is_size(index) and _is_size(size) and index < size
+            and _is_path(proof)):
+        return None
+    fn, sn, r = index, size - 1, bytes(leaf_hash)
+    for p in proof:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return r if sn == 0 else None
+
+
+def verify_inclusion_hash(leaf_hash: bytes, index: int, size: int, proof: list[bytes],
+                          root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2 for a leaf given by its hash."""
+    computed = root_from_inclusion(leaf_hash, index, size, proof)
+    return computed is not None and computed == root
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes],
+                     root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2 for raw leaf data."""
+    if not isinstance(leaf, (bytes, bytearray)):
+        return False
+    return verify_inclusion_hash(leaf_hash(leaf), index, size, proof, root)
+
+
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
+                       proof: list[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2: whether the tree with `new_root` extends the one with `old_root`.
+
+    The RFC covers 0 < old_size < new_size. The two trivial cases need an empty proof:
+    equal sizes with equal roots, and old_size 0, which is consistent with any tree but only
+    if old_root is the empty-tree root (as Sigsum does; stricter than transparency-dev/merkle,
+    which ignores old_root there).
+    """
+    if not (_is_size(old_size) and _is_size(new_size) and old_size <= new_size
+            and _is_hash(old_root) and _is_hash(new_root) and _is_path(proof)):
+        return False
+    if old_size == 0:
+        return not proof and old_root == EMPTY_ROOT and (new_size > 0 or new_root == EMPTY_ROOT)
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    return _verify_consistency_path(old_size, new_size, old_root, new_root, list(proof))
+
+
+def _verify_consistency_path(first, second, first_hash, second_hash, path) -> bool:
+    """RFC 9162 §2.1.4.2 steps 1-7, with the RFC's names."""
+    if not path:
+        return False
+    if first & (first - 1) == 0:
+        path.insert(0, first_hash)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == first_hash and sr == second_hash
+
+
+class CompactRange:
+    """The log root at every size while reading the leaves once, in O(log n) memory.
+
+    Keeps the roots of the perfect subtrees that make up the tree so far (one per set bit of
+    `size`, largest first); appending merges equal-sized neighbours like a binary counter, and
+    the root folds them right to left, which is the RFC 9162 §2.1.1 split at the largest power
+    of two (the compact ranges of transparency-dev/merkle).
+    """
+
+    __slots__ = ("size", "_peaks")
+
+    def __init__(self):
+        self.size = 0
+        self._peaks = []
+
+    def append(self, leaf_hash: bytes) -> None:
+        """Add the next leaf, given by its hash."""
+        peaks, carry, h = self._peaks, self.size, leaf_hash
+        while carry & 1:
+            h = sha256(b"\x01" + peaks.pop() + h).digest()
+            carry >>= 1
+        peaks.append(h)
+        self.size += 1
+
+    def root(self) -> bytes:
+        """MTH of the leaves appended so far (EMPTY_ROOT when there are none)."""
+        if not self._peaks:
+            return EMPTY_ROOT
+        peaks = self._peaks
+        r = peaks[-1]
+        for peak in reversed(peaks[:-1]):
+            r = node_hash(peak, r)
+        return r

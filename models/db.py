@@ -1,0 +1,80 @@
+"""The one storage module: picks the backend from MONGO_URI and hands out pymongo objects.
+
+Everything else uses pymongo's own API and errors. One client per process, created lazily,
+so that Flask's reloader parent never starts an embedded server.
+"""
+import os
+import threading
+
+import pymongo
+from flask import current_app
+
+from models.embedded import EmbeddedServer
+
+_lock = threading.Lock()
+_clients = {}  # uri -> MongoClient, one per process
+_servers = {}  # storage path -> EmbeddedServer
+
+
+def backend(uri):
+    if not uri or uri.startswith("secantus:"):
+        return "embedded"
+    if uri.startswith("mongomock://"):
+        return "mongomock"
+    if uri.startswith(("mongodb://", "mongodb+srv://")):
+        return "mongodb"
+    raise RuntimeError(f"MONGO_URI {uri!r}: use mongodb://, mongodb+srv://, mongomock:// or secantus:<dir>")
+
+
+def _embedded_path(app, uri):
+    path = uri[len("secantus:"):] if uri else ""
+    return path or os.path.join(app.instance_path, "db")
+
+
+def _new_client(app, uri):
+    kind = backend(uri)
+    if kind == "mongomock":
+        import mongomock
+        import mongomock.gridfs
+        mongomock.gridfs.enable_gridfs_integration()
+        return mongomock.MongoClient(tz_aware=True)
+    if kind == "embedded":
+        path = _embedded_path(app, uri)
+        server = _servers.get(path)
+        if server is None:
+            server = _servers[path] = EmbeddedServer(path).start()
+        uri = server.uri
+    return pymongo.MongoClient(uri, tz_aware=True, connect=False,
+                               serverSelectionTimeoutMS=10_000)
+
+
+def client(app=None):
+    app = app or current_app
+    injected = app.config.get("MONGO_CLIENT")
+    if injected is not None:
+        return injected
+    uri = app.config.get("MONGO_URI", "")
+    if backend(uri) == "mongomock":
+        # Each test app gets its own in-process database.
+        store = app.extensions.setdefault("medledger", {})
+        if "mongomock_client" not in store:
+            store["mongomock_client"] = _new_client(app, uri)
+        return store["mongomock_client"]
+    with _lock:
+        key = uri or _embedded_path(app, uri)
+        if key not in _clients:
+            _clients[key] = _new_client(app, uri)
+        return _clients[key]
+
+
+def get_db(app=None):
+    app = app or current_app
+    return client(app)[app.config["MONGO_DB"]]
+
+
+def embedded_uri(app=None):
+    """The TCP address of the embedded server, for tools that need a URI (rate-limit storage)."""
+    app = app or current_app
+    client(app)
+    server = _servers.get(_embedded_path(app, app.config.get("MONGO_URI", "")))
+    return server.uri if server else None

@@ -1,0 +1,162 @@
+"""Sign-in, lockout, rate limit, idle timeout, safe redirects and passwords."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from blueprints.auth.routes import safe_next
+from models import users
+from tests.conftest import PASSWORD
+
+
+def test_login_page_renders(client):
+    response = client.get("/login")
+    assert response.status_code == 200
+    assert b"Sign in" in response.data
+
+
+def test_login_sends_each_role_home(app, client, auth, make_account):
+    expected = {users.PATIENT: "/patient/", users.ADMIN: "/admin/", users.AUDITOR: "/auditor/",
+                users.DOCTOR: "/doctor/", users.ORG_MANAGER: "/organization/",
+                users.PHARMACIST: "/staff/", users.LAB_TECH: "/staff/"}
+    for role, home in expected.items():
+        account = make_account(role)
+        response = auth.login(account["username"])
+        assert response.status_code == 302
+        assert response.headers["Location"] == home
+        assert client.get(home).status_code == 200
+        auth.logout()
+
+
+def test_wrong_password_is_refused_without_saying_which_part(client, auth, make_account):
+    account = make_account(users.PATIENT)
+    response = auth.login(account["username"], "wrong password here")
+    assert response.status_code == 401
+    assert b"Unknown username or wrong password" in response.data
+    response = auth.login("nobody-at-all", PASSWORD)
+    assert response.status_code == 401
+    assert b"Unknown username or wrong password" in response.data
+
+
+def test_empty_form_is_a_400_with_messages(client):
+    response = client.post("/login", data={})
+    assert response.status_code == 400
+    assert b"This field is required" in response.data
+
+
+def test_five_failures_lock_the_account_even_for_the_right_password(app, db, auth, make_account):
+    account = make_account(users.DOCTOR)
+    for _ in range(4):
+        assert auth.login(account["username"], "not the password!").status_code == 401
+    response = auth.login(account["username"], "not the password!")
+    assert response.status_code == 403
+    assert b"locked" in response.data
+    response = auth.login(account["username"])
+    assert response.status_code == 403
+    assert b"locked" in response.data
+    assert users.is_locked(db.users.find_one({"_id": account["_id"]}))
+
+
+def test_lock_expires_and_unlock_clears_it(app, db, auth, make_account):
+    account = make_account(users.PATIENT)
+    db.users.update_one({"_id": account["_id"]}, {"$set": {
+        "locked_until": datetime.now(timezone.utc) - timedelta(seconds=1)}})
+    assert auth.login(account["username"]).status_code == 302
+    auth.logout()
+    db.users.update_one({"_id": account["_id"]}, {"$set": {
+        "locked_until": datetime.now(timezone.utc) + timedelta(minutes=10)}})
+    assert auth.login(account["username"]).status_code == 403
+    assert users.unlock(db, account["_id"]) == 1
+    assert auth.login(account["username"]).status_code == 302
+
+
+def test_disabled_account_cannot_sign_in(db, auth, make_account):
+    account = make_account(users.PHARMACIST)
+    users.set_active(db, account["_id"], False)
+    response = auth.login(account["username"])
+    assert response.status_code == 401
+    assert b"disabled" in response.data
+
+
+def test_logins_are_rate_limited_per_address(app, tmp_path):
+    from app import create_app
+    from tests.conftest import make_config
+    limited = create_app(make_config(tmp_path, LOGIN_RATE_LIMIT="3 per minute"))
+    client = limited.test_client()
+    codes = [client.post("/login", data={"username": "x", "password": "y" * 12}).status_code
+             for _ in range(4)]
+    assert codes[:3] == [401, 401, 401]
+    assert codes[3] == 429
+
+
+def test_idle_session_is_signed_out(app, client, auth, make_account):
+    account = make_account(users.PATIENT)
+    auth.login(account["username"])
+    assert client.get("/patient/").status_code == 200
+    with client.session_transaction() as session:
+        session["last_seen"] -= app.config["SESSION_IDLE_MINUTES"] * 60 + 5
+    response = client.get("/patient/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+    assert client.get("/patient/").status_code == 302
+
+
+def test_next_is_followed_only_when_local(client, make_account):
+    account = make_account(users.PATIENT)
+    response = client.post("/login?next=/patient/", data={"username": account["username"],
+                                                          "password": PASSWORD})
+    assert response.headers["Location"] == "/patient/"
+    client.post("/logout")
+    response = client.post("/login?next=https://evil.example/x",
+                           data={"username": account["username"], "password": PASSWORD})
+    assert response.headers["Location"] == "/patient/"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example",
+                                    "javascript:alert(1)", "evil.example/x", "", None])
+def test_safe_next_rejects_foreign_targets(target):
+    assert safe_next(target) is None
+
+
+def test_safe_next_keeps_local_paths():
+    assert safe_next("/doctor/patients?x=1") == "/doctor/patients?x=1"
+
+
+def test_logout_needs_post(client, auth, make_account):
+    account = make_account(users.PATIENT)
+    auth.login(account["username"])
+    assert client.get("/logout").status_code == 405
+    assert auth.logout().status_code == 302
+    assert client.get("/patient/").status_code == 302
+
+
+@pytest.mark.parametrize("password,problem", [
+    ("short", "at least 12"),
+    ("é" * 37, "at most 72 bytes"),
+    ("patient-user-1", "must not be the username"),
+])
+def test_password_policy(password, problem):
+    assert problem in users.password_problem(password, "patient-user-1")
+
+
+def test_password_policy_accepts_a_good_password():
+    assert users.password_problem("a long enough passphrase", "someone") is None
+
+
+def test_passwords_are_stored_as_bcrypt_hashes(db, make_account):
+    account = make_account(users.PATIENT)
+    stored = db.users.find_one({"_id": account["_id"]})["password_hash"]
+    assert stored.startswith("$2b$") and PASSWORD not in stored
+
+
+def test_first_login_forces_a_new_password(app, client, auth, db, make_account):
+    account = make_account(users.PATIENT, password="one-time-setup-code", must_set_password=True)
+    auth.login(account["username"], "one-time-setup-code")
+    response = client.get("/patient/")
+    assert response.status_code == 302 and response.headers["Location"] == "/password"
+    response = client.post("/password", data={"password": "short", "confirm": "short"})
+    assert response.status_code == 400 and b"at least 12" in response.data
+    response = client.post("/password", data={"password": "my own long secret",
+                                              "confirm": "my own long secret"})
+    assert response.status_code == 302
+    assert client.get("/patient/").status_code == 200
+    assert not db.users.find_one({"_id": account["_id"]})["must_set_password"]

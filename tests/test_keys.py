@@ -1,0 +1,43 @@
+"""Key files: created 0600 in development, required in production, checked against the DB."""
+import os
+import stat
+
+import mongomock
+import pytest
+
+from app import create_app
+from models.keys import KeyProblem
+from tests.conftest import make_config
+
+
+def test_keys_are_created_private_outside_the_database(app, db):
+    for name in ("DATA_KEY_FILE", "LEDGER_KEY_FILE"):
+        mode = stat.S_IMODE(os.stat(app.config[name]).st_mode)
+        assert mode == 0o600, name
+    stored = db.meta.find_one({"_id": "keys"})
+    data_key = app.extensions["medledger"]["data_key"]
+    assert data_key.hex() not in str(stored)
+    assert set(stored) == {"_id", "data_key", "ledger_keys"}
+
+
+def test_app_refuses_a_database_encrypted_under_another_data_key(tmp_path):
+    shared = mongomock.MongoClient(tz_aware=True)
+    create_app(make_config(tmp_path, MONGO_CLIENT=shared))
+    os.remove(tmp_path / "instance" / "data.key")
+    with pytest.raises(KeyProblem, match="another data key than .*data.key"):
+        create_app(make_config(tmp_path, MONGO_CLIENT=shared))
+
+
+def test_app_refuses_a_ledger_signed_under_another_key(tmp_path):
+    shared = mongomock.MongoClient(tz_aware=True)
+    create_app(make_config(tmp_path, MONGO_CLIENT=shared))
+    os.remove(tmp_path / "instance" / "ledger.key")
+    with pytest.raises(KeyProblem, match="ledger was signed with other keys"):
+        create_app(make_config(tmp_path, MONGO_CLIENT=shared))
+
+
+def test_same_keys_start_again(tmp_path):
+    shared = mongomock.MongoClient(tz_aware=True)
+    first = create_app(make_config(tmp_path, MONGO_CLIENT=shared))
+    second = create_app(make_config(tmp_path, MONGO_CLIENT=shared))
+    assert first.extensions["medledger"]["data_key"] == second.extensions["medledger"]["data_key"]

@@ -1,0 +1,83 @@
+"""Every route declares who may use it; every role (and anonymous) is tried on every route.
+
+A view added later without a guard fails here, and so does a guard that lets the wrong role in.
+"""
+import re
+
+import pytest
+from flask import url_for
+
+from blueprints.guards import ANY_USER, PUBLIC
+from models import users
+
+UNGUARDED_ENDPOINTS = {"static", "bootstrap.static"}
+DUMMY_VALUES = {"int": "1", "path": "x", "string": "PAT-999999", "default": "PAT-999999"}
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in UNGUARDED_ENDPOINTS:
+            continue
+        yield rule, app.view_functions[rule.endpoint]
+
+
+def concrete_url(rule):
+    def fill(match):
+        converter = match.group(1) or "default"
+        return DUMMY_VALUES.get(converter, DUMMY_VALUES["default"])
+    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>", fill, rule.rule)
+
+
+def method_of(rule):
+    return "GET" if "GET" in rule.methods else "POST"
+
+
+def test_every_route_declares_its_roles(app):
+    missing = [rule.rule for rule, view in routes(app) if not hasattr(view, "allowed_roles")]
+    assert missing == []
+
+
+def test_allowed_roles_are_known(app):
+    for rule, view in routes(app):
+        if view.allowed_roles in (PUBLIC, ANY_USER):
+            continue
+        assert view.allowed_roles and set(view.allowed_roles) <= set(users.ROLES), rule.rule
+
+
+def test_anonymous_is_sent_to_login_on_every_guarded_route(app, client):
+    for rule, view in routes(app):
+        if view.allowed_roles == PUBLIC:
+            continue
+        response = client.open(concrete_url(rule), method=method_of(rule))
+        assert response.status_code == 302, rule.rule
+        assert "/login" in response.headers["Location"], rule.rule
+
+
+@pytest.mark.parametrize("role", users.ROLES)
+def test_each_role_is_refused_where_it_does_not_belong(app, client, auth, make_account, role):
+    account = make_account(role)
+    assert auth.login(account["username"]).status_code == 302
+    for rule, view in routes(app):
+        if rule.endpoint == "auth.logout":
+            continue
+        response = client.open(concrete_url(rule), method=method_of(rule))
+        allowed = view.allowed_roles in (PUBLIC, ANY_USER) or role in view.allowed_roles
+        if allowed:
+            assert response.status_code != 403 or rule.arguments, (role, rule.rule)
+            assert response.status_code < 500, (role, rule.rule, response.status_code)
+        else:
+            assert response.status_code == 403, (role, rule.rule, response.status_code)
+
+
+def test_unverified_doctor_reaches_only_the_verification_page(app, client, auth, make_account):
+    doctor = make_account(users.DOCTOR, verified=False)
+    auth.login(doctor["username"])
+    with app.test_request_context():
+        verification_page = url_for("doctor.verification")
+    for rule, view in routes(app):
+        if view.allowed_roles in (PUBLIC, ANY_USER) or users.DOCTOR not in view.allowed_roles:
+            continue
+        response = client.open(concrete_url(rule), method=method_of(rule))
+        if view.requires_verification:
+            assert response.status_code == 302, rule.rule
+            assert response.headers["Location"].endswith(verification_page), rule.rule

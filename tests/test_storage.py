@@ -1,0 +1,134 @@
+"""The storage module: backend choice, the embedded server's life cycle, indexes."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from app import create_app
+from models import db as storage
+from models import users
+from tests.conftest import make_config
+
+
+@pytest.mark.parametrize("uri,kind", [("", "embedded"), ("secantus:/tmp/x", "embedded"),
+                                      ("mongomock://", "mongomock"),
+                                      ("mongodb://db1,db2/?replicaSet=rs0", "mongodb"),
+                                      ("mongodb+srv://cluster.example", "mongodb")])
+def test_backend_is_chosen_by_uri(uri, kind):
+    assert storage.backend(uri) == kind
+
+
+def test_unknown_uri_is_refused():
+    with pytest.raises(RuntimeError, match="MONGO_URI"):
+        storage.backend("postgres://x")
+
+
+def test_indexes_are_created_idempotently(app, db):
+    from models import schema
+    schema.ensure_indexes(db)
+    schema.ensure_indexes(db)
+    names = db.users.index_information()
+    assert any(info.get("unique") and info["key"] == [("username", 1)] for info in names.values())
+    assert any(info.get("unique") and info["key"] == [("human_id", 1)] for info in names.values())
+
+
+def test_human_ids_are_unique_and_sequential(db):
+    from models import ids
+    made = [ids.next_id(db, "patient") for _ in range(5)]
+    assert made == [f"PAT-{n:06d}" for n in range(1, 6)]
+
+
+@pytest.mark.integration
+def test_human_ids_stay_unique_under_concurrency(app, db):
+    from concurrent.futures import ThreadPoolExecutor
+    from models import ids
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda _: ids.next_id(db, "doctor"), range(200)))
+    assert len(set(made)) == 200
+
+
+@pytest.mark.integration
+def test_embedded_tier_speaks_real_pymongo(db):
+    import pymongo
+    assert isinstance(db.client, pymongo.MongoClient)
+    db.things.create_index("k", unique=True)
+    db.things.insert_one({"k": 1})
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        db.things.insert_one({"k": 1})
+
+
+EMBEDDED_SCRIPT = textwrap.dedent("""
+    import sys
+    from app import create_app
+    from models.db import get_db
+    config = {"INSTANCE_PATH": sys.argv[1], "MONGO_URI": "", "RATELIMIT_STORAGE_URI": "memory://"}
+    app = create_app(config)
+    with app.app_context():
+        db = get_db()
+        if sys.argv[2] == "write":
+            db.notes.insert_one({"_id": "kept", "text": "survives restarts"})
+        print(db.notes.find_one({"_id": "kept"})["text"])
+""")
+
+
+@pytest.mark.integration
+def test_embedded_default_keeps_data_across_restarts(tmp_path):
+    """The default backend starts its own server under instance/, and stops it at exit."""
+    instance = tmp_path / "instance"
+    for mode in ("write", "read"):
+        result = subprocess.run([sys.executable, "-c", EMBEDDED_SCRIPT, str(instance), mode],
+                                capture_output=True, text=True, timeout=120,
+                                cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip().endswith("survives restarts")
+    assert (instance / "db").is_dir()
+    leftover = subprocess.run(["pgrep", "-f", f"storage-path {instance}/db"], capture_output=True)
+    assert leftover.stdout == b""
+
+
+def test_production_refuses_missing_secrets(tmp_path, monkeypatch):
+    for name in ("SECRET_KEY", "MONGO_URI", "DATA_KEY_FILE", "LEDGER_KEY_FILE", "RATELIMIT_STORAGE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_production_refuses_a_non_mongodb_backend(tmp_path):
+    config = {"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 32,
+              "MONGO_URI": "mongomock://", "DATA_KEY_FILE": "/nonexistent/k",
+              "LEDGER_KEY_FILE": "/nonexistent/l", "RATELIMIT_STORAGE_URI": "memory://"}
+    with pytest.raises(RuntimeError, match="replica set"):
+        create_app(config)
+
+
+def test_production_refuses_missing_key_files(tmp_path):
+    from models.keys import KeyProblem
+    config = {"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 32,
+              "MONGO_URI": "mongodb://127.0.0.1:1/", "DATA_KEY_FILE": str(tmp_path / "none.key"),
+              "LEDGER_KEY_FILE": str(tmp_path / "none-ledger.key"), "RATELIMIT_STORAGE_URI": "memory://",
+              "MONGO_CLIENT": __import__("mongomock").MongoClient(tz_aware=True)}
+    with pytest.raises(KeyProblem, match="data key file .* is missing"):
+        create_app(config)
+
+
+def test_production_cookies_are_secure_behind_proxy(tmp_path):
+    from werkzeug.middleware.proxy_fix import ProxyFix
+    dev = create_app(make_config(tmp_path))  # generates key files in the instance folder
+    config = {"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path / "instance"),
+              "SECRET_KEY": "x" * 32, "MONGO_URI": "mongodb://127.0.0.1:1/",
+              "DATA_KEY_FILE": dev.config["DATA_KEY_FILE"],
+              "LEDGER_KEY_FILE": dev.config["LEDGER_KEY_FILE"], "RATELIMIT_STORAGE_URI": "memory://",
+              "MONGO_CLIENT": __import__("mongomock").MongoClient(tz_aware=True),
+              "WTF_CSRF_ENABLED": False, "BCRYPT_ROUNDS": 4}
+    app = create_app(config)
+    assert isinstance(app.wsgi_app, ProxyFix)
+    with app.app_context():
+        from models.db import get_db
+        users.create_user(get_db(), username="p1", role=users.PATIENT, name="P",
+                          password="a long enough pass", rounds=4)
+    response = app.test_client().post("/login", data={"username": "p1", "password": "a long enough pass"},
+                                      headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie
