@@ -4,6 +4,7 @@
 even under concurrency, on MongoDB, the embedded server and mongomock alike.
 """
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 PREFIXES = {
     "patient": ("PAT", 6),
@@ -18,12 +19,35 @@ PREFIXES = {
 }
 
 
+def reserve(db, counter, count=1):
+    """Reserve `count` numbers atomically; returns the last one.
+
+    The counter document is created by a plain insert rather than an upsert: concurrent
+    upserting `find_one_and_update`s can return None on the embedded server.
+    """
+    for _ in range(10):
+        doc = db.counters.find_one_and_update(
+            {"_id": counter}, {"$inc": {"n": count}}, return_document=ReturnDocument.AFTER)
+        if doc is not None:
+            return int(doc["n"])
+        try:
+            db.counters.insert_one({"_id": counter, "n": 0})
+        except DuplicateKeyError:
+            pass
+    raise RuntimeError(f"counter {counter!r} could not be created")
+
+
 def next_number(db, counter):
-    doc = db.counters.find_one_and_update(
-        {"_id": counter}, {"$inc": {"n": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
-    return int(doc["n"])
+    return reserve(db, counter)
 
 
 def next_id(db, kind):
     prefix, width = PREFIXES[kind]
-    return f"{prefix}-{next_number(db, kind):0{width}d}"
+    return f"{prefix}-{reserve(db, kind):0{width}d}"
+
+
+def next_ids(db, kind, count):
+    """`count` consecutive ids reserved in one atomic step (bulk inserts of demo data)."""
+    prefix, width = PREFIXES[kind]
+    last = reserve(db, kind, count)
+    return [f"{prefix}-{n:0{width}d}" for n in range(last - count + 1, last + 1)]

@@ -89,8 +89,9 @@ def runner(app):
 
 @pytest.fixture
 def db(app):
-    with app.app_context():
-        yield get_db()
+    """The app's database, without holding an app context open (that would share `g`,
+    and so the signed-in user, across test requests)."""
+    return get_db(app)
 
 
 class AccountMaker:

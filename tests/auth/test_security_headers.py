@@ -34,7 +34,9 @@ def test_assets_are_served_locally(client):
     assert "cdn" not in html.lower()
     for src in re.findall(r'(?:src|href)="([^"]+\.(?:css|js))"', html):
         assert src.startswith("/"), src
-        assert client.get(src).status_code == 200, src
+        response = client.get(src)
+        assert response.status_code == 200, src
+        response.close()
 
 
 def test_forms_need_a_csrf_token(tmp_path):
