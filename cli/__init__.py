@@ -1,7 +1,7 @@
 """The `flask` commands, one module per subject; add a module here to add commands."""
-from cli import accounts
+from cli import accounts, ledger, seed
 
-COMMAND_MODULES = (accounts,)
+COMMAND_MODULES = (accounts, seed, ledger)
 
 
 def register(app):

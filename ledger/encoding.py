@@ -11,6 +11,7 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from operator import itemgetter
 
 __all__ = ["CanonicalError", "MAX_SAFE_INT", "canonical", "utf16_sort_key",
            "rfc3339", "parse_rfc3339"]
@@ -65,7 +66,7 @@ def _prepare(value):
     """Validate `value` and return a copy with NFC strings and dict keys in JCS order."""
     kind = type(value)
     if kind is str:
-        return _text(value)
+        return value if value.isascii() else _text(value)
     if kind is int:
         return _integer(value)
     if kind is bool or value is None:
@@ -113,7 +114,7 @@ def _integer(value: int) -> int:
 def _text(value: str) -> str:
     if _SURROGATE.search(value):
         raise _Invalid("strings must not contain lone surrogates")
-    return value if value.isascii() else unicodedata.normalize("NFC", value)
+    return unicodedata.normalize("NFC", value)
 
 
 def _array(value) -> list:
@@ -129,18 +130,28 @@ def _array(value) -> list:
 
 def _object(value: dict) -> dict:
     items = []
+    ascii_keys = True
     for key, item in value.items():
-        name = _key(key)
+        if type(key) is not str or not key.isascii():
+            key, ascii_keys = _key(key), False
         try:
-            items.append((name, _prepare(item)))
+            items.append((key, _prepare(item)))
         except _Invalid as e:
-            e.segments.append(name)
+            e.segments.append(key)
             raise
-    items.sort(key=lambda pair: utf16_sort_key(pair[0]))
+    # Below U+D800 code points and UTF-16 code units agree, so ASCII keys sort as they are.
+    items.sort(key=_first if ascii_keys else _first_utf16)
     out = dict(items)
     if len(out) != len(items):
         raise _Invalid("two keys are equal after NFC normalisation")
     return out
+
+
+_first = itemgetter(0)
+
+
+def _first_utf16(pair) -> bytes:
+    return utf16_sort_key(pair[0])
 
 
 def _key(key) -> str:

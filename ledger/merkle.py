@@ -216,6 +216,21 @@ class CompactRange:
         self.size = 0
         self._peaks = []
 
+    @classmethod
+    def from_peaks(cls, size: int, peaks: list[bytes]) -> "CompactRange":
+        """Resume from a saved state: `size` and its `peaks` (one per set bit of size)."""
+        if not (_is_size(size) and len(peaks) == bin(size).count("1")
+                and all(_is_hash(p) for p in peaks)):
+            raise ValueError(f"{len(peaks)} peaks do not fit a tree of {size} leaves")
+        compact = cls()
+        compact.size, compact._peaks = size, [bytes(p) for p in peaks]
+        return compact
+
+    @property
+    def peaks(self) -> list[bytes]:
+        """The state to save: roots of the perfect subtrees, largest first."""
+        return list(self._peaks)
+
     def append(self, leaf_hash: bytes) -> None:
         """Add the next leaf, given by its hash."""
         peaks, carry, h = self._peaks, self.size, leaf_hash

@@ -313,7 +313,9 @@ class Checkpoint:
     def parse_body(cls, text: str) -> "Checkpoint":
         """Parse a checkpoint body; unknown extension lines are ignored as the spec allows."""
         lines = text.split("\n") if isinstance(text, str) else []
-        if len(lines) < 4 or lines.pop() != "" or not all(lines) or not _DECIMAL.fullmatch(lines[1]):
+        if len(lines) < 4 or lines.pop() != "" or not all(lines):
+            raise NoteError("malformed checkpoint")
+        if not _DECIMAL.fullmatch(lines[1]):
             raise NoteError("malformed checkpoint")
         try:
             root = _b64decode(lines[2])

@@ -36,5 +36,9 @@ def seal(kind, subject, actor, attributes, salts=None):
     if salts is None:
         salts = {name: new_salt() for name in attributes}
     actor_id = actor.get("actor", "system") if actor else "system"
+    from models import checkpoints, ledger_activity, reconcile
+    reconcile.crash_if_injected(kind)  # rehearses a crash between document and block
     block = current_ledger().append(kind, subject, actor_id, attributes, salts)
+    ledger_activity.count_block(get_db(), block)
+    checkpoints.after_seal(block)
     return block, salts

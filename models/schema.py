@@ -5,7 +5,10 @@ collects them, so adding a collection means adding its declaration beside its co
 """
 import importlib
 
-MODEL_MODULES = ("models.users",)
+MODEL_MODULES = ("models.users", "models.accounts", "models.organizations", "models.verification",
+                 "models.records", "models.consent", "models.emergency", "models.audit_trail",
+                 "models.pharmacy",
+                 "models.ledger_explorer", "models.ledger_activity", "models.ledger_audit")
 
 
 def declared_indexes():

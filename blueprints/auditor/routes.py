@@ -1,11 +1,46 @@
-from flask import render_template
+"""The auditor's overview: chain height, last checkpoint, last audit, keys and activity.
+
+Every auditor page shows the chain's shape and hashes only; no clinical value is ever
+loaded for them (attribute names appear, values never do).
+"""
+from datetime import datetime, timezone
+
+from flask import Response, abort, render_template
 
 from blueprints.auditor import bp
 from blueprints.guards import roles_required
-from models import users
+from models import checkpoints, ledger_activity, ledger_audit, ledger_explorer, ledger_trust, users
+from models.db import get_db
+
+
+def checkpoint_time(doc):
+    stamp = doc.get("timestamp_ms") if doc else None
+    return datetime.fromtimestamp(stamp / 1000, timezone.utc) if isinstance(stamp, int) else None
+
+
+@bp.app_template_filter("checkpoint_time")
+def _checkpoint_time_filter(doc):
+    moment = checkpoint_time(doc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "unknown"
 
 
 @bp.route("/")
 @roles_required(users.AUDITOR)
 def dashboard():
-    return render_template("auditor/dashboard.html")
+    db = get_db()
+    return render_template(
+        "auditor/dashboard.html", size=ledger_explorer.chain_size(db),
+        latest=checkpoints.latest(db), last_audit=ledger_audit.last_finished(db),
+        running=ledger_audit.running_job(db), keys=ledger_trust.public_keys(),
+        activity=ledger_activity.per_day(db))
+
+
+@bp.route("/keys/<key_id>.pub")
+@roles_required(users.AUDITOR)
+def public_key(key_id):
+    """A verifier key as a one-line file, for `python -m ledger ... --pubkey`."""
+    for key in ledger_trust.public_keys():
+        if key["key_id"] == key_id:
+            return Response(key["vkey"] + "\n", mimetype="text/plain", headers={
+                "Content-Disposition": f"attachment; filename=ledger-{key_id}.pub"})
+    abort(404)

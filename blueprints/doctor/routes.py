@@ -1,11 +1,241 @@
-from flask import render_template
+"""The doctor's pages: find a patient, see what is allowed now (and why the rest is hidden),
+write and amend records, request access, and break the glass in an emergency."""
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from blueprints import clinical
+from blueprints.clinical_forms import (ConfirmForm, EmergencyForm, EnteredInErrorForm, FilesForm,
+                                       PatientSearchForm, RequestAccessForm, prefill,
+                                       record_form_class, record_values)
 from blueprints.doctor import bp
+from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
-from models import users
+from models import access, consent, emergency, record_types, records, users
+from models.db import get_db
+from models.errors import DomainError, InvalidInput
+
+
+def _me():
+    return current_user.doc
 
 
 @bp.route("/")
 @roles_required(users.DOCTOR)
 def dashboard():
-    return render_template("doctor/dashboard.html")
+    db = get_db()
+    grants = [grant for grant in consent.grants_to(db, access.grantee_ids(_me()))
+              if consent.is_active(grant, records.now_ms())]
+    return render_template("doctor/dashboard.html", search=PatientSearchForm(),
+                           requests=consent.requests_by(db, current_user.human_id)[:10],
+                           grants=grants, emergencies=emergency.by_doctor(db, current_user.human_id)[:5])
+
+
+@bp.route("/patients")
+@roles_required(users.DOCTOR)
+def find_patient():
+    form = PatientSearchForm(request.args)
+    human_id = (form.human_id.data or "").strip().upper()
+    if human_id and users.by_human_id(get_db(), human_id, role=users.PATIENT):
+        return redirect(url_for("doctor.patient", patient_id=human_id))
+    if human_id:
+        form.human_id.errors = [f"There is no patient {human_id[:20]}."]
+    else:
+        form.human_id.errors = ["Enter a patient id such as PAT-000234."]
+    return render_template("doctor/find_patient.html", search=form), 404 if human_id else 400
+
+
+@bp.route("/patients/<patient_id>")
+@roles_required(users.DOCTOR)
+def patient(patient_id):
+    db = get_db()
+    person = records.require_patient(db, patient_id)
+    versions = records.for_patient(db, person["human_id"])
+    ctx, decisions = access.evaluate_all(db, _me(), person["human_id"], versions)
+    groups = records.grouped(versions)
+    pending = [req for req in consent.requests_by(db, current_user.human_id)
+               if req["patient_id"] == person["human_id"] and req["state"] == consent.PENDING]
+    return render_template(
+        "doctor/patient.html", patient=person, groups=groups, decisions=decisions,
+        grants=[grant for grant in ctx.grants if consent.is_active(grant, ctx.now)],
+        emergencies=ctx.emergencies, pending=pending, type_labels=record_types.TYPE_LABELS,
+        writable=record_types.CLINICIAN_TYPES, describe_scope=consent.describe_scope)
+
+
+@bp.route("/patients/<patient_id>/records/new/<type_name>", methods=["GET", "POST"])
+@roles_required(users.DOCTOR)
+def record_new(patient_id, type_name):
+    db = get_db()
+    person = records.require_patient(db, patient_id)
+    if type_name not in record_types.CLINICIAN_TYPES:
+        abort(404)
+    form = record_form_class(type_name)()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                doc = records.create(db, clinical.data_key(), author=_me(),
+                                     patient_id=person["human_id"], type_name=type_name,
+                                     raw=record_values(form, type_name),
+                                     uploads=clinical.uploads(), max_bytes=clinical.max_bytes())
+            except DomainError as exc:
+                status = show_on_form(form, exc, fallback_field="files" if "files" in form else None)
+            else:
+                current_app.logger.info("record created record=%s v1 by=%s", doc["record_id"],
+                                        current_user.human_id)
+                flash(f"Record {doc['record_id']} is saved and sealed.", "success")
+                return redirect(url_for("doctor.record", record_id=doc["record_id"], version=1))
+    return render_template("doctor/record_form.html", form=form, patient=person,
+                           spec=record_types.TYPES[type_name], amending=None), status
+
+
+@bp.route("/records/<record_id>/v<int:version>")
+@roles_required(users.DOCTOR)
+def record(record_id, version):
+    db = get_db()
+    view = clinical.record_view(db, _me(), record_id, version)
+    return render_template("doctor/record.html", rows=clinical.fields_with_values(view["spec"], view["data"]),
+                           may_amend=records.may_amend(_me(), view["record"]),
+                           files_form=FilesForm(), error_form=EnteredInErrorForm(), **view)
+
+
+def _amendable(db, record_id, version):
+    doc = records.get_version(db, record_id, version)
+    if doc is None:
+        abort(404)
+    if not records.may_amend(_me(), doc):
+        abort(403)
+    return doc
+
+
+@bp.route("/records/<record_id>/v<int:version>/amend", methods=["GET", "POST"])
+@roles_required(users.DOCTOR)
+def record_amend(record_id, version):
+    db = get_db()
+    doc = _amendable(db, record_id, version)
+    form = record_form_class(doc["type"])()
+    status = 200
+    if request.method == "GET":
+        doc, _ = clinical.read_version(db, _me(), record_id, version)
+        prefill(form, doc["type"], records.data_of(clinical.data_key(), doc), doc["sensitivity"])
+    elif form.validate_on_submit():
+        try:
+            new = records.amend(db, clinical.data_key(), author=_me(), record_id=record_id,
+                                version=version, raw=record_values(form, doc["type"]),
+                                uploads=clinical.uploads(), max_bytes=clinical.max_bytes())
+        except DomainError as exc:
+            status = show_on_form(form, exc, fallback_field="files" if "files" in form else None)
+        else:
+            flash(f"Version {new['version']} of {record_id} is saved and sealed.", "success")
+            return redirect(url_for("doctor.record", record_id=record_id, version=new["version"]))
+    else:
+        status = 400
+    return render_template("doctor/record_form.html", form=form, patient={"human_id": doc["patient_id"]},
+                           spec=record_types.TYPES[doc["type"]], amending=doc), status
+
+
+@bp.route("/records/<record_id>/v<int:version>/entered-in-error", methods=["POST"])
+@roles_required(users.DOCTOR)
+def record_entered_in_error(record_id, version):
+    db = get_db()
+    _amendable(db, record_id, version)
+    form = EnteredInErrorForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("Say why this record is wrong.")
+    records.mark_entered_in_error(db, user=_me(), record_id=record_id, version=version,
+                                  reason=form.reason.data)
+    flash(f"{record_id} version {version} is marked as entered in error.", "success")
+    return redirect(url_for("doctor.record", record_id=record_id, version=version))
+
+
+@bp.route("/records/<record_id>/v<int:version>/files", methods=["POST"])
+@roles_required(users.DOCTOR)
+def record_add_files(record_id, version):
+    db = get_db()
+    _amendable(db, record_id, version)
+    form = FilesForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("The form could not be read. Reload and try again.")
+    new = records.add_files(db, clinical.data_key(), author=_me(), record_id=record_id,
+                            version=version, uploads=clinical.uploads(),
+                            max_bytes=clinical.max_bytes())
+    flash(f"The files are attached as version {new['version']}.", "success")
+    return redirect(url_for("doctor.record", record_id=record_id, version=new["version"]))
+
+
+@bp.route("/records/<record_id>/v<int:version>/files/<int:index>")
+@roles_required(users.DOCTOR)
+def record_file(record_id, version, index):
+    return clinical.send_attachment(get_db(), _me(), record_id, version, index)
+
+
+@bp.route("/patients/<patient_id>/request-access", methods=["GET", "POST"])
+@roles_required(users.DOCTOR)
+def request_access(patient_id):
+    db = get_db()
+    person = records.require_patient(db, patient_id)
+    form = RequestAccessForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                req = consent.request_access(
+                    db, requester=_me(), patient_id=person["human_id"], scope_kind=form.scope.data,
+                    type_names=form.types.data, record_text=form.records.data,
+                    purpose=form.purpose.data, duration_days=form.duration_days.data,
+                    one_time=form.one_time.data, message=form.message.data)
+            except DomainError as exc:
+                status = show_on_form(form, exc)
+            else:
+                flash(f"Request {req['request_id']} is sent to {person['human_id']}.", "success")
+                return redirect(url_for("doctor.patient", patient_id=person["human_id"]))
+    return render_template("doctor/request_access.html", form=form, patient=person), status
+
+
+@bp.route("/requests")
+@roles_required(users.DOCTOR)
+def my_requests():
+    return render_template("doctor/requests.html",
+                           requests=consent.requests_by(get_db(), current_user.human_id),
+                           cancel_endpoint="doctor.cancel_request",
+                           describe_scope=consent.describe_scope)
+
+
+@bp.route("/requests/<request_id>/cancel", methods=["POST"])
+@roles_required(users.DOCTOR)
+def cancel_request(request_id):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("The form could not be read. Reload and try again.")
+    req = consent.cancel(get_db(), user=_me(), request_id=request_id)
+    flash(f"Request {req['request_id']} is cancelled.", "success")
+    return redirect(url_for("doctor.my_requests"))
+
+
+@bp.route("/patients/<patient_id>/emergency", methods=["GET", "POST"])
+@roles_required(users.DOCTOR)
+def emergency_access(patient_id):
+    db = get_db()
+    person = records.require_patient(db, patient_id)
+    form = EmergencyForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                case = emergency.open_emergency(
+                    db, doctor=_me(), patient_id=person["human_id"], password=form.password.data,
+                    reason=form.reason.data, minutes=current_app.config["EMERGENCY_MINUTES"])
+            except DomainError as exc:
+                status = show_on_form(form, exc)
+            else:
+                current_app.logger.warning("emergency access opened id=%s by=%s patient=%s",
+                                           case["emergency_id"], current_user.human_id,
+                                           person["human_id"])
+                flash(f"Emergency access {case['emergency_id']} is open until "
+                      f"{case['ends_at']:%H:%M} UTC. It is shown to the patient and reviewed "
+                      "by an auditor.", "warning")
+                return redirect(url_for("doctor.patient", patient_id=person["human_id"]))
+    return render_template("doctor/emergency.html", form=form, patient=person,
+                           minutes=current_app.config["EMERGENCY_MINUTES"]), status

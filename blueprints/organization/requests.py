@@ -1,1 +1,60 @@
-"""(being written)"""
+"""An organization manager asks patients for access on behalf of the organization (e.g. a
+pharmacy asking for prescriptions) and cancels pending requests."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.form_errors import show_on_form
+from blueprints.guards import roles_required
+from blueprints.organization import bp
+from blueprints.organization.request_forms import ConfirmForm, OrgRequestAccessForm
+from models import consent, organizations, users
+from models.db import get_db
+from models.errors import DomainError, InvalidInput
+
+
+def _page(form, status=200):
+    db = get_db()
+    org = organizations.get(db, current_user.org_id) if current_user.org_id else None
+    found = consent.requests_of_org(db, org["human_id"]) if org else []
+    return render_template("organization/requests.html", form=form, organization=org,
+                           requests=found, cancel_endpoint="organization.cancel_request",
+                           describe_scope=consent.describe_scope), status
+
+
+@bp.route("/requests")
+@roles_required(users.ORG_MANAGER)
+def requests():
+    return _page(OrgRequestAccessForm(formdata=None))
+
+
+@bp.route("/requests/new", methods=["POST"])
+@roles_required(users.ORG_MANAGER)
+def request_new():
+    form = OrgRequestAccessForm()
+    if not current_user.org_id:
+        raise InvalidInput("Your account does not belong to an organization.")
+    if not form.validate_on_submit():
+        return _page(form, 400)
+    try:
+        req = consent.request_access(
+            get_db(), requester=current_user.doc, patient_id=form.patient_id.data,
+            scope_kind=form.scope.data, type_names=form.types.data, record_text=form.records.data,
+            purpose=form.purpose.data, duration_days=form.duration_days.data,
+            one_time=form.one_time.data, message=form.message.data)
+    except DomainError as exc:
+        if exc.status == 404:
+            exc = InvalidInput(exc.message, {"patient_id": exc.message})
+        return _page(form, show_on_form(form, exc))
+    flash(f"Request {req['request_id']} is sent to {req['patient_id']}.", "success")
+    return redirect(url_for("organization.requests"))
+
+
+@bp.route("/requests/<request_id>/cancel", methods=["POST"])
+@roles_required(users.ORG_MANAGER)
+def cancel_request(request_id):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("The form could not be read. Reload and try again.")
+    req = consent.cancel(get_db(), user=current_user.doc, request_id=request_id)
+    flash(f"Request {req['request_id']} is cancelled.", "success")
+    return redirect(url_for("organization.requests"))

@@ -1,11 +1,94 @@
-from flask import render_template
+"""The organization manager's pages: its staff, adding and disabling them, the front desk.
 
-from blueprints.organization import bp
+Every lookup of a staff member includes the manager's own `org_id`, so another
+organization's staff is simply not found (404).
+"""
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
-from models import users
+from blueprints.organization import bp
+from blueprints.organization.forms import FrontDeskPatientForm, StaffForm
+from models import organizations, patients, users
+from models.db import get_db
+from models.errors import DomainError
+
+
+def _own_organization(db):
+    return organizations.require(db, current_user.org_id)
+
+
+def _code_shown_once(**context):
+    """A page holding a one-time setup code: never cached, never shown again."""
+    response = make_response(render_template("organization/account_created.html", **context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/")
 @roles_required(users.ORG_MANAGER)
 def dashboard():
-    return render_template("organization/dashboard.html")
+    db = get_db()
+    org = organizations.get(db, current_user.org_id) if current_user.org_id else None
+    if org is None:  # an account left without an organization: say so instead of failing
+        return render_template("organization/no_organization.html")
+    return render_template("organization/dashboard.html", organization=org,
+                           staff=organizations.members(db, org["human_id"]),
+                           kind_label=organizations.KIND_LABELS[org["kind"]])
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@roles_required(users.ORG_MANAGER)
+def staff_new():
+    db = get_db()
+    org = _own_organization(db)
+    form = StaffForm()
+    if request.method == "GET":
+        return render_template("organization/staff_new.html", form=form, organization=org)
+    status = 400
+    if form.validate_on_submit():
+        try:
+            account, code = organizations.add_member(
+                db, org, role=form.role.data, name=form.name.data, username=form.username.data,
+                rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id)
+        except DomainError as exc:
+            status = show_on_form(form, exc)
+        else:
+            current_app.logger.info("staff added user=%s org=%s by=%s", account["human_id"],
+                                    org["human_id"], current_user.human_id)
+            return _code_shown_once(account=account, code=code, organization=org)
+    return render_template("organization/staff_new.html", form=form, organization=org), status
+
+
+@bp.route("/staff/<human_id>/disable", methods=["POST"])
+@roles_required(users.ORG_MANAGER)
+def staff_disable(human_id):
+    account = organizations.disable_member(get_db(), current_user.org_id, human_id,
+                                           by=current_user.human_id)
+    current_app.logger.info("staff disabled user=%s by=%s", account["human_id"], current_user.human_id)
+    flash(f"{account['human_id']} {account['name']} is disabled.", "success")
+    return redirect(url_for("organization.dashboard"))
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@roles_required(users.ORG_MANAGER)
+def patient_new():
+    db = get_db()
+    org = _own_organization(db)
+    form = FrontDeskPatientForm()
+    if request.method == "GET":
+        return render_template("organization/patient_new.html", form=form, organization=org)
+    status = 400
+    if form.validate_on_submit():
+        try:
+            patient, code = patients.register_at_desk(
+                db, org, rounds=current_app.config["BCRYPT_ROUNDS"],
+                registered_by=current_user.doc, **form.details())
+        except DomainError as exc:
+            status = show_on_form(form, exc)
+        else:
+            current_app.logger.info("patient registered at desk user=%s org=%s by=%s",
+                                    patient["human_id"], org["human_id"], current_user.human_id)
+            return _code_shown_once(account=patient, code=code, organization=org)
+    return render_template("organization/patient_new.html", form=form, organization=org), status

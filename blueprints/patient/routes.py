@@ -1,11 +1,233 @@
-from flask import render_template
+"""The patient's pages: own records (read-only), own documents, decisions on requests,
+sharing and revoking, who saw what, and a download of everything."""
+import json
 
-from blueprints.patient import bp
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints import clinical
+from blueprints.clinical_forms import (AccessLogFilterForm, ApproveForm, ConfirmForm, GrantForm,
+                                       RejectForm, choices, record_form_class, record_values)
+from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
-from models import users
+from blueprints.patient import bp
+from models import audit_trail, consent, emergency, patient_export, record_types, records, users
+from models.db import get_db
+from models.errors import Conflict, DomainError, InvalidInput
+
+
+def _me():
+    return current_user.doc
+
+
+def _duration_choices(max_days):
+    pairs = [(days, label) for days, label in consent.DURATIONS if days <= max_days]
+    if not any(days == max_days for days, _ in pairs):
+        pairs.append((max_days, f"{max_days} days (as asked)"))
+    return choices(pairs)
+
+
+def _approve_form(req, formdata=None):
+    form = ApproveForm(formdata=formdata) if formdata is not None else ApproveForm()
+    form.duration_days.choices = _duration_choices(req["duration_days"])
+    if formdata is None:
+        form.duration_days.data = str(req["duration_days"])
+        form.scope.data = req["scope"]["kind"]
+        form.types.data = req["scope"].get("types", [])
+        form.records.data = ", ".join(req["scope"].get("records", []))
+        form.one_time.data = req["one_time"]
+    return form
 
 
 @bp.route("/")
 @roles_required(users.PATIENT)
 def dashboard():
-    return render_template("patient/dashboard.html")
+    db = get_db()
+    me = current_user.human_id
+    groups = records.grouped(records.for_patient(db, me, projection=None))
+    key = clinical.data_key()
+    cards = [(current, older, clinical.fields_with_values(record_types.TYPES[current["type"]],
+                                                          records.data_of(key, current)))
+             for current, older in groups]
+    pending = consent.pending_for_patient(db, me)
+    return render_template("patient/dashboard.html", cards=cards, pending=pending,
+                           approve_forms={req["request_id"]: _approve_form(req) for req in pending},
+                           emergencies=emergency.for_patient(db, me)[:10],
+                           type_labels=record_types.TYPE_LABELS,
+                           describe_scope=consent.describe_scope)
+
+
+@bp.route("/records/<record_id>/v<int:version>")
+@roles_required(users.PATIENT)
+def record(record_id, version):
+    view = clinical.record_view(get_db(), _me(), record_id, version)
+    return render_template("patient/record.html",
+                           rows=clinical.fields_with_values(view["spec"], view["data"]), **view)
+
+
+@bp.route("/records/<record_id>/v<int:version>/files/<int:index>")
+@roles_required(users.PATIENT)
+def record_file(record_id, version, index):
+    return clinical.send_attachment(get_db(), _me(), record_id, version, index)
+
+
+@bp.route("/documents/new", methods=["GET", "POST"])
+@roles_required(users.PATIENT)
+def document_new():
+    form = record_form_class(record_types.PATIENT_PROVIDED, with_sensitivity=False)()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                doc = records.create(get_db(), clinical.data_key(), author=_me(),
+                                     patient_id=current_user.human_id,
+                                     type_name=record_types.PATIENT_PROVIDED,
+                                     raw=record_values(form, record_types.PATIENT_PROVIDED),
+                                     uploads=clinical.uploads(), max_bytes=clinical.max_bytes())
+            except DomainError as exc:
+                status = show_on_form(form, exc, fallback_field="files")
+            else:
+                flash(f"Your document {doc['record_id']} is saved.", "success")
+                return redirect(url_for("patient.dashboard"))
+    return render_template("patient/document_new.html", form=form), status
+
+
+@bp.route("/requests/<request_id>")
+@roles_required(users.PATIENT)
+def request_detail(request_id):
+    req = consent.request_for_patient(get_db(), _me(), request_id)
+    return render_template("patient/request.html", req=req, form=_approve_form(req),
+                           reject_form=RejectForm(), describe_scope=consent.describe_scope)
+
+
+@bp.route("/requests/<request_id>/approve", methods=["POST"])
+@roles_required(users.PATIENT)
+def approve(request_id):
+    db = get_db()
+    req = consent.request_for_patient(db, _me(), request_id)
+    form = _approve_form(req, formdata=request.form)
+    status = 400
+    if form.validate_on_submit():
+        try:
+            scope = None
+            if request.form.get("scope"):
+                scope = consent.clean_scope(db, current_user.human_id, form.scope.data,
+                                            form.types.data, form.records.data)
+            grant = consent.approve(db, patient=_me(), request_id=req["request_id"], scope=scope,
+                                    duration_days=form.duration_days.data,
+                                    one_time=form.one_time.data)
+        except Conflict:
+            raise
+        except DomainError as exc:
+            status = show_on_form(form, exc)
+        else:
+            current_app.logger.info("request approved request=%s grant=%s", req["request_id"],
+                                    grant["grant_id"])
+            flash(f"You approved {req['request_id']}: {grant['grantee_name']} "
+                  f"({grant['grantee_id']}) has access until "
+                  f"{grant['valid_until']:%Y-%m-%d %H:%M} UTC.", "success")
+            return redirect(url_for("patient.dashboard"))
+    return render_template("patient/request.html", req=req, form=form, reject_form=RejectForm(),
+                           describe_scope=consent.describe_scope), status
+
+
+@bp.route("/requests/<request_id>/reject", methods=["POST"])
+@roles_required(users.PATIENT)
+def reject(request_id):
+    db = get_db()
+    req = consent.request_for_patient(db, _me(), request_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("The note is too long.")
+    consent.reject(db, patient=_me(), request_id=req["request_id"], note=form.note.data)
+    flash(f"You rejected {req['request_id']}.", "info")
+    return redirect(url_for("patient.dashboard"))
+
+
+def _grants_page(form, status=200):
+    db = get_db()
+    return render_template("patient/grants.html", form=form,
+                           grants=consent.grants_for_patient(db, current_user.human_id),
+                           requests=consent.requests_for_patient(db, current_user.human_id),
+                           describe_scope=consent.describe_scope), status
+
+
+@bp.route("/grants")
+@roles_required(users.PATIENT)
+def grants():
+    return _grants_page(GrantForm())
+
+
+@bp.route("/grants/new", methods=["POST"])
+@roles_required(users.PATIENT)
+def grant_new():
+    form = GrantForm()
+    if form.validate_on_submit():
+        try:
+            grant = consent.grant_proactively(
+                get_db(), patient=_me(), grantee=form.grantee.data, scope_kind=form.scope.data,
+                type_names=form.types.data, record_text=form.records.data,
+                purpose=form.purpose.data, duration_days=form.duration_days.data,
+                one_time=form.one_time.data, note=form.note.data)
+        except DomainError as exc:
+            return _grants_page(form, show_on_form(form, exc))
+        flash(f"You shared with {grant['grantee_name']} ({grant['grantee_id']}) as "
+              f"{grant['grant_id']}.", "success")
+        return redirect(url_for("patient.grants"))
+    return _grants_page(form, 400)
+
+
+@bp.route("/grants/<grant_id>/revoke", methods=["POST"])
+@roles_required(users.PATIENT)
+def revoke(grant_id):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("The form could not be read. Reload and try again.")
+    grant = consent.revoke(get_db(), patient=_me(), grant_id=grant_id)
+    flash(f"{grant['grant_id']} is revoked: {grant['grantee_name']} can no longer read "
+          "your records under it.", "success")
+    return redirect(url_for("patient.grants"))
+
+
+def _filtered_log():
+    form = AccessLogFilterForm(request.args)
+    since, until = audit_trail.parse_day(form.since.data), audit_trail.parse_day(form.until.data)
+    entries = audit_trail.for_patient(get_db(), current_user.human_id, viewer=form.viewer.data,
+                                      record=form.record.data, since=since, until=until)
+    return form, audit_trail.with_org_names(get_db(), entries)
+
+
+@bp.route("/access-log")
+@roles_required(users.PATIENT)
+def access_log():
+    form, entries = _filtered_log()
+    return render_template("patient/access_log.html", form=form, entries=entries,
+                           csv_args={k: v for k, v in request.args.items()
+                                     if k in ("viewer", "record", "since", "until") and v})
+
+
+@bp.route("/access-log.csv")
+@roles_required(users.PATIENT)
+def access_log_csv():
+    _, entries = _filtered_log()
+    return Response(audit_trail.as_csv(entries), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{current_user.human_id}-reads.csv"',
+        "Cache-Control": "no-store"})
+
+
+@bp.route("/export.json")
+@roles_required(users.PATIENT)
+def export():
+    document = patient_export.build(get_db(), clinical.data_key(), _me())
+    body = json.dumps(document, ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{current_user.human_id}-records.json"',
+        "Cache-Control": "no-store"})
+
+
+@bp.route("/emergencies")
+@roles_required(users.PATIENT)
+def emergencies():
+    cases = emergency.for_patient(get_db(), current_user.human_id)
+    return render_template("patient/emergencies.html", cases=cases)

@@ -1,11 +1,98 @@
-from flask import render_template
+"""Pharmacists and lab technicians: prescriptions shared with the pharmacy (read, dispense),
+and lab reports written for patients who granted the lab."""
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from blueprints.staff import bp
+from blueprints import clinical
+from blueprints.clinical_forms import (ConfirmForm, PatientSearchForm, record_form_class,
+                                       record_values)
+from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
-from models import users
+from blueprints.staff import bp
+from models import access, organizations, pharmacy, record_types, records, users
+from models.db import get_db
+from models.errors import DomainError, Forbidden, InvalidInput
+
+
+def _me():
+    return current_user.doc
 
 
 @bp.route("/")
 @roles_required(users.PHARMACIST, users.LAB_TECH)
 def dashboard():
-    return render_template("staff/dashboard.html")
+    db = get_db()
+    org = organizations.get(db, current_user.org_id) if current_user.org_id else None
+    if current_user.role == users.PHARMACIST:
+        return render_template("staff/pharmacy.html", organization=org,
+                               shared=pharmacy.shared_prescriptions(db, _me()),
+                               type_labels=record_types.TYPE_LABELS)
+    return render_template("staff/lab.html", organization=org, search=PatientSearchForm(),
+                           reports=records.authored_by(db, current_user.human_id),
+                           type_labels=record_types.TYPE_LABELS)
+
+
+@bp.route("/records/<record_id>/v<int:version>")
+@roles_required(users.PHARMACIST, users.LAB_TECH)
+def record(record_id, version):
+    view = clinical.record_view(get_db(), _me(), record_id, version)
+    return render_template("staff/record.html", rows=clinical.fields_with_values(view["spec"], view["data"]),
+                           **view)
+
+
+@bp.route("/records/<record_id>/v<int:version>/files/<int:index>")
+@roles_required(users.PHARMACIST, users.LAB_TECH)
+def record_file(record_id, version, index):
+    return clinical.send_attachment(get_db(), _me(), record_id, version, index)
+
+
+@bp.route("/prescriptions/<record_id>/v<int:version>/dispense", methods=["POST"])
+@roles_required(users.PHARMACIST)
+def dispense(record_id, version):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("The form could not be read. Reload and try again.")
+    pharmacy.dispense(get_db(), pharmacist=_me(), record_id=record_id, version=version)
+    current_app.logger.info("prescription dispensed record=%s v%s by=%s", record_id, version,
+                            current_user.human_id)
+    flash(f"{record_id} is marked as dispensed.", "success")
+    return redirect(url_for("staff.dashboard"))
+
+
+@bp.route("/lab/patients")
+@roles_required(users.LAB_TECH)
+def lab_find_patient():
+    form = PatientSearchForm(request.args)
+    human_id = (form.human_id.data or "").strip().upper()
+    if human_id and users.by_human_id(get_db(), human_id, role=users.PATIENT):
+        return redirect(url_for("staff.lab_report_new", patient_id=human_id))
+    form.human_id.errors = [f"There is no patient {human_id[:20]}." if human_id
+                            else "Enter a patient id such as PAT-000234."]
+    return render_template("staff/lab.html", search=form, reports=[], organization=None,
+                           type_labels=record_types.TYPE_LABELS), 404 if human_id else 400
+
+
+@bp.route("/lab/patients/<patient_id>/reports/new", methods=["GET", "POST"])
+@roles_required(users.LAB_TECH)
+def lab_report_new(patient_id):
+    db = get_db()
+    person = records.require_patient(db, patient_id)
+    if access.active_grant_for_type(db, _me(), person["human_id"], record_types.LAB_REPORT) is None:
+        raise Forbidden("This patient has not granted your lab access for lab reports.")
+    form = record_form_class(record_types.LAB_REPORT)()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                doc = records.create(db, clinical.data_key(), author=_me(),
+                                     patient_id=person["human_id"],
+                                     type_name=record_types.LAB_REPORT,
+                                     raw=record_values(form, record_types.LAB_REPORT),
+                                     uploads=clinical.uploads(), max_bytes=clinical.max_bytes())
+            except DomainError as exc:
+                status = show_on_form(form, exc, fallback_field="files")
+            else:
+                flash(f"Lab report {doc['record_id']} is saved and sealed.", "success")
+                return redirect(url_for("staff.record", record_id=doc["record_id"], version=1))
+    return render_template("staff/lab_report_new.html", form=form, patient=person), status

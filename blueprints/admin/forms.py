@@ -1,0 +1,32 @@
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from models import organizations, verification
+
+KIND_CHOICES = [SelectChoice("", "Choose…")] + [SelectChoice(kind, organizations.KIND_LABELS[kind])
+                                                  for kind in organizations.KINDS]
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField("Organization name", validators=[DataRequired(), Length(max=120)])
+    kind = SelectField("Kind", choices=KIND_CHOICES, validate_choice=False)
+    manager_name = StringField("Manager's full name", validators=[DataRequired(), Length(max=100)])
+    manager_username = StringField("Manager's username", validators=[DataRequired(), Length(max=40)],
+                                   description="The manager signs in with a one-time setup code "
+                                               "and then chooses a password.")
+    submit = SubmitField("Create organization")
+
+
+class AuditorForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired(), Length(max=100)])
+    username = StringField("Username", validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField("Create auditor")
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField("Reason (the doctor sees it)",
+                           validators=[DataRequired(), Length(min=verification.MIN_REASON,
+                                                              max=verification.MAX_REASON)])
+    submit = SubmitField("Reject licence")

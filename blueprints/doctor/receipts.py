@@ -1,0 +1,17 @@
+"""Receipts for the record versions a doctor wrote."""
+from blueprints import receipt_views
+from blueprints.doctor import bp
+from blueprints.guards import roles_required
+from models import users
+
+
+@bp.route("/receipts")
+@roles_required(users.DOCTOR)
+def receipts():
+    return receipt_views.list_page("doctor.record_receipt")
+
+
+@bp.route("/records/<record_id>/v<int:version>/receipt", methods=["GET", "POST"])
+@roles_required(users.DOCTOR)
+def record_receipt(record_id, version):
+    return receipt_views.receipt_page("doctor.record_receipt", record_id, version)

@@ -1,0 +1,23 @@
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from blueprints.patient_details import PatientDetailsForm
+from models import organizations, users
+
+ROLE_CHOICES = [SelectChoice("", "Choose…")] + [SelectChoice(role, users.ROLE_LABELS[role])
+                                                  for role in organizations.MEMBER_ROLES]
+
+
+class StaffForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES, validate_choice=False,
+                       description="A doctor uploads a licence and is verified by an administrator "
+                                   "before seeing any clinical page.")
+    name = StringField("Full name", validators=[DataRequired(), Length(max=100)])
+    username = StringField("Username", validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField("Add to staff")
+
+
+class FrontDeskPatientForm(PatientDetailsForm):
+    submit = SubmitField("Register patient")

@@ -1,0 +1,120 @@
+"""`flask ledger …`: verify (for cron), checkpoint, export, keygen, rotate-key, reconcile."""
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from ledger.export import export
+from ledger.notes import SigningKey
+
+from models import checkpoints, ledger_audit, ledger_trust, reconcile
+from models.db import get_db
+from models.errors import DomainError
+from models.ledger_service import store_for
+
+ledger_cli = AppGroup("ledger", help="Verify, checkpoint, export and repair the ledger.")
+
+
+@ledger_cli.command("verify")
+@click.option("--held", "held", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A checkpoint note kept outside the system (repeatable).")
+@click.option("--quiet", is_flag=True, help="Print problems only, no verdict line.")
+def verify_command(held, quiet):
+    """Full audit; exit 0 only when the chain is sound, one line per problem."""
+    notes = []
+    for path in held:
+        with open(path, encoding="utf-8", newline="") as handle:
+            notes.append(handle.read())
+    report = ledger_audit.run_audit(get_db(), current_app, held_checkpoints=notes)
+    for line in report.lines():
+        click.echo(line)
+    if not quiet:
+        click.echo(report.verdict())
+    sys.exit(0 if report.ok else 1)
+
+
+@ledger_cli.command("checkpoint")
+def checkpoint_command():
+    """Sign the current chain now and print the checkpoint note (keep a copy elsewhere)."""
+    doc = checkpoints.create(get_db())
+    click.echo(doc["note"], nl=False)
+
+
+@ledger_cli.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+def export_command(directory):
+    """Blocks, checkpoints and public keys in DIRECTORY for `python -m ledger audit-export`."""
+    manifest = export(store_for(get_db()), directory)
+    pubkey, trust = _write_public_keys(directory)
+    click.echo(f"Exported {manifest['blocks']} blocks and {len(manifest['checkpoints'])} "
+               f"checkpoints to {directory}.")
+    command = f"python -m ledger audit-export {directory} --pubkey {pubkey}"
+    click.echo("Check it offline: " + command + (f" --trust {trust}" if trust else ""))
+
+
+def _write_public_keys(directory):
+    """The current public key, and the trust file after a rotation, beside the export."""
+    pubkey = os.path.join(directory, "ledger.pub")
+    ledger_trust.signing_key().public().save(pubkey)
+    trust = ledger_trust.trust_file()
+    if trust is None:
+        return pubkey, None
+    path = os.path.join(directory, "ledger-trust.json")
+    trust.save(path)
+    return pubkey, path
+
+
+@ledger_cli.command("keygen")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the private key (mode 0600); the public key goes to OUT.pub.")
+def keygen_command(out):
+    """Create a new Ed25519 signing key file (e.g. to hand to `rotate-key --new-key`)."""
+    if os.path.exists(out) or os.path.exists(out + ".pub"):
+        raise click.ClickException(f"refusing to overwrite {out}")
+    key = SigningKey.generate(ledger_trust.signing_key().name)
+    key.save(out)
+    key.public().save(out + ".pub")
+    click.echo(f"Private key: {out} (mode 0600; never store it in MongoDB)")
+    click.echo(f"Verifier key: {key.public()}")
+    click.echo(f"Fingerprint: {key.public().fingerprint}")
+
+
+@ledger_cli.command("rotate-key")
+@click.option("--new-key", type=click.Path(exists=True, dir_okay=False),
+              help="A key made with `flask ledger keygen` (default: generate one).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def rotate_key_command(new_key, yes):
+    """Replace the signing key; the new key is announced on the chain, signed by the old one."""
+    if not yes:
+        click.confirm("Rotate the ledger signing key? Restart every app process afterwards.",
+                      abort=True)
+    key = SigningKey.load(new_key) if new_key else None
+    block, note, key = ledger_trust.rotate(get_db(), current_app, key)
+    click.echo(f"New key {key.key_id.hex()} announced at height {block['height']}; trusted "
+               f"from size {block['height'] + 1}. Trust file: {ledger_trust.trust_file_path()}")
+    click.echo(f"Fingerprint: {key.public().fingerprint}")
+    click.echo("Restart the app processes so they sign with the new key.")
+    if new_key:
+        click.echo(f"The key was copied into place; delete {new_key} once you have a backup.")
+
+
+@ledger_cli.command("reconcile")
+@click.option("--dry-run", is_flag=True, help="Report only; seal or link nothing.")
+def reconcile_command(dry_run):
+    """After a crash: seal documents that have no block, report blocks without a document."""
+    data_key = current_app.extensions["medledger"]["data_key"]
+    try:
+        findings = reconcile.reconcile(get_db(), data_key, fix=not dry_run)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    for finding in findings:
+        click.echo(finding.line())
+    unresolved = [f for f in findings if f.action in ("reported", "would seal", "would link")]
+    click.echo(f"{len(findings)} finding(s), {len(findings) - len(unresolved)} resolved, "
+               f"{len(unresolved)} left for a person.")
+    sys.exit(1 if unresolved else 0)
+
+
+def register(app):
+    app.cli.add_command(ledger_cli)

@@ -1,0 +1,160 @@
+"""Audit export: the whole ledger as plain files an auditor can take away and check offline.
+
+Directory layout (format `medledger-export/1`):
+
+    manifest.json                   what was exported (informative only: nothing is trusted
+                                    from it; the signatures and hashes carry the proof)
+    blocks-000000.jsonl, ...        one stored block document per line, canonical JSON,
+                                    in height order, `chunk` blocks per file
+    checkpoints/<size>-<key id>.note  the stored signed checkpoint notes
+
+DirectoryStore reads such a directory with the store interface, so the very same audit()
+runs on it; it streams one chunk file at a time.
+"""
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+
+from ledger.encoding import CanonicalError, canonical, rfc3339
+from ledger.notes import Checkpoint, NoteError
+from ledger.store import DEFAULT_BATCH, _by_height
+
+__all__ = ["EXPORT_FORMAT", "export", "audit_export", "DirectoryStore"]
+
+EXPORT_FORMAT = "medledger-export/1"
+CHUNK = 100000
+
+
+def _line(doc: dict) -> bytes:
+    """Canonical JSON of a stored document; a tampered value outside the canonical domain
+    is still written (as plain sorted JSON) so the offline audit sees and reports it."""
+    try:
+        return canonical(doc)
+    except CanonicalError:
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          default=str).encode("utf-8")
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_+" else "_" for ch in text)
+
+
+def export(store, directory, chunk: int = CHUNK) -> dict:
+    """Write the ledger in `store` to `directory` (created if needed); returns the manifest."""
+    os.makedirs(os.path.join(directory, "checkpoints"), exist_ok=True)
+    files, out, count, first, last, digest = [], None, 0, None, None, None
+
+    def close():
+        if out is not None:
+            out.close()
+            files.append({"name": name, "first_height": first, "last_height": last,
+                          "count": count, "sha256": digest.hexdigest()})
+
+    for doc in store.iter_blocks(0, None, DEFAULT_BATCH):
+        if out is None or count >= chunk:
+            close()
+            name = f"blocks-{len(files):06d}.jsonl"
+            out = open(os.path.join(directory, name), "wb")
+            count, first, digest = 0, doc.get("height"), hashlib.sha256()
+        data = _line(doc) + b"\n"
+        out.write(data)
+        digest.update(data)
+        count, last = count + 1, doc.get("height")
+    close()
+    notes = []
+    for doc in store.iter_checkpoints():
+        note_name = f"{doc['size']:012d}-{_safe(str(doc.get('key_id', '')))}.note"
+        with open(os.path.join(directory, "checkpoints", note_name), "w",
+                  encoding="utf-8", newline="") as f:
+            f.write(doc["note"])
+        notes.append(note_name)
+    manifest = {"format": EXPORT_FORMAT, "exported_at": rfc3339(datetime.now(timezone.utc)),
+                "blocks": sum(f["count"] for f in files), "files": files,
+                "checkpoints": notes, "tip_hint": store.tip_hint(),
+                "latest_checkpoint_size": store.latest_checkpoint_size()}
+    with open(os.path.join(directory, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    return manifest
+
+
+class DirectoryStore:
+    """A read-only store over an export directory (the same interface audit() needs)."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as f:
+            self.manifest = json.load(f)
+        if self.manifest.get("format") != EXPORT_FORMAT:
+            raise ValueError(f"{directory} is not a {EXPORT_FORMAT} directory")
+        self._files = sorted(name for name in os.listdir(directory)
+                             if name.startswith("blocks-") and name.endswith(".jsonl"))
+
+    def _read(self, name) -> list:
+        docs = []
+        with open(os.path.join(self.directory, name), encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                try:
+                    doc = json.loads(line)
+                except ValueError:
+                    doc = {"_id": f"{name}:{number}", "height": None}
+                docs.append(doc if isinstance(doc, dict) else {"_id": f"{name}:{number}"})
+        return docs
+
+    def iter_blocks(self, start: int = 0, stop: int | None = None, batch: int = DEFAULT_BATCH):
+        """Blocks in height order, one chunk file in memory at a time."""
+        for name in self._files:
+            for doc in _by_height(self._read(name)):
+                height = doc.get("height")
+                if not isinstance(height, int):
+                    yield doc  # let the audit report the stray line
+                elif height >= start and (stop is None or height < stop):
+                    yield doc
+
+    def get_block(self, height: int) -> dict | None:
+        for doc in self.iter_blocks(height, height + 1):
+            if doc.get("height") == height and doc.get("_id") == height:
+                return doc
+        return None
+
+    def tip_hint(self) -> int:
+        hint = self.manifest.get("tip_hint", -1)
+        return hint if isinstance(hint, int) else -1
+
+    def size_hint(self) -> int:
+        last = [f.get("last_height") for f in self.manifest.get("files", [])]
+        return max((h for h in last if isinstance(h, int)), default=-1) + 1
+
+    def latest_checkpoint_size(self) -> int:
+        return max((d["size"] for d in self.iter_checkpoints()), default=-1)
+
+    def iter_checkpoints(self):
+        folder = os.path.join(self.directory, "checkpoints")
+        docs = []
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+            if not name.endswith(".note"):
+                continue
+            with open(os.path.join(folder, name), encoding="utf-8", newline="") as f:
+                note = f.read()
+            docs.append({"_id": name, "size": _note_size(note, name), "note": note})
+        return iter(sorted(docs, key=lambda d: (d["size"], d["_id"])))
+
+    def latest_checkpoint(self) -> dict | None:
+        docs = list(self.iter_checkpoints())
+        return docs[-1] if docs else None
+
+
+def _note_size(note: str, name: str) -> int:
+    split = note.rfind("\n\n")
+    try:
+        return Checkpoint.parse_body(note[:split + 1]).size
+    except NoteError:
+        prefix = name.split("-", 1)[0]
+        return int(prefix) if prefix.isdigit() else 0
+
+
+def audit_export(directory, verifiers, **options):
+    """audit() over an export directory: everything but attribute contents (no data key)."""
+    from ledger.audit import audit
+    return audit(DirectoryStore(directory), verifiers=verifiers, **options)

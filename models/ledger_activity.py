@@ -1,0 +1,34 @@
+"""Blocks per day by kind, counted when each block is sealed, for the auditor's chart.
+
+Counting at seal time keeps the overview page to one bounded range on an indexed `day`
+field instead of a pass over the chain. The counts are a convenience for people, not
+evidence: the audit checks the chain itself.
+"""
+from datetime import datetime, timedelta, timezone
+
+INDEXES = {
+    "ledger_daily": [([("day", 1)], {})],
+}
+CHART_DAYS = 30
+
+
+def count_block(db, block):
+    """+1 for the block's (day, kind); the day is the UTC date of its timestamp."""
+    day = str(block.get("timestamp", ""))[:10]
+    kind = block.get("kind", "")
+    db.ledger_daily.update_one({"_id": f"{day}|{kind}"},
+                               {"$inc": {"n": 1}, "$setOnInsert": {"day": day, "kind": kind}},
+                               upsert=True)
+
+
+def per_day(db, days=CHART_DAYS, today=None):
+    """{"days": [...], "series": {kind: [count per day]}} for the last `days` days."""
+    today = today or datetime.now(timezone.utc).date()
+    labels = [(today - timedelta(days=offset)).isoformat() for offset in range(days - 1, -1, -1)]
+    index = {day: i for i, day in enumerate(labels)}
+    series = {}
+    for doc in db.ledger_daily.find({"day": {"$gte": labels[0], "$lte": labels[-1]}}):
+        if doc.get("day") in index:
+            counts = series.setdefault(doc.get("kind", "?"), [0] * days)
+            counts[index[doc["day"]]] += int(doc.get("n", 0))
+    return {"days": labels, "series": dict(sorted(series.items()))}

@@ -1,0 +1,40 @@
+"""A patient's own data as one JSON document: every record version with its values, the
+requests and grants about them, emergency accesses, and who read what."""
+from ledger.encoding import rfc3339
+
+from models import audit_trail, consent, emergency, records
+from models.records import now_ms
+
+FORMAT = "medledger-patient-export/1"
+
+
+def _plain(value):
+    """Datetimes as RFC 3339, ObjectIds dropped: JSON a person can read and a program can parse."""
+    if hasattr(value, "isoformat") and hasattr(value, "tzinfo"):
+        return rfc3339(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()
+                if k not in ("_id", "box", "file_id", "seals", "seal_salts")}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def build(db, key, patient):
+    me = patient["human_id"]
+    versions = []
+    for doc in records.for_patient(db, me, projection=None):
+        item = _plain(doc)
+        item["data"] = records.data_of(key, doc)
+        versions.append(item)
+    versions.sort(key=lambda item: (item["record_id"], item["version"]))
+    return {
+        "format": FORMAT,
+        "exported_at": rfc3339(now_ms()),
+        "patient": {"id": me, "name": patient["name"], "profile": _plain(patient.get("profile", {}))},
+        "records": versions,
+        "access_requests": [_plain(req) for req in consent.requests_for_patient(db, me)],
+        "grants": [_plain(grant) for grant in consent.grants_for_patient(db, me)],
+        "emergency_accesses": [_plain(case) for case in emergency.for_patient(db, me)],
+        "reads": [_plain(entry) for entry in audit_trail.for_patient(db, me)],
+    }

@@ -1,0 +1,405 @@
+"""Medical records: a clear envelope and an encrypted, sealed payload, one document per version.
+
+Records are never edited in place. An amendment claims the current version (`final` →
+`amended`, one atomic update) and inserts the next version, which points back with
+`supersedes`; both stay readable. "Entered in error" is a status set by one atomic update.
+The envelope (ids, author, type, status, attachments' metadata) stays in clear for queries;
+the clinical values and the salts of every sealed attribute live in the AES-GCM payload, bound
+to record id and version. Each write seals its block in the same request and the version
+keeps the height that sealed it (`sealed_height`).
+"""
+import re
+from datetime import datetime, timezone
+
+import pymongo
+from ledger.attributes import new_salt
+from ledger.encoding import rfc3339
+from pymongo import ReturnDocument
+
+from models import attachments, crypto, ids, users
+from models import record_types as types
+from models.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.ledger_service import seal
+from models.sealed import attribute_source, coverage
+
+FINAL, AMENDED, ENTERED_IN_ERROR = "final", "amended", "entered-in-error"
+STATUSES = (FINAL, AMENDED, ENTERED_IN_ERROR)
+NORMAL, RESTRICTED = "normal", "restricted"
+SENSITIVITIES = ((NORMAL, "Normal"), (RESTRICTED, "Restricted"))
+RX_ACTIVE, RX_DISPENSED = "active", "dispensed"
+CREATED, AMENDED_KIND, ERROR_KIND = "record.created", "record.amended", "record.entered_in_error"
+RECORD_ID_RE = re.compile(r"^PAT-\d{6}-R\d{1,9}$")
+MAX_REASON_LENGTH = 500
+PATIENT_LIST_LIMIT = 5000
+ENVELOPE = {"box": 0}  # projection for lists: everything but the ciphertext
+
+INDEXES = {
+    "records": [
+        ([("record_id", 1), ("version", 1)], {"unique": True}),
+        ([("record_id", 1)], {}),
+        ([("patient_id", 1)], {}),
+        ([("author_id", 1)], {}),
+    ],
+}
+
+WRITABLE_TYPES = {
+    users.DOCTOR: types.CLINICIAN_TYPES,
+    users.LAB_TECH: (types.LAB_REPORT,),
+    users.PATIENT: (types.PATIENT_PROVIDED,),
+}
+
+
+def now_ms():
+    """Now, truncated to the millisecond BSON keeps, so a re-read encodes identically."""
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def patient_of(record_id):
+    return record_id.rsplit("-R", 1)[0]
+
+
+def new_record_id(db, patient_id):
+    return f"{patient_id}-R{ids.next_number(db, 'records:' + patient_id)}"
+
+
+def writable_types(user):
+    return WRITABLE_TYPES.get(user["role"], ())
+
+
+def require_patient(db, patient_id):
+    """The patient account for a human id, or NotFound (the same answer for any other role)."""
+    patient = users.by_human_id(db, patient_id or "", role=users.PATIENT)
+    if patient is None:
+        raise NotFound(f"There is no patient {str(patient_id or '')[:20]}.")
+    return patient
+
+
+# Sealed attributes -------------------------------------------------------------------------
+
+def sealed_attributes(doc, data):
+    """What a version's block commits to: its envelope facts and every clinical value."""
+    attributes = {
+        "patient": doc["patient_id"],
+        "author": doc["author_id"],
+        "author_role": doc["author_role"],
+        "organization": doc["org_id"],
+        "type": doc["type"],
+        "sensitivity": doc["sensitivity"],
+        "created_at": rfc3339(doc["created_at"]),
+        "supersedes": doc["supersedes"],
+        "attachments": attachments.sealed_form(doc["attachments"]),
+    }
+    for name, value in data.items():
+        attributes["data." + name] = value
+    return attributes
+
+
+def open_payload(key, doc):
+    """{"data": ..., "salts": ...} decrypted; TamperedCiphertext if anything was altered."""
+    return crypto.decrypt(key, doc["record_id"], doc["version"], doc["box"])
+
+
+def data_of(key, doc):
+    return open_payload(key, doc)["data"]
+
+
+# Writing -----------------------------------------------------------------------------------
+
+def _check_writer(user, type_name, patient_id):
+    if type_name not in writable_types(user):
+        raise Forbidden("You cannot write this type of record.")
+    if user["role"] == users.PATIENT and user["human_id"] != patient_id:
+        raise Forbidden("Patients add documents to their own record only.")
+
+
+def _clean_sensitivity(value):
+    value = value or NORMAL
+    if value not in dict(SENSITIVITIES):
+        raise InvalidInput("Choose normal or restricted.", {"sensitivity": "Choose normal or restricted."})
+    return value
+
+
+def _clean(spec, raw, uploads, max_bytes):
+    """Values and checked files, with every field's problem reported at once."""
+    errors = {}
+    values = checked = None
+    try:
+        checked = attachments.check(uploads, max_bytes) if spec.files else []
+    except InvalidInput as exc:
+        errors.update(exc.field_errors)
+    try:
+        values = spec.clean(raw, has_files=bool(uploads) if spec.files else False)
+    except InvalidInput as exc:
+        errors.update(exc.field_errors)
+    try:
+        sensitivity = _clean_sensitivity(raw.get("sensitivity"))
+    except InvalidInput as exc:
+        errors.update(exc.field_errors)
+    if errors:
+        raise InvalidInput("Check the highlighted fields.", errors)
+    return values, checked, sensitivity
+
+
+def _write_version(db, key, *, record_id, version, patient_id, author, type_name, data,
+                   sensitivity, files, supersedes, kind):
+    """Insert one version with its encrypted payload, seal it, and record the sealing height."""
+    doc = {
+        "record_id": record_id,
+        "version": version,
+        "patient_id": patient_id,
+        "type": type_name,
+        "author_id": author["human_id"],
+        "author_role": author["role"],
+        "author_name": author["name"],
+        "org_id": author.get("org_id"),
+        "created_at": now_ms(),
+        "status": FINAL,
+        "sensitivity": sensitivity,
+        "supersedes": supersedes,
+        "superseded_by": None,
+        "attachments": files,
+        "rx_status": RX_ACTIVE if type_name == types.PRESCRIPTION else None,
+        "sealed_height": None,
+    }
+    attributes = sealed_attributes(doc, data)
+    salts = {name: new_salt() for name in attributes}
+    doc["box"] = crypto.encrypt(key, record_id, version, {"data": data, "salts": salts})
+    try:
+        doc["_id"] = db.records.insert_one(doc).inserted_id
+    except pymongo.errors.DuplicateKeyError:
+        raise Conflict("This record was changed by someone else at the same moment. "
+                       "Reload it and try again.") from None
+    block, _ = seal(kind, {"record": record_id, "version": version}, author, attributes, salts)
+    db.records.update_one({"_id": doc["_id"]}, {"$set": {"sealed_height": block["height"]}})
+    doc["sealed_height"] = block["height"]
+    return doc
+
+
+def create(db, key, *, author, patient_id, type_name, raw, uploads=(), max_bytes):
+    """A new record (version 1) for a patient, written by a doctor, lab technician or patient."""
+    spec = types.get(type_name)
+    if spec is None:
+        raise NotFound("There is no such record type.")
+    patient = require_patient(db, patient_id)
+    _check_writer(author, type_name, patient["human_id"])
+    if author["role"] == users.LAB_TECH:
+        from models import access
+        if access.active_grant_for_type(db, author, patient["human_id"], type_name) is None:
+            raise Forbidden("This patient has not granted your lab access for lab reports.")
+    data, checked, sensitivity = _clean(spec, raw, uploads, max_bytes)
+    record_id = new_record_id(db, patient["human_id"])
+    files = attachments.store(db, key, checked, patient["human_id"])
+    try:
+        return _write_version(db, key, record_id=record_id, version=1,
+                              patient_id=patient["human_id"], author=author, type_name=type_name,
+                              data=data, sensitivity=sensitivity, files=files, supersedes=None,
+                              kind=CREATED)
+    except Exception:
+        attachments.discard(db, files)
+        raise
+
+
+def get_version(db, record_id, version, projection=None):
+    if not isinstance(record_id, str) or not RECORD_ID_RE.match(record_id):
+        return None
+    return db.records.find_one({"record_id": record_id, "version": int(version)}, projection)
+
+
+def require_version(db, record_id, version):
+    doc = get_version(db, record_id, version)
+    if doc is None:
+        raise NotFound("There is no such record.")
+    return doc
+
+
+def may_amend(user, doc):
+    """Only the author changes a record (a patient only their own `patient_provided` ones)."""
+    if doc["type"] not in writable_types(user):
+        return False
+    if user["role"] == users.PATIENT:
+        return doc["patient_id"] == user["human_id"] and doc["author_id"] == user["human_id"]
+    return doc["author_id"] == user["human_id"]
+
+
+def _claim_for_amendment(db, doc, next_version):
+    claimed = db.records.find_one_and_update(
+        {"_id": doc["_id"], "status": FINAL},
+        {"$set": {"status": AMENDED, "superseded_by": next_version}},
+        return_document=ReturnDocument.AFTER)
+    if claimed is None:
+        raise Conflict("This version was already amended or marked as entered in error; "
+                       "open the current version.")
+    return claimed
+
+
+def amend(db, key, *, author, record_id, version, raw, uploads=(), max_bytes):
+    """A new version that supersedes `version`, carrying its files plus any new ones."""
+    doc = require_version(db, record_id, version)
+    if not may_amend(author, doc):
+        raise Forbidden("Only the author can amend this record.")
+    spec = types.get(doc["type"])
+    if doc["status"] != FINAL:
+        raise Conflict("This version was already amended or marked as entered in error.")
+    raw = dict(raw)
+    raw["sensitivity"] = raw.get("sensitivity") or doc["sensitivity"]
+    data, checked, sensitivity = _clean(spec, raw, uploads, max_bytes)
+    return _supersede(db, key, doc, author, data, sensitivity, checked)
+
+
+def add_files(db, key, *, author, record_id, version, uploads, max_bytes):
+    """Attach files to a record: a new version with the same values and the extra files."""
+    doc = require_version(db, record_id, version)
+    if not may_amend(author, doc):
+        raise Forbidden("Only the author can add files to this record.")
+    if doc["status"] != FINAL:
+        raise Conflict("This version was already amended or marked as entered in error.")
+    if not uploads:
+        raise InvalidInput("Choose at least one file.", {attachments.FIELD: "Choose at least one file."})
+    checked = attachments.check(uploads, max_bytes)
+    return _supersede(db, key, doc, author, data_of(key, doc), doc["sensitivity"], checked)
+
+
+def _supersede(db, key, doc, author, data, sensitivity, checked):
+    next_version = doc["version"] + 1
+    files = attachments.store(db, key, checked, doc["patient_id"])
+    try:
+        _claim_for_amendment(db, doc, next_version)
+    except Conflict:
+        attachments.discard(db, files)
+        raise
+    try:
+        return _write_version(db, key, record_id=doc["record_id"], version=next_version,
+                              patient_id=doc["patient_id"], author=author, type_name=doc["type"],
+                              data=data, sensitivity=sensitivity,
+                              files=list(doc["attachments"]) + files,
+                              supersedes=doc["version"], kind=AMENDED_KIND)
+    except Exception:
+        attachments.discard(db, files)
+        db.records.update_one({"_id": doc["_id"], "status": AMENDED},
+                              {"$set": {"status": FINAL, "superseded_by": None}})
+        raise
+
+
+def error_attributes(doc):
+    error = doc.get("error") or {}
+    return {"status": doc["status"], "reason": error.get("reason"), "by": error.get("by"),
+            "at": rfc3339(error["at"]) if error.get("at") else None}
+
+
+def mark_entered_in_error(db, *, user, record_id, version, reason):
+    """`final` → `entered-in-error` in one atomic update, then its block; never a delete."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidInput("Say why this record is wrong.", {"reason": "Say why this record is wrong."})
+    if len(reason) > MAX_REASON_LENGTH:
+        problem = f"Use at most {MAX_REASON_LENGTH} characters."
+        raise InvalidInput(problem, {"reason": problem})
+    doc = require_version(db, record_id, version)
+    if not may_amend(user, doc):
+        raise Forbidden("Only the author can mark this record as entered in error.")
+    error = {"reason": reason, "by": user["human_id"], "at": now_ms()}
+    marked = db.records.find_one_and_update(
+        {"_id": doc["_id"], "status": FINAL},
+        {"$set": {"status": ENTERED_IN_ERROR, "error": error}},
+        return_document=ReturnDocument.AFTER)
+    if marked is None:
+        raise Conflict("This version was already amended or marked as entered in error.")
+    attributes = error_attributes(marked)
+    block, salts = seal(ERROR_KIND, {"record": record_id, "version": int(version)}, user, attributes)
+    db.records.update_one({"_id": doc["_id"]}, {"$set": {
+        "error.sealed_height": block["height"], "error.seal_salts": salts}})
+    return marked
+
+
+# Reading -----------------------------------------------------------------------------------
+
+def versions(db, record_id):
+    """Every version of one record, newest first (a handful of documents)."""
+    found = db.records.find({"record_id": record_id}, ENVELOPE)
+    return sorted(found, key=lambda doc: doc["version"], reverse=True)
+
+
+def for_patient(db, patient_id, projection=ENVELOPE):
+    """A patient's record versions (envelopes only, by default), newest record first."""
+    found = db.records.find({"patient_id": patient_id}, projection, limit=PATIENT_LIST_LIMIT)
+    return sorted(found, key=lambda doc: (doc["created_at"], doc["version"]), reverse=True)
+
+
+def grouped(docs):
+    """[(current version, [older versions])] per record, newest record first."""
+    by_record = {}
+    for doc in docs:
+        by_record.setdefault(doc["record_id"], []).append(doc)
+    groups = []
+    for versions_of_one in by_record.values():
+        versions_of_one.sort(key=lambda doc: doc["version"], reverse=True)
+        groups.append((versions_of_one[0], versions_of_one[1:]))
+    groups.sort(key=lambda group: (group[0]["created_at"], _record_number(group[0])),
+                reverse=True)
+    return groups
+
+
+def _record_number(doc):
+    return int(doc["record_id"].rsplit("-R", 1)[1])
+
+
+def authored_by(db, human_id, limit=200):
+    found = db.records.find({"author_id": human_id}, ENVELOPE, limit=limit)
+    return sorted(found, key=lambda doc: doc["created_at"], reverse=True)
+
+
+def parse_scope_records(text):
+    """Record ids typed by a person (comma or space separated), normalised; InvalidInput if bad."""
+    names = [part.strip().upper() for part in re.split(r"[\s,;]+", text or "") if part.strip()]
+    bad = [name for name in names if not RECORD_ID_RE.match(name)]
+    if bad:
+        raise InvalidInput(f"Not a record id: {bad[0][:30]} (use ids like PAT-000234-R12).")
+    return sorted(set(names))
+
+
+# What the audit rebuilds -------------------------------------------------------------------
+
+def _subject_version(block):
+    subject = block.get("subject") or {}
+    try:
+        return subject.get("record"), int(subject.get("version"))
+    except (TypeError, ValueError):
+        return subject.get("record"), None
+
+
+@attribute_source(CREATED, AMENDED_KIND)
+def rebuild_version(db, block, data_key):
+    """The version's attributes from its current envelope and decrypted payload.
+
+    A failed AES-GCM tag raises crypto.TamperedCiphertext, which the audit reports as tampering.
+    """
+    record_id, version = _subject_version(block)
+    doc = get_version(db, record_id, version) if version is not None else None
+    if doc is None:
+        return None
+    payload = open_payload(data_key, doc)
+    return sealed_attributes(doc, payload["data"]), payload.get("salts", {})
+
+
+@attribute_source(ERROR_KIND)
+def rebuild_error(db, block, data_key):
+    record_id, version = _subject_version(block)
+    doc = get_version(db, record_id, version, ENVELOPE) if version is not None else None
+    if doc is None:
+        return None
+    return error_attributes(doc), (doc.get("error") or {}).get("seal_salts", {})
+
+
+@coverage
+def record_coverage(db):
+    """Every version must be sealed; so must each status an event set (error, dispensed)."""
+    fields = {"record_id": 1, "version": 1, "sealed_height": 1, "status": 1, "rx_status": 1,
+              "error.sealed_height": 1, "dispense.sealed_height": 1}
+    for doc in db.records.find({}, fields):
+        name = f"{doc['record_id']} v{doc['version']}"
+        yield "records", name, doc.get("sealed_height")
+        if doc.get("status") == ENTERED_IN_ERROR:
+            yield "records", name + " entered-in-error", (doc.get("error") or {}).get("sealed_height")
+        if doc.get("rx_status") == RX_DISPENSED:
+            yield "records", name + " dispensed", (doc.get("dispense") or {}).get("sealed_height")

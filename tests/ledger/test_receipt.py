@@ -1,0 +1,144 @@
+"""Receipts verify offline, and any change to any byte of one makes it fail with a reason."""
+import json
+import statistics
+import time
+
+import pytest
+
+from ledger.encoding import canonical
+from ledger.notes import TrustFile
+from ledger.receipt import RECEIPT_FORMAT, ReceiptError, make_receipt, verify_receipt
+
+ORIGIN = "medledger.test/log"
+
+
+@pytest.fixture
+def receipt_setup(memory_chain, key):
+    note = memory_chain.ledger.checkpoint(key, ORIGIN)
+    doc = memory_chain.store.get_block(23)
+    attributes, salts = memory_chain.source(doc)
+    names = sorted(attributes)[:2]
+    disclose = {name: (attributes[name], salts[name]) for name in names}
+    receipt = make_receipt(memory_chain.ledger, 23, note, disclose)
+    return memory_chain, key, note, receipt, names
+
+
+def test_receipt_shape_and_verification(receipt_setup):
+    chain, key, note, receipt, names = receipt_setup
+    assert receipt["format"] == RECEIPT_FORMAT
+    assert set(receipt) == {"format", "block", "checkpoint", "inclusion", "disclosed"}
+    assert receipt["inclusion"]["index"] == 23 and receipt["inclusion"]["size"] == 40
+    assert [d["name"] for d in receipt["disclosed"]] == names
+    assert receipt["block"]["hash"] == chain.store.get_block(23)["hash"]
+    ok, reason = verify_receipt(json.loads(json.dumps(receipt)), [key.public()])
+    assert ok, reason
+    assert "block 23" in reason
+
+
+def test_receipt_without_disclosure(memory_chain, key):
+    note = memory_chain.ledger.checkpoint(key, ORIGIN)
+    for height in (0, 1, 31, 39):
+        receipt = make_receipt(memory_chain.ledger, height, note)
+        assert receipt["disclosed"] == []
+        assert verify_receipt(receipt, key.public())[0]
+
+
+def test_cannot_make_impossible_receipts(memory_chain, key):
+    note = memory_chain.ledger.checkpoint(key, ORIGIN)
+    with pytest.raises(ReceiptError, match="no block"):
+        make_receipt(memory_chain.ledger, 99, note)
+    doc = memory_chain.store.get_block(5)
+    name = sorted(memory_chain.source(doc)[0])[0]
+    with pytest.raises(ReceiptError, match="not in the block"):
+        make_receipt(memory_chain.ledger, 5, note, {name: ("made up", "AAAAAAAAAAAAAAAAAAAAAA==")})
+    memory_chain.append(__import__("random").Random(1), 40)
+    with pytest.raises(ReceiptError, match="not covered"):
+        make_receipt(memory_chain.ledger, 40, note)
+
+
+def test_wrong_key_or_trust_range(receipt_setup, other_key):
+    _, key, _, receipt, _ = receipt_setup
+    ok, reason = verify_receipt(receipt, [other_key.public()])
+    assert not ok and "checkpoint signature" in reason
+    trust = TrustFile()
+    trust.add(key.public(), 0)
+    assert verify_receipt(receipt, trust)[0]
+    trust.add(other_key.public(), 10)  # key retired before size 40
+    ok, reason = verify_receipt(receipt, trust)
+    assert not ok and "not trusted for size 40" in reason
+
+
+def _leaves(value, path=()):
+    """Every scalar in a JSON value, with its path."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, path + (i,))
+    else:
+        yield path, value
+
+
+def _mutated(value):
+    if isinstance(value, bool) or value is None:
+        return "x"
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str):
+        return value[:-1] + ("0" if value[-1:] != "0" else "1") if value else "x"
+    return None
+
+
+def _set(receipt, path, new):
+    tampered = json.loads(json.dumps(receipt))
+    target = tampered
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = new
+    return tampered
+
+
+def test_changing_any_value_fails_with_a_reason(receipt_setup):
+    _, key, _, receipt, _ = receipt_setup
+    count = 0
+    for path, value in _leaves(receipt):
+        ok, reason = verify_receipt(_set(receipt, path, _mutated(value)), [key.public()])
+        assert not ok and reason, path
+        count += 1
+    assert count > 30
+    # Structural edits too: a dropped proof step, an extra field, a dropped disclosure field.
+    for edit in (lambda r: r["inclusion"]["proof"].pop(),
+                 lambda r: r["block"].__setitem__("extra", 1),
+                 lambda r: r["disclosed"][0].pop("salt"),
+                 lambda r: r.pop("checkpoint")):
+        tampered = json.loads(json.dumps(receipt))
+        edit(tampered)
+        assert not verify_receipt(tampered, [key.public()])[0]
+
+
+def test_flipping_any_byte_of_the_file_fails(receipt_setup):
+    _, key, _, receipt, _ = receipt_setup
+    data = canonical(receipt)
+    for i in range(len(data)):
+        for flip in (0x01, 0x20):
+            tampered = bytearray(data)
+            tampered[i] ^= flip
+            try:
+                parsed = json.loads(bytes(tampered).decode("utf-8"))
+            except ValueError:
+                continue  # no longer a JSON document: rejected before verification
+            ok, reason = verify_receipt(parsed, [key.public()])
+            assert not ok and reason, (i, flip, bytes(tampered[max(0, i - 20):i + 20]))
+
+
+def test_verification_takes_under_two_milliseconds(receipt_setup):
+    _, key, _, receipt, _ = receipt_setup
+    vkeys = [key.public()]
+    times = []
+    for _ in range(300):
+        started = time.perf_counter()
+        ok, _ = verify_receipt(receipt, vkeys)
+        times.append(time.perf_counter() - started)
+        assert ok
+    assert statistics.median(times) < 0.002, statistics.median(times)
