@@ -75,7 +75,8 @@ def register_extensions(app):
     @login_manager.user_loader
     def load_user(user_id):
         doc = users.get(storage.get_db(app), user_id)
-        return users.User(doc) if doc else None
+        # A disabled account loses its open sessions at the next request, not the next login.
+        return users.User(doc) if doc and doc.get("active", True) else None
 
     csrf.init_app(app)
     if not app.config.get("RATELIMIT_STORAGE_URI"):

@@ -251,7 +251,7 @@ def main():
         if server:
             server.__exit__(None, None, None)
     print()
-    print("| blocks | store | append/s (start) | append/s (end) | flatness end/start | "
+    print("| blocks | store | append/s (start) | append/s (end) | cost/block end÷start | "
           "full audit blocks/s | audit time | audit peak memory | naive walk | "
           "audit/naive time | receipt | receipt verify |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -272,7 +272,7 @@ def main():
         print(f"\nembedded DB skipped for {', '.join(f'{n:,}' for n in skipped)} blocks: "
               f"bulk-loading costs ~0.4 ms per block on the embedded server "
               f"(use --embedded-max to include them)")
-    print("flatness = append rate at the start / at the end (1.0 = flat). Audit: all "
+    print("cost/block end÷start = append rate at the start / at the end (1.0 = flat). Audit: all "
           "structural checks + log root + checkpoint signature; attribute contents need the "
           "app's data key and are not part of this number.")
 

@@ -1,4 +1,4 @@
-"""`flask ledger …`: verify (for cron), checkpoint, export, keygen, rotate-key, reconcile."""
+"""`flask ledger …`: verify (for cron), checkpoint, export, keygen, rotate-key, reconcile, recount."""
 import os
 import sys
 
@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from ledger.export import export
 from ledger.notes import SigningKey
 
-from models import checkpoints, ledger_audit, ledger_trust, reconcile
+from models import checkpoints, ledger_activity, ledger_audit, ledger_trust, reconcile
 from models.db import get_db
 from models.errors import DomainError
 from models.ledger_service import store_for
@@ -97,6 +97,12 @@ def rotate_key_command(new_key, yes):
     click.echo("Restart the app processes so they sign with the new key.")
     if new_key:
         click.echo(f"The key was copied into place; delete {new_key} once you have a backup.")
+
+
+@ledger_cli.command("recount")
+def recount_command():
+    """Rebuild the auditor's blocks-per-day chart from the chain (after a bulk load)."""
+    click.echo(f"Counted {ledger_activity.recount(get_db())} blocks by day and kind.")
 
 
 @ledger_cli.command("reconcile")

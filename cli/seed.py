@@ -155,10 +155,24 @@ class Seeder:
 
 
 def seed_records(db, *, doctors, patient_usernames, count):
-    """The hook for demo medical records (issue 4 writes it): `count` records by `doctors`
-    (verified doctor documents) for the patients with these usernames; returns how many it
-    created. Until then it writes nothing and the command says so."""
-    return 0
+    """Demo medical records: `count` records by `doctors` (verified doctor documents) for the
+    patients with these usernames; returns how many it created (a second run creates only
+    what is missing)."""
+    from models import record_seed
+    if not count or not doctors or not patient_usernames:
+        return 0
+    patient_ids = []
+    for start in range(0, len(patient_usernames), PATIENT_BATCH):
+        chunk = patient_usernames[start:start + PATIENT_BATCH]
+        patient_ids += patients.human_ids_by_username(db, chunk)
+    if not patient_ids:
+        return 0
+    with click.progressbar(length=count, label="Records") as bar:
+        created = record_seed.seed(db, current_app.extensions["medledger"]["data_key"],
+                                   doctors=doctors, patient_ids=sorted(patient_ids), count=count,
+                                   progress=bar)
+    record_seed.reset_cached_ledger(current_app)
+    return created
 
 
 @click.command("seed-demo")
@@ -208,10 +222,9 @@ def _print_summary(db, created, records, record_count, doctor_count, patient_cou
     click.echo(f"Created {created['organizations']} organizations, {created['accounts']} staff "
                f"accounts and {created['patients']} patients; verified {created['verified']} "
                "doctors (one account.verified ledger block each).")
-    if record_count and not records:
-        click.echo("No demo records were created: record seeding is not available yet.")
-    elif records:
-        click.echo(f"Created {records} demo records.")
+    if record_count:
+        click.echo(f"Created {records} demo records (of {record_count} asked for; existing ones "
+                   "are kept).")
     logins = [ADMIN[0], AUDITOR[0]] + [row[2] for row in ORGANIZATIONS] + [row[1] for row in STAFF]
     logins += [doctor_identity(i)[0] for i in range(min(doctor_count, 3))]
     logins += [patient_username(i) for i in range(min(patient_count, 3))]

@@ -222,11 +222,13 @@ def _fold(leaves: list) -> bytes:
 
 
 def _parse_hash(value) -> bytes | None:
+    """A stored hex hash as 32 bytes, or None if it is not one."""
     if isinstance(value, str) and len(value) == 64:
         try:
-            return bytes.fromhex(value)
+            raw = bytes.fromhex(value)
         except ValueError:
             return None
+        return raw if len(raw) == 32 else None
     return None
 
 

@@ -10,7 +10,6 @@ a CompactRange per requested subtree, never the list of all leaves. A checkpoint
 the compact range saved with the latest checkpoint (its peaks must fold to the signed root), so
 it only reads the blocks appended since.
 """
-import copy
 import random
 import time
 from datetime import datetime, timezone
@@ -18,8 +17,8 @@ from datetime import datetime, timezone
 from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt
 from ledger.block import ROTATION_KIND, ZERO_HASH, block_hash, header_of, make_block, make_header
 from ledger.merkle import EMPTY_ROOT, CompactRange, node_hash
-from ledger.notes import (Checkpoint, NoteError, SigningKey, VerifierKey, sign_checkpoint,
-                          sign_note, verify_checkpoint)
+from ledger.notes import (Checkpoint, NoteError, SigningKey, VerifierKey, sign_note,
+                          verify_checkpoint)
 from ledger.store import HeightTaken
 
 __all__ = ["LedgerError", "AppendConflict", "Ledger", "CheckpointPolicy", "ROTATION_KIND",
@@ -253,14 +252,16 @@ class Ledger:
             cr.append(leaf)
         return cr
 
-    def _sign_and_store(self, size, keys: list[SigningKey], origin: str, trusted) -> str:
-        cr = self._resume_range(size, trusted)
+    def _sign_and_store(self, size: int, keys: list[SigningKey], origin: str,
+                        **extra) -> str:
+        """Sign the log at `size` with every key in `keys` and store the note."""
+        cr = self._resume_range(size, [k.public() for k in keys])
         cp = Checkpoint(origin, size, cr.root(), int(self.clock().timestamp() * 1000))
-        note = sign_note(cp.body(), keys) if len(keys) > 1 else sign_checkpoint(cp, keys[0])
+        note = sign_note(cp.body(), keys)
         self.store.save_checkpoint(note, size, root=cp.root.hex(),
                                    key_id="+".join(k.key_id.hex() for k in keys),
                                    timestamp_ms=cp.timestamp_ms,
-                                   peaks=[p.hex() for p in _peaks_of(cr)])
+                                   peaks=[p.hex() for p in _peaks_of(cr)], **extra)
         return note
 
     def checkpoint(self, key: SigningKey, origin: str) -> str:
@@ -269,7 +270,7 @@ class Ledger:
         Checkpoints live in the checkpoints collection, not in the chain: a block per
         checkpoint would change the size it signs. Only a key rotation appends a block.
         """
-        return self._sign_and_store(self.size(), [key], origin, [key.public()])
+        return self._sign_and_store(self.size(), [key], origin)
 
     def rotate_key(self, old_key: SigningKey, new_key: SigningKey, origin: str,
                    actor: str = "ledger") -> tuple[dict, str]:
@@ -284,16 +285,9 @@ class Ledger:
         attributes = {"vkey": str(vkey), "fingerprint": vkey.fingerprint}
         salts = {name: new_salt() for name in attributes}
         block = self.append(ROTATION_KIND, {"key": vkey.key_id.hex()}, actor, attributes, salts)
-        size = block["height"] + 1
-        cr = self._resume_range(size, [old_key.public(), vkey])
-        cp = Checkpoint(origin, size, cr.root(), int(self.clock().timestamp() * 1000))
-        note = sign_note(cp.body(), [old_key, new_key])
-        self.store.save_checkpoint(note, size, root=cp.root.hex(),
-                                   key_id=f"{old_key.key_id.hex()}+{new_key.key_id.hex()}",
-                                   timestamp_ms=cp.timestamp_ms,
-                                   peaks=[p.hex() for p in _peaks_of(cr)],
-                                   rotation={"height": block["height"],
-                                             "attributes": attributes, "salts": salts})
+        note = self._sign_and_store(block["height"] + 1, [old_key, new_key], origin,
+                                    rotation={"height": block["height"],
+                                              "attributes": attributes, "salts": salts})
         return block, note
 
 
@@ -338,11 +332,3 @@ class CheckpointPolicy:
         self._size, self._time = size, self.clock()
         return note
 
-
-def rotation_record(store, height: int) -> dict | None:
-    """The clear-text attributes and salts saved for the rotation block at `height`."""
-    for doc in store.iter_checkpoints():
-        rotation = doc.get("rotation")
-        if rotation and rotation.get("height") == height:
-            return copy.deepcopy(rotation)
-    return None

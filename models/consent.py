@@ -2,8 +2,8 @@
 
 Request: `pending` → `approved` | `rejected` | `cancelled`. An approval creates a grant, which
 then moves `approved` → `revoked` | `expired` | `used` (one-time grants). A patient may also
-grant without a request. Every transition is ONE `find_one_and_update` on the expected current
-state, followed by its ledger block; a second decision on the same request finds no document
+grant without a request. Every transition is ONE atomic conditional update on the expected
+current state (models.transitions), followed by its ledger block; a second decision on the same request finds no document
 in the expected state and gets a Conflict (409), never a second grant.
 
 Expiry needs no background job: whoever meets an approved grant past its end (an access
@@ -15,12 +15,12 @@ from datetime import timedelta
 
 import pymongo
 from ledger.encoding import rfc3339
-from pymongo import ReturnDocument
 
 from models import ids, organizations, record_types, users
 from models.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.ledger_service import seal
 from models.sealed import attribute_source, coverage
+from models.transitions import transition
 from models.records import now_ms, require_patient
 
 PENDING, APPROVED, REJECTED, CANCELLED = "pending", "approved", "rejected", "cancelled"
@@ -265,11 +265,10 @@ def _already_decided(req):
 def _decide(db, patient, request_id, to_state, extra):
     """The one atomic pending → decided update; Conflict for the second of two decisions."""
     current = request_for_patient(db, patient, request_id)
-    decided = db.access_requests.find_one_and_update(
-        {"_id": current["_id"], "patient_id": patient["human_id"], "state": PENDING},
+    decided = transition(
+        db.access_requests, {"_id": current["_id"], "patient_id": patient["human_id"], "state": PENDING},
         {"$set": dict(extra, state=to_state, decided_by=patient["human_id"],
-                      decided_at=extra.get("decided_at") or now_ms())},
-        return_document=ReturnDocument.AFTER)
+                      decided_at=extra.get("decided_at") or now_ms())})
     if decided is None:
         raise _already_decided(db.access_requests.find_one({"_id": current["_id"]}))
     return decided
@@ -336,10 +335,9 @@ def cancel(db, *, user, request_id):
     req = get_request(db, request_id)
     if req is None or not _may_cancel(user, req):
         raise NotFound("There is no such request of yours.")
-    cancelled = db.access_requests.find_one_and_update(
-        {"_id": req["_id"], "state": PENDING},
-        {"$set": {"state": CANCELLED, "decided_by": user["human_id"], "decided_at": now_ms()}},
-        return_document=ReturnDocument.AFTER)
+    cancelled = transition(
+        db.access_requests, {"_id": req["_id"], "state": PENDING},
+        {"$set": {"state": CANCELLED, "decided_by": user["human_id"], "decided_at": now_ms()}})
     if cancelled is None:
         raise _already_decided(db.access_requests.find_one({"_id": req["_id"]}))
     _seal_onto(db.access_requests, req["_id"], "cancelled", CANCELLED_KIND,
@@ -361,6 +359,13 @@ def requests_by(db, requested_by):
     """A doctor's own requests, newest first."""
     found = db.access_requests.find({"requested_by": requested_by}, limit=LIST_LIMIT)
     return sorted(found, key=lambda req: req["created_at"], reverse=True)
+
+
+def pending_between(db, requested_by, patient_id):
+    """A requester's pending requests to one patient (found through the patient's index)."""
+    found = db.access_requests.find({"patient_id": patient_id, "requested_by": requested_by,
+                                     "state": PENDING}, limit=LIST_LIMIT)
+    return sorted(found, key=lambda req: req["created_at"])
 
 
 def requests_of_org(db, org_id):
@@ -440,10 +445,9 @@ def _end(db, grant, to_state, actor, *, extra_query=None, record_id=None, now=No
     """approved → revoked | expired | used in one atomic update; the winner seals it."""
     query = {"_id": grant["_id"], "state": APPROVED}
     query.update(extra_query or {})
-    ended = db.grants.find_one_and_update(
-        query, {"$set": {"state": to_state, "ended_by": actor["human_id"] if actor else "system",
-                         "ended_at": now or now_ms(), "used_record": record_id}},
-        return_document=ReturnDocument.AFTER)
+    ended = transition(db.grants, query, {"$set": {
+        "state": to_state, "ended_by": actor["human_id"] if actor else "system",
+        "ended_at": now or now_ms(), "used_record": record_id}})
     if ended is not None:
         kind = {REVOKED: REVOKED_KIND, EXPIRED: EXPIRED_KIND, USED: USED_KIND}[to_state]
         _seal_onto(db.grants, ended["_id"], to_state, kind, {"grant": ended["grant_id"]}, actor,

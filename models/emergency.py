@@ -8,12 +8,12 @@ waits in the auditor's queue (`pending-review`) until an auditor marks it justif
 from datetime import timedelta
 
 from ledger.encoding import rfc3339
-from pymongo import ReturnDocument
 
 from models import ids, users
 from models.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.ledger_service import seal
 from models.sealed import attribute_source, coverage
+from models.transitions import transition
 from models.records import now_ms, require_patient
 
 OPENED_KIND, REVIEWED_KIND = "emergency.access", "emergency.reviewed"
@@ -112,7 +112,7 @@ def get(db, emergency_id):
 
 
 def review(db, emergency_id, auditor, justified: bool, note):
-    """pending-review → justified | unjustified (one atomic update), sealed `emergency.reviewed`."""
+    """pending-review → justified | unjustified (one atomic conditional update), sealed `emergency.reviewed`."""
     if auditor["role"] != users.AUDITOR:
         raise Forbidden("Only auditors review emergency accesses.")
     note = " ".join((note or "").split()) or None
@@ -123,11 +123,10 @@ def review(db, emergency_id, auditor, justified: bool, note):
     if case is None:
         raise NotFound("There is no such emergency access.")
     state = JUSTIFIED if justified else UNJUSTIFIED
-    reviewed = db.emergencies.find_one_and_update(
-        {"_id": case["_id"], "review_state": PENDING_REVIEW},
+    reviewed = transition(
+        db.emergencies, {"_id": case["_id"], "review_state": PENDING_REVIEW},
         {"$set": {"review_state": state, "review": {
-            "by": auditor["human_id"], "justified": bool(justified), "note": note, "at": now_ms()}}},
-        return_document=ReturnDocument.AFTER)
+            "by": auditor["human_id"], "justified": bool(justified), "note": note, "at": now_ms()}}})
     if reviewed is None:
         raise Conflict("This emergency access was already reviewed.")
     block, salts = seal(REVIEWED_KIND, {"emergency": case["emergency_id"]}, auditor,

@@ -32,3 +32,19 @@ def per_day(db, days=CHART_DAYS, today=None):
             counts = series.setdefault(doc.get("kind", "?"), [0] * days)
             counts[index[doc["day"]]] += int(doc.get("n", 0))
     return {"days": labels, "series": dict(sorted(series.items()))}
+
+
+def recount(db):
+    """Rebuild the counts from the chain in one streaming pass (after blocks were bulk-loaded
+    without `seal`, e.g. demo data); returns the number of blocks counted."""
+    from models.ledger_service import store_for
+    counts, total = {}, 0
+    for block in store_for(db).iter_blocks(0, None):
+        key = (str(block.get("timestamp", ""))[:10], block.get("kind", ""))
+        counts[key] = counts.get(key, 0) + 1
+        total += 1
+    db.ledger_daily.delete_many({})
+    if counts:
+        db.ledger_daily.insert_many([{"_id": f"{day}|{kind}", "day": day, "kind": kind, "n": n}
+                                     for (day, kind), n in counts.items()])
+    return total

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from ledger.audit import AttributeSourceError, Problem, audit
+from ledger.store import DEFAULT_BATCH
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -109,7 +110,8 @@ class CoverageCheck:
                                             f"{collection} {doc_id} has no ledger block",
                                             record=str(doc_id)))
                 elif not isinstance(height, int) or not 0 <= height < self.size:
-                    problems.append(Problem("unsealed-document", None,
+                    claimed = height if isinstance(height, int) and height >= 0 else None
+                    problems.append(Problem("unsealed-document", claimed,
                                             f"{collection} {doc_id} names block {height!r}, "
                                             f"which is not on the chain of {self.size} blocks",
                                             record=str(doc_id)))
@@ -117,12 +119,15 @@ class CoverageCheck:
 
 
 def run_audit(db, app=None, held_checkpoints=(), progress=None):
-    """One full audit of the app's ledger, with the app's hooks (the library's report)."""
+    """One full audit of the app's ledger, with the app's hooks (the library's report).
+
+    Blocks are read (and progress reported) in windows of AUDIT_BATCH heights.
+    """
     app = app or current_app
     return audit(store_for(db), verifiers=ledger_trust.verifiers(app),
                  attribute_source=AttributeSource(db, app.extensions["medledger"]["data_key"]),
                  document_check=CoverageCheck(db), held_checkpoints=list(held_checkpoints),
-                 progress=progress)
+                 progress=progress, batch=app.config.get("AUDIT_BATCH", DEFAULT_BATCH))
 
 
 def summarize(report):

@@ -152,3 +152,14 @@ def usernames_between(db, first, last):
     stays fast for thousands of names where a long `$in` list does not."""
     found = db.users.find({"username": {"$gte": first, "$lte": last}}, {"username": 1})
     return {doc["username"] for doc in found}
+
+
+def human_ids_by_username(db, usernames):
+    """Human ids of the patients with these usernames, read with one range on the username
+    index (from the smallest to the largest name) instead of a long, slow `$in` list."""
+    wanted = set(usernames)
+    if not wanted:
+        return []
+    found = db.users.find({"username": {"$gte": min(wanted), "$lte": max(wanted)},
+                           "role": users.PATIENT}, {"username": 1, "human_id": 1})
+    return [doc["human_id"] for doc in found if doc["username"] in wanted]

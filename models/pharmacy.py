@@ -6,12 +6,12 @@ prescription's `rx_status` from `active` to `dispensed`, sealed as `record.dispe
 second attempt finds nothing in the expected state and gets a Conflict (409).
 """
 from ledger.encoding import rfc3339
-from pymongo import ReturnDocument
 
 from models import consent, record_types, records, users
 from models.errors import Conflict, Forbidden
 from models.ledger_service import seal
 from models.sealed import attribute_source
+from models.transitions import transition
 from models.records import now_ms
 
 DISPENSED_KIND = "record.dispensed"
@@ -67,11 +67,10 @@ def dispense(db, *, pharmacist, record_id, version, now=None):
     grants = _pharmacy_grants(db, pharmacist, now)
     if doc["type"] != record_types.PRESCRIPTION or not _grant_for(grants, doc, now):
         raise Forbidden("This prescription is not shared with your pharmacy.")
-    dispensed = db.records.find_one_and_update(
-        {"_id": doc["_id"], "status": records.FINAL, "rx_status": records.RX_ACTIVE},
+    dispensed = transition(
+        db.records, {"_id": doc["_id"], "status": records.FINAL, "rx_status": records.RX_ACTIVE},
         {"$set": {"rx_status": records.RX_DISPENSED, "dispense": {
-            "by": pharmacist["human_id"], "pharmacy": pharmacist["org_id"], "at": now}}},
-        return_document=ReturnDocument.AFTER)
+            "by": pharmacist["human_id"], "pharmacy": pharmacist["org_id"], "at": now}}})
     if dispensed is None:
         current = db.records.find_one({"_id": doc["_id"]}, records.ENVELOPE)
         if current["rx_status"] == records.RX_DISPENSED:

@@ -14,13 +14,13 @@ from datetime import datetime, timezone
 import pymongo
 from ledger.attributes import new_salt
 from ledger.encoding import rfc3339
-from pymongo import ReturnDocument
 
-from models import attachments, crypto, ids, users
+from models import attachments, crypto, users
 from models import record_types as types
 from models.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.ledger_service import seal
 from models.sealed import attribute_source, coverage
+from models.transitions import next_in_sequence, transition
 
 FINAL, AMENDED, ENTERED_IN_ERROR = "final", "amended", "entered-in-error"
 STATUSES = (FINAL, AMENDED, ENTERED_IN_ERROR)
@@ -60,7 +60,9 @@ def patient_of(record_id):
 
 
 def new_record_id(db, patient_id):
-    return f"{patient_id}-R{ids.next_number(db, 'records:' + patient_id)}"
+    """PAT-000234-R12: a per-patient sequence, kept apart from the small `counters`
+    collection so that one counter per patient does not slow every other id."""
+    return f"{patient_id}-R{next_in_sequence(db.record_counters, patient_id)}"
 
 
 def writable_types(user):
@@ -223,10 +225,8 @@ def may_amend(user, doc):
 
 
 def _claim_for_amendment(db, doc, next_version):
-    claimed = db.records.find_one_and_update(
-        {"_id": doc["_id"], "status": FINAL},
-        {"$set": {"status": AMENDED, "superseded_by": next_version}},
-        return_document=ReturnDocument.AFTER)
+    claimed = transition(db.records, {"_id": doc["_id"], "status": FINAL},
+                         {"$set": {"status": AMENDED, "superseded_by": next_version}})
     if claimed is None:
         raise Conflict("This version was already amended or marked as entered in error; "
                        "open the current version.")
@@ -299,10 +299,8 @@ def mark_entered_in_error(db, *, user, record_id, version, reason):
     if not may_amend(user, doc):
         raise Forbidden("Only the author can mark this record as entered in error.")
     error = {"reason": reason, "by": user["human_id"], "at": now_ms()}
-    marked = db.records.find_one_and_update(
-        {"_id": doc["_id"], "status": FINAL},
-        {"$set": {"status": ENTERED_IN_ERROR, "error": error}},
-        return_document=ReturnDocument.AFTER)
+    marked = transition(db.records, {"_id": doc["_id"], "status": FINAL},
+                        {"$set": {"status": ENTERED_IN_ERROR, "error": error}})
     if marked is None:
         raise Conflict("This version was already amended or marked as entered in error.")
     attributes = error_attributes(marked)

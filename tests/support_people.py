@@ -1,8 +1,8 @@
 """Fixtures and helpers shared by the people-and-organizations tests.
 
 Test folders import the fixtures they need in their own conftest.py. Database checks use
-`get_db(app)` without pushing an app context: a context held open across test-client requests
-would share `flask.g`, and so Flask-Login's cached user, between those requests.
+`get_db(app)` without pushing an app context (as the `db` fixture does), so test-client
+requests never share `flask.g`; model calls that seal on the ledger push one briefly.
 """
 import io
 

@@ -1,4 +1,6 @@
 """`flask seed-demo`: a realistic demo that can be run twice without creating anything new."""
+import pytest
+
 from cli.seed import DEMO_PASSWORD, demo_licence_pdf, demo_patient
 from ledger.attributes import find_mismatches
 from models import users
@@ -82,9 +84,13 @@ def test_a_username_held_by_another_role_stops_the_seed_with_a_message(app, runn
     assert result.exit_code != 0 and "'admin' is taken by a patient account" in result.output
 
 
-def test_records_hook_says_when_no_records_were_seeded(runner):
-    result = runner.invoke(args=["seed-demo", "--patients", "0", "--doctors", "0", "--records", "5"])
-    assert result.exit_code == 0 and "No demo records were created" in result.output
+def test_records_are_seeded_once(app, runner):
+    args = ["seed-demo", "--patients", "3", "--doctors", "1", "--records", "4"]
+    first = runner.invoke(args=args)
+    assert first.exit_code == 0 and "Created 4 demo records" in first.output, first.output
+    second = runner.invoke(args=args)
+    assert second.exit_code == 0 and "Created 0 demo records" in second.output, second.output
+    assert get_db(app).records.count_documents({}) == 4
 
 
 def test_demo_data_is_valid_and_the_licence_is_a_pdf():
@@ -94,3 +100,14 @@ def test_demo_data_is_valid_and_the_licence_is_a_pdf():
     assert pdf[start:start + 4] == b"xref"
     today = users.now().date()
     assert demo_patient(7, today) == demo_patient(7, today)
+
+
+@pytest.mark.integration
+def test_seed_demo_on_the_embedded_server(app, runner):
+    db = get_db(app)
+    args = ["seed-demo", "--patients", "1500", "--doctors", "2"]
+    assert runner.invoke(args=args).exit_code == 0
+    after_first = counts(db)
+    assert db.users.count_documents({"role": users.PATIENT}) == 1500
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0 and counts(db) == after_first

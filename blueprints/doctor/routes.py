@@ -52,8 +52,7 @@ def patient(patient_id):
     versions = records.for_patient(db, person["human_id"])
     ctx, decisions = access.evaluate_all(db, _me(), person["human_id"], versions)
     groups = records.grouped(versions)
-    pending = [req for req in consent.requests_by(db, current_user.human_id)
-               if req["patient_id"] == person["human_id"] and req["state"] == consent.PENDING]
+    pending = consent.pending_between(db, current_user.human_id, person["human_id"])
     return render_template(
         "doctor/patient.html", patient=person, groups=groups, decisions=decisions,
         grants=[grant for grant in ctx.grants if consent.is_active(grant, ctx.now)],

@@ -37,6 +37,8 @@ def test_dashboard_counts(app, client, auth, admin, org, pending_doctor, make_ac
     for testid, expected in (("count-organizations", 1), ("count-pending", 1), ("count-locked", 1),
                              ("count-auditors", 1)):
         assert f'data-testid="{testid}">{expected}<' in page
+    for nav in ("organizations", "verifications", "auditors", "accounts"):
+        assert f'data-testid="nav-admin-{nav}"' in page
 
 
 def test_admin_creates_an_auditor_with_a_setup_code(app, client, auth, admin):

@@ -123,6 +123,8 @@ def test_a_truncated_chain_is_named_with_the_missing_heights(app, client, audito
     response = compare(client, note)
     assert verdict_of(response) == "truncated"
     assert b"it has 6 blocks but the held checkpoint shows 9" in response.data
+    overview = client.get("/auditor/")
+    assert b'data-testid="chain-height">5<' in overview.data
 
 
 def rewrite_from(db, height):

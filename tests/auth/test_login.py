@@ -160,3 +160,12 @@ def test_first_login_forces_a_new_password(app, client, auth, db, make_account):
     assert response.status_code == 302
     assert client.get("/patient/").status_code == 200
     assert not db.users.find_one({"_id": account["_id"]})["must_set_password"]
+
+
+def test_disabling_an_account_ends_its_open_session(db, client, auth, make_account):
+    account = make_account(users.DOCTOR)
+    auth.login(account["username"])
+    assert client.get("/doctor/").status_code == 200
+    users.set_active(db, account["_id"], False)
+    response = client.get("/doctor/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

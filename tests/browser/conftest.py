@@ -1,5 +1,6 @@
 """A live app process on 127.0.0.1 and Debian's chromium driven by Playwright."""
 import itertools
+import os
 import pathlib
 import subprocess
 import sys
@@ -45,10 +46,12 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "tests" / "browser" / "serve.py"), "--port", str(self.port),
              "--instance", str(self.instance), "--mongo-uri", self.mongo_uri, "--db", self.db_name],
-            cwd=str(ROOT), stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=str(ROOT), stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.log.close()
                 raise RuntimeError((self.instance / "server.log").read_text()[-3000:])
             try:
                 urllib.request.urlopen(self.url + "/login", timeout=1)

@@ -159,3 +159,14 @@ def test_audit_export_with_a_trust_file(exported, keyfile, tmp_path):
 def test_cli_errors_are_explained(tmp_path):
     result = cli("audit-export", tmp_path / "nowhere", "--pubkey", tmp_path / "none.pub")
     assert result.returncode == 2 and result.stderr.startswith("error:")
+
+
+def test_unreadable_export_line_is_a_missing_block(exported, keyfile):
+    _, directory, _, _ = exported
+    path = directory / "blocks-000002.jsonl"
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5][:-7]  # cut: no longer JSON
+    path.write_text("\n".join(lines) + "\n")
+    report = audit_export(directory, [SigningKey.load(keyfile).public()])
+    assert [(p.kind, p.height) for p in report.problems] == [("missing-block", 37),
+                                                             ("bad-block-hash", None)]

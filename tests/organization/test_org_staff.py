@@ -48,6 +48,7 @@ def test_dashboard_lists_own_staff_with_ids_roles_and_states(app, client, auth, 
     assert manager["human_id"] not in html.split('data-testid="staff-table"')[1]  # not staff
     assert "Pharmacist" in html and "Lab technician" in html
     assert 'data-state="unverified"' in html and 'data-state="verified"' in html
+    assert 'data-testid="nav-org-add-staff"' in html and 'data-testid="nav-org-register-patient"' in html
 
 
 def test_manager_adds_a_doctor_who_starts_unverified(app, client, auth, manager):

@@ -6,7 +6,7 @@ from models import users, verification
 from models.db import get_db
 from models.errors import Conflict
 from models.sealed import ATTRIBUTE_SOURCES, COVERAGE
-from tests.support_people import (ANONYMOUS, PDF, PNG, assert_refused, blocks_of_kind, fresh,
+from tests.support_people import (ANONYMOUS, PNG, assert_refused, blocks_of_kind, fresh,
                                   login_as, snapshot, store, submit_pending, upload_licence)
 
 

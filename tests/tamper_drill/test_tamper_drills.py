@@ -1,0 +1,160 @@
+"""Tamper drills against the app on the embedded server: an insider with full write access to
+MongoDB edits the data directly, then an auditor runs the full audit from the page (background
+job) and the report must name the right problem at the right place."""
+import pytest
+from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt
+from ledger.block import block_hash, header_of
+
+from models import checkpoints, crypto, records
+from models.db import get_db
+from tests.auditor_support import login, populate, web_audit
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def drill(sealed_world, client):
+    """A populated world, a checkpoint the auditor keeps, a sound first audit."""
+    made = populate(sealed_world)
+    with sealed_world.app.app_context():
+        made["held"] = checkpoints.create(get_db())["note"]
+    login(client, sealed_world.auditor)
+    assert web_audit(client, sealed_world.app)["report"]["ok"]
+    made["db"] = get_db(sealed_world.app)
+    made["key"] = sealed_world.key
+    return made
+
+
+def found(job):
+    return {(p["kind"], p["height"], p["record"], p["version"], p["attribute"])
+            for p in job["report"]["problems"]}
+
+
+def reencrypt(db, key, doc, change):
+    payload = crypto.decrypt(key, doc["record_id"], doc["version"], doc["box"])
+    change(payload)
+    box = crypto.encrypt(key, doc["record_id"], doc["version"], payload)
+    db.records.update_one({"_id": doc["_id"]}, {"$set": {"box": box}})
+
+
+def test_a_clinical_value_edited_and_properly_reencrypted(app, client, drill):
+    record = drill["records"]["general"]
+    reencrypt(drill["db"], drill["key"], record,
+              lambda payload: payload["data"].update(weight_kg="99.9"))
+    job = web_audit(client, app)
+    assert found(job) == {("attribute-mismatch", record["sealed_height"], record["record_id"], 1,
+                           "data.weight_kg")}
+    assert job["report"]["first_failing_height"] == record["sealed_height"]
+
+
+def test_a_flipped_ciphertext_byte(app, client, drill):
+    record = drill["records"]["prescription"]
+    doc = drill["db"].records.find_one({"_id": record["_id"]})
+    flipped = bytearray(doc["box"]["ciphertext"])
+    flipped[7] ^= 0x01
+    drill["db"].records.update_one({"_id": record["_id"]},
+                                   {"$set": {"box.ciphertext": bytes(flipped)}})
+    job = web_audit(client, app)
+    assert found(job) == {("attribute-mismatch", record["sealed_height"], record["record_id"], 1,
+                           None)}
+    assert "AES-GCM tag check failed" in job["report"]["problems"][0]["detail"]
+
+
+def test_a_replaced_salt(app, client, drill):
+    record = drill["records"]["general"]
+    reencrypt(drill["db"], drill["key"], record,
+              lambda payload: payload["salts"].update({"data.blood_group_abo": new_salt()}))
+    grant = drill["grant"]
+    drill["db"].grants.update_one({"_id": grant["_id"]},
+                                  {"$set": {"seals.granted.salts.purpose": new_salt()}})
+    job = web_audit(client, app)
+    assert found(job) == {
+        ("attribute-mismatch", record["sealed_height"], record["record_id"], 1,
+         "data.blood_group_abo"),
+        ("attribute-mismatch", grant["sealed_height"], f"grant={grant['grant_id']}", None,
+         "purpose"),
+    }
+
+
+def test_a_deleted_block(app, client, drill):
+    height = drill["records"]["diagnosis"]["sealed_height"]
+    drill["db"].ledger_blocks.delete_one({"_id": height})
+    job = web_audit(client, app)
+    kinds = {(p["kind"], p["height"]) for p in job["report"]["problems"]}
+    assert ("missing-block", height) in kinds
+    assert job["report"]["first_failing_height"] == height
+    assert all(p["height"] is None or p["height"] >= height for p in job["report"]["problems"])
+
+
+def test_a_truncated_tail(app, client, drill):
+    db = drill["db"]
+    size = db.ledger_blocks.count_documents({})
+    db.ledger_blocks.delete_many({"height": {"$gte": size - 3}})
+    job = web_audit(client, app)
+    problems = {(p["kind"], p["height"], p.get("height_end")) for p in job["report"]["problems"]}
+    # The three removed blocks sealed the approval, the emergency and the read: their
+    # documents now name blocks that are not on the chain.
+    assert problems == {("truncated", size - 3, size - 1), ("unsealed-document", size - 3, None),
+                        ("unsealed-document", size - 2, None), ("unsealed-document", size - 1, None)}
+    named = {p["record"] for p in job["report"]["problems"] if p["kind"] == "unsealed-document"}
+    assert named == {drill["approved"]["grant_id"], drill["emergency"]["emergency_id"],
+                     f"{drill['read']['record_id']} v1 read {drill['read']['_id']}"}
+
+
+def rewrite_chain_from(db, key, record, new_weight):
+    """The thorough insider: edit a record, re-seal its block with recomputed hashes, re-link
+    every later block, and remove the stored checkpoints that would betray the rewrite."""
+    doc = db.records.find_one({"_id": record["_id"]})
+    payload = crypto.decrypt(key, doc["record_id"], doc["version"], doc["box"])
+    payload["data"]["weight_kg"] = new_weight
+    db.records.update_one({"_id": doc["_id"]}, {"$set": {
+        "box": crypto.encrypt(key, doc["record_id"], doc["version"], payload)}})
+    attributes = records.sealed_attributes(doc, payload["data"])
+    leaves = attribute_leaf_hashes(attributes, payload["salts"])
+    prev = None
+    for height in range(doc["sealed_height"], db.ledger_blocks.count_documents({})):
+        block = db.ledger_blocks.find_one({"_id": height})
+        if height == doc["sealed_height"]:
+            block["attr_leaves"] = [leaf.hex() for leaf in leaves]
+            block["attr_root"] = attribute_root(leaves).hex()
+        else:
+            block["prev_hash"] = prev
+        block["hash"] = block_hash(header_of(block)).hex()
+        db.ledger_blocks.replace_one({"_id": height}, block)
+        prev = block["hash"]
+    db.ledger_checkpoints.delete_many({})
+    db.ledger_meta.delete_one({"_id": "checkpoints"})
+    db.ledger_nodes.delete_many({})
+
+
+def test_the_whole_chain_rewritten_is_caught_by_a_held_checkpoint(app, client, drill):
+    record = drill["records"]["general"]
+    rewrite_chain_from(drill["db"], drill["key"], record, "88.8")
+    assert web_audit(client, app)["report"]["ok"], "without a held checkpoint it looks sound"
+    job = web_audit(client, app, held=drill["held"])
+    size = drill["db"].ledger_blocks.count_documents({})
+    assert {(p["kind"], p["height"], p.get("height_end")) for p in job["report"]["problems"]} == \
+        {("inconsistent-with-checkpoint", 0, size - 1)}
+    verdict = client.post("/auditor/checkpoints/compare", data={"note": drill["held"]})
+    assert b'data-verdict="rewritten"' in verdict.data
+
+
+def test_a_grant_widened_in_the_database(app, client, drill):
+    grant, approved = drill["grant"], drill["approved"]
+    drill["db"].grants.update_one({"_id": grant["_id"]}, {"$set": {"scope": {"kind": "all"}}})
+    drill["db"].grants.update_one({"_id": approved["_id"]}, {"$set": {
+        "valid_until": approved["valid_until"].replace(year=2099)}})
+    job = web_audit(client, app)
+    assert found(job) == {
+        ("attribute-mismatch", grant["sealed_height"], f"grant={grant['grant_id']}", None, "scope"),
+        ("attribute-mismatch", approved["sealed_height"],
+         f"request={approved['request_id']},grant={approved['grant_id']}", None, "valid_until"),
+    }
+
+
+def test_a_deleted_record_document(app, client, drill):
+    record = drill["records"]["imaging"]
+    drill["db"].records.delete_one({"_id": record["_id"]})
+    job = web_audit(client, app)
+    assert found(job) == {("missing-document", record["sealed_height"], record["record_id"], 1,
+                           None)}
