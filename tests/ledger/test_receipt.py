@@ -1,7 +1,5 @@
 """Receipts verify offline, and any change to any byte of one makes it fail with a reason."""
 import json
-import statistics
-import time
 
 import pytest
 
@@ -130,15 +128,3 @@ def test_flipping_any_byte_of_the_file_fails(receipt_setup):
                 continue  # no longer a JSON document: rejected before verification
             ok, reason = verify_receipt(parsed, [key.public()])
             assert not ok and reason, (i, flip, bytes(tampered[max(0, i - 20):i + 20]))
-
-
-def test_verification_takes_under_two_milliseconds(receipt_setup):
-    _, key, _, receipt, _ = receipt_setup
-    vkeys = [key.public()]
-    times = []
-    for _ in range(300):
-        started = time.perf_counter()
-        ok, _ = verify_receipt(receipt, vkeys)
-        times.append(time.perf_counter() - started)
-        assert ok
-    assert statistics.median(times) < 0.002, statistics.median(times)

@@ -1,5 +1,4 @@
 """The store interface, identical in memory and in MongoDB, and the shape of every query."""
-import time
 
 import pytest
 
@@ -181,7 +180,5 @@ def test_height_index_serves_the_range_queries_on_the_server(secantus_db):
     plan = store.blocks.find({"height": {"$gte": 100, "$lt": 200}}).explain()
     assert "IXSCAN" in str(plan["queryPlanner"]["winningPlan"])
     assert "height_1" in str(plan["queryPlanner"]["winningPlan"])
-    started = time.perf_counter()
     heights = [d["height"] for d in store.iter_blocks(batch=2000)]
     assert heights == list(range(6000))
-    assert time.perf_counter() - started < 30
