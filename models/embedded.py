@@ -5,6 +5,7 @@ thread died with it), retried while a previous server still holds its files, and
 PID when the process exits.
 """
 import atexit
+import ctypes
 import logging
 import os
 import shutil
@@ -20,12 +21,28 @@ import pymongo
 log = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT = 30.0
+PR_SET_PDEATHSIG = 1
 
 
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _die_with_parent():
+    """Linux: the server gets SIGTERM when the thread that spawned it dies (even on SIGKILL)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def _exit_on_sigterm():
+    """Turn SIGTERM into a normal exit so that atexit stops the server (main thread only)."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def server_binary():
@@ -59,6 +76,7 @@ class EmbeddedServer:
         if self._error or self.process is None:
             raise RuntimeError(f"embedded database did not start: {self._error}")
         atexit.register(self.stop)
+        _exit_on_sigterm()
         return self
 
     def _spawn(self):
@@ -68,7 +86,8 @@ class EmbeddedServer:
                 [server_binary(), "--host", "127.0.0.1", "--port", str(self.port),
                  "--storage-path", self.storage_path, "--log-level", "WARNING"],
                 stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
 
     def _run(self):
         deadline = time.monotonic() + STARTUP_TIMEOUT

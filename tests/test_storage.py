@@ -132,3 +132,33 @@ def test_production_cookies_are_secure_behind_proxy(tmp_path):
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_embedded_server_stops_when_the_app_process_is_stopped(tmp_path, signal_name):
+    import os
+    import pathlib
+    import signal
+    import time
+    instance = tmp_path / "instance"
+    script = EMBEDDED_SCRIPT + "\nimport time\nprint('ready', flush=True)\ntime.sleep(120)\n"
+    process = subprocess.Popen([sys.executable, "-c", script, str(instance), "write"],
+                               stdout=subprocess.PIPE, text=True,
+                               cwd=str(pathlib.Path(__file__).resolve().parents[1]))
+    try:
+        assert process.stdout.readline().strip() == "survives restarts"
+        assert process.stdout.readline().strip() == "ready"
+        pattern = f"storage-path {instance}/db"
+        assert subprocess.run(["pgrep", "-f", pattern], capture_output=True).stdout
+        os.kill(process.pid, getattr(signal, signal_name))
+        process.wait(30)
+        deadline = time.monotonic() + 20
+        while subprocess.run(["pgrep", "-f", pattern], capture_output=True).stdout:
+            assert time.monotonic() < deadline, "embedded server outlived the app"
+            time.sleep(0.2)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
