@@ -113,11 +113,6 @@ class RequestAccessForm(ScopeFields, FlaskForm):
     submit = SubmitField("Send request")
 
 
-class OrgRequestAccessForm(RequestAccessForm):
-    patient_id = StringField("Patient id", description="e.g. PAT-000234",
-                             validators=[Optional(), Length(max=40)])
-
-
 class ApproveForm(ScopeFields, FlaskForm):
     duration_days = SelectField("For how long", validate_choice=False)
     one_time = BooleanField("One-time access only")

@@ -9,10 +9,10 @@ import re
 import secrets
 import unicodedata
 
-from pymongo import ReturnDocument
 
 from models import users
 from models.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.transitions import transition_where
 
 # Lock-outs are listed by a range on locked_until; unlocked accounts hold None, which a
 # datetime range never matches.
@@ -112,10 +112,9 @@ def locked(db, at=None):
 
 def unlock(db, human_id, at=None):
     """Clear a lock-out; an account that is not locked is a Conflict."""
-    doc = db.users.find_one_and_update(
-        {"human_id": human_id, "locked_until": {"$gt": at or users.now()}},
-        {"$set": {"locked_until": None, "failed_logins": 0}},
-        return_document=ReturnDocument.AFTER)
+    doc = transition_where(
+        db.users, {"human_id": human_id, "locked_until": {"$gt": at or users.now()}},
+        {"$set": {"locked_until": None, "failed_logins": 0}})
     if doc is None:
         _require(db, human_id)
         raise Conflict("That account is not locked.")
@@ -126,10 +125,9 @@ def disable(db, human_id, by):
     """Switch an account off (it can no longer sign in); never the caller's own."""
     if human_id == by["human_id"]:
         raise Forbidden("You cannot disable your own account.")
-    doc = db.users.find_one_and_update(
-        {"human_id": human_id, "active": True},
-        {"$set": {"active": False, "disabled_at": users.now(), "disabled_by": by["human_id"]}},
-        return_document=ReturnDocument.AFTER)
+    doc = transition_where(
+        db.users, {"human_id": human_id, "active": True},
+        {"$set": {"active": False, "disabled_at": users.now(), "disabled_by": by["human_id"]}})
     if doc is None:
         _require(db, human_id)
         raise Conflict("That account is already disabled.")

@@ -3,8 +3,8 @@
 Request: `pending` → `approved` | `rejected` | `cancelled`. An approval creates a grant, which
 then moves `approved` → `revoked` | `expired` | `used` (one-time grants). A patient may also
 grant without a request. Every transition is ONE atomic conditional update on the expected
-current state (models.transitions), followed by its ledger block; a second decision on the same request finds no document
-in the expected state and gets a Conflict (409), never a second grant.
+current state (models.transitions), followed by its ledger block; a second decision on the
+same request finds no document in the expected state and gets a Conflict (409), never a second grant.
 
 Expiry needs no background job: whoever meets an approved grant past its end (an access
 decision, a listing) moves it to `expired` and seals `access.expired`; only the one update
@@ -66,7 +66,8 @@ def clean_scope(db, patient_id, kind, type_names=(), record_text=""):
     if kind == TYPES:
         chosen = sorted(set(type_names or ()))
         if not chosen:
-            raise InvalidInput("Choose at least one record type.", {"types": "Choose at least one record type."})
+            problem = "Choose at least one record type."
+            raise InvalidInput(problem, {"types": problem})
         unknown = [name for name in chosen if name not in record_types.TYPES]
         if unknown:
             raise InvalidInput("Unknown record type.", {"types": "Choose from the listed record types."})
@@ -78,7 +79,8 @@ def clean_scope(db, patient_id, kind, type_names=(), record_text=""):
         except InvalidInput as exc:
             raise InvalidInput(exc.message, {"records": exc.message}) from None
         if not named:
-            raise InvalidInput("Name at least one record.", {"records": "Name at least one record (e.g. PAT-000234-R12)."})
+            problem = "Name at least one record (e.g. PAT-000234-R12)."
+            raise InvalidInput(problem, {"records": problem})
         if len(named) > MAX_NAMED_RECORDS:
             problem = f"Name at most {MAX_NAMED_RECORDS} records."
             raise InvalidInput(problem, {"records": problem})

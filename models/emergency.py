@@ -112,7 +112,8 @@ def get(db, emergency_id):
 
 
 def review(db, emergency_id, auditor, justified: bool, note):
-    """pending-review → justified | unjustified (one atomic conditional update), sealed `emergency.reviewed`."""
+    """pending-review → justified | unjustified in one atomic conditional update, sealed as
+    `emergency.reviewed`."""
     if auditor["role"] != users.AUDITOR:
         raise Forbidden("Only auditors review emergency accesses.")
     note = " ".join((note or "").split()) or None

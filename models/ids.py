@@ -1,10 +1,9 @@
 """Human-friendly ids (PAT-000234, DOC-000103, ORG-0007) from atomic counters.
 
-`find_one_and_update` with `$inc` on a counter document gives each caller a distinct number
-even under concurrency, on MongoDB, the embedded server and mongomock alike.
+A compare-and-set on a counter document (models/transitions) gives each caller a distinct
+number even under concurrency, on MongoDB, the embedded server and mongomock alike.
 """
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from models.transitions import next_in_sequence
 
 PREFIXES = {
     "patient": ("PAT", 6),
@@ -20,21 +19,8 @@ PREFIXES = {
 
 
 def reserve(db, counter, count=1):
-    """Reserve `count` numbers atomically; returns the last one.
-
-    The counter document is created by a plain insert rather than an upsert: concurrent
-    upserting `find_one_and_update`s can return None on the embedded server.
-    """
-    for _ in range(10):
-        doc = db.counters.find_one_and_update(
-            {"_id": counter}, {"$inc": {"n": count}}, return_document=ReturnDocument.AFTER)
-        if doc is not None:
-            return int(doc["n"])
-        try:
-            db.counters.insert_one({"_id": counter, "n": 0})
-        except DuplicateKeyError:
-            pass
-    raise RuntimeError(f"counter {counter!r} could not be created")
+    """Reserve `count` numbers atomically; returns the last one."""
+    return next_in_sequence(db.counters, counter, count) + count - 1
 
 
 def next_number(db, counter):

@@ -8,10 +8,10 @@ A manager only ever reaches staff through a query that includes its own `org_id`
 import unicodedata
 
 import pymongo
-from pymongo import ReturnDocument
 
 from models import accounts, ids, users
 from models.errors import Conflict, InvalidInput, NotFound
+from models.transitions import transition_where
 
 HOSPITAL, CLINIC, LAB, PHARMACY = "hospital", "clinic", "lab", "pharmacy"
 KINDS = (HOSPITAL, CLINIC, LAB, PHARMACY)
@@ -135,10 +135,9 @@ def disable(db, human_id, by=None):
     Accounts disabled this way are marked `disabled_with_org`, so they can be told apart from
     accounts someone disabled one by one. Patients never belong to an organization.
     """
-    org = db.organizations.find_one_and_update(
-        {"human_id": human_id, "active": True},
-        {"$set": {"active": False, "disabled_at": users.now(), "disabled_by": by}},
-        return_document=ReturnDocument.AFTER)
+    org = transition_where(
+        db.organizations, {"human_id": human_id, "active": True},
+        {"$set": {"active": False, "disabled_at": users.now(), "disabled_by": by}})
     if org is None:
         require(db, human_id)
         raise Conflict("That organization is already disabled.")
@@ -185,10 +184,9 @@ def disable_member(db, org_human_id, member_human_id, by=None):
     """Disable one of this organization's staff; anyone else's staff is simply not found."""
     query = {"human_id": (member_human_id or "").strip().upper(), "org_id": org_human_id,
              "role": {"$in": list(MEMBER_ROLES)}}
-    account = db.users.find_one_and_update(
-        dict(query, active=True),
-        {"$set": {"active": False, "disabled_at": users.now(), "disabled_by": by}},
-        return_document=ReturnDocument.AFTER)
+    account = transition_where(
+        db.users, dict(query, active=True),
+        {"$set": {"active": False, "disabled_at": users.now(), "disabled_by": by}})
     if account is None:
         if db.users.find_one(query, {"_id": 1}) is None:
             raise NotFound("There is no such member of your organization.")

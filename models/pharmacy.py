@@ -75,6 +75,8 @@ def dispense(db, *, pharmacist, record_id, version, now=None):
         current = db.records.find_one({"_id": doc["_id"]}, records.ENVELOPE)
         if current["rx_status"] == records.RX_DISPENSED:
             raise Conflict("This prescription was already dispensed.")
+        if current["rx_status"] == records.RX_CANCELLED:
+            raise Conflict("The prescriber cancelled this prescription.")
         raise Conflict("This prescription is no longer current (amended or entered in error).")
     block, salts = seal(DISPENSED_KIND, {"record": record_id, "version": int(version)},
                         pharmacist, dispense_attributes(dispensed))

@@ -55,11 +55,13 @@ def demo_values(type_name, rng):
     if type_name == "general":
         height = rng.randint(150, 195)
         systolic = rng.randint(100, 160)
+        tenths = rng.randint(361, 379)
         return {"weight_kg": f"{rng.randint(45, 120)}.{rng.randint(0, 9)}", "height_cm": f"{height}.0",
                 "blood_group_abo": rng.choice("A B AB O".split()), "blood_group_rh": rng.choice("+-"),
                 "systolic_mmhg": str(systolic), "diastolic_mmhg": str(rng.randint(60, systolic - 25)),
                 "heart_rate_bpm": str(rng.randint(52, 100)),
-                "temperature_c": f"{rng.randint(361, 379) / 10:.1f}", "spo2_percent": str(rng.randint(94, 100))}
+                "temperature_c": f"{tenths // 10}.{tenths % 10}",
+                "spo2_percent": str(rng.randint(94, 100))}
     if type_name == "diagnosis":
         code, description = rng.choice(DIAGNOSES)
         return {"code": code, "description": description,

@@ -26,8 +26,9 @@ FINAL, AMENDED, ENTERED_IN_ERROR = "final", "amended", "entered-in-error"
 STATUSES = (FINAL, AMENDED, ENTERED_IN_ERROR)
 NORMAL, RESTRICTED = "normal", "restricted"
 SENSITIVITIES = ((NORMAL, "Normal"), (RESTRICTED, "Restricted"))
-RX_ACTIVE, RX_DISPENSED = "active", "dispensed"
+RX_ACTIVE, RX_DISPENSED, RX_CANCELLED = "active", "dispensed", "cancelled"
 CREATED, AMENDED_KIND, ERROR_KIND = "record.created", "record.amended", "record.entered_in_error"
+RX_CANCELLED_KIND = "record.prescription_cancelled"
 RECORD_ID_RE = re.compile(r"^PAT-\d{6}-R\d{1,9}$")
 MAX_REASON_LENGTH = 500
 PATIENT_LIST_LIMIT = 5000
@@ -310,6 +311,37 @@ def mark_entered_in_error(db, *, user, record_id, version, reason):
     return marked
 
 
+def cancellation_attributes(doc):
+    cancel = doc.get("rx_cancel") or {}
+    return {"status": doc["rx_status"], "reason": cancel.get("reason"), "by": cancel.get("by"),
+            "at": rfc3339(cancel["at"]) if cancel.get("at") else None}
+
+
+def cancel_prescription(db, *, user, record_id, version, reason):
+    """An active prescription's author stops it: `active` → `cancelled` (one atomic update,
+    sealed); a dispensed one can no longer be cancelled."""
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > MAX_REASON_LENGTH:
+        problem = f"Say why (at most {MAX_REASON_LENGTH} characters)."
+        raise InvalidInput(problem, {"reason": problem})
+    doc = require_version(db, record_id, version)
+    if doc["type"] != types.PRESCRIPTION:
+        raise NotFound("There is no such prescription.")
+    if not may_amend(user, doc):
+        raise Forbidden("Only the prescriber can cancel this prescription.")
+    cancelled = transition(
+        db.records, {"_id": doc["_id"], "status": FINAL, "rx_status": RX_ACTIVE},
+        {"$set": {"rx_status": RX_CANCELLED,
+                  "rx_cancel": {"reason": reason, "by": user["human_id"], "at": now_ms()}}})
+    if cancelled is None:
+        raise Conflict("Only an active, current prescription can be cancelled.")
+    block, salts = seal(RX_CANCELLED_KIND, {"record": record_id, "version": int(version)}, user,
+                        cancellation_attributes(cancelled))
+    db.records.update_one({"_id": doc["_id"]}, {"$set": {
+        "rx_cancel.sealed_height": block["height"], "rx_cancel.seal_salts": salts}})
+    return cancelled
+
+
 # Reading -----------------------------------------------------------------------------------
 
 def versions(db, record_id):
@@ -389,11 +421,20 @@ def rebuild_error(db, block, data_key):
     return error_attributes(doc), (doc.get("error") or {}).get("seal_salts", {})
 
 
+@attribute_source(RX_CANCELLED_KIND)
+def rebuild_cancellation(db, block, data_key):
+    record_id, version = _subject_version(block)
+    doc = get_version(db, record_id, version, ENVELOPE) if version is not None else None
+    if doc is None or not doc.get("rx_cancel"):
+        return None
+    return cancellation_attributes(doc), doc["rx_cancel"].get("seal_salts", {})
+
+
 @coverage
 def record_coverage(db):
     """Every version must be sealed; so must each status an event set (error, dispensed)."""
     fields = {"record_id": 1, "version": 1, "sealed_height": 1, "status": 1, "rx_status": 1,
-              "error.sealed_height": 1, "dispense.sealed_height": 1}
+              "error.sealed_height": 1, "dispense.sealed_height": 1, "rx_cancel.sealed_height": 1}
     for doc in db.records.find({}, fields):
         name = f"{doc['record_id']} v{doc['version']}"
         yield "records", name, doc.get("sealed_height")
@@ -401,3 +442,5 @@ def record_coverage(db):
             yield "records", name + " entered-in-error", (doc.get("error") or {}).get("sealed_height")
         if doc.get("rx_status") == RX_DISPENSED:
             yield "records", name + " dispensed", (doc.get("dispense") or {}).get("sealed_height")
+        if doc.get("rx_status") == RX_CANCELLED:
+            yield "records", name + " cancelled", (doc.get("rx_cancel") or {}).get("sealed_height")

@@ -21,6 +21,17 @@ def transition(collection, query, update):
     return collection.find_one({"_id": query["_id"]})
 
 
+def transition_where(collection, query, update):
+    """`transition` for a document found by another unique key (e.g. its human id).
+
+    The indexed lookup finds the `_id`; the compare-and-set then re-checks the whole query.
+    """
+    found = collection.find_one(query, {"_id": 1})
+    if found is None:
+        return None
+    return transition(collection, dict(query, _id=found["_id"]), update)
+
+
 def next_in_sequence(collection, counter_id, count=1, attempts=100):
     """Reserve `count` consecutive numbers of a counter by compare-and-set; the first one.
 

@@ -153,12 +153,11 @@ def authenticate(db, username, password, *, threshold=5, lock_minutes=15):
     if not user.get("active", True):
         return LoginResult(error="This account is disabled.")
     if not check_password(user, password):
-        updated = db.users.find_one_and_update(
-            {"_id": user["_id"]}, {"$inc": {"failed_logins": 1}},
-            return_document=pymongo.ReturnDocument.AFTER)
-        if updated["failed_logins"] >= threshold:
-            db.users.update_one({"_id": user["_id"]}, {"$set": {
-                "locked_until": now() + timedelta(minutes=lock_minutes), "failed_logins": 0}})
+        db.users.update_one({"_id": user["_id"]}, {"$inc": {"failed_logins": 1}})
+        locked = db.users.update_one(
+            {"_id": user["_id"], "failed_logins": {"$gte": threshold}},
+            {"$set": {"locked_until": now() + timedelta(minutes=lock_minutes), "failed_logins": 0}})
+        if locked.matched_count:
             return LoginResult(error="Too many failed logins: this account is locked for "
                                      f"{lock_minutes} minutes.", locked=True)
         return LoginResult(error=generic)

@@ -2,7 +2,7 @@
 
 States: unverified → pending (licence uploaded) → verified | rejected (with a reason);
 rejected → pending again when the doctor uploads a new licence. Each transition is one
-`find_one_and_update` on the state it expects, so a second click on a decided licence is a
+compare-and-set (models/transitions) on the state it expects, so a second click on a decided licence is a
 Conflict, never a second block. Approval seals `account.verified`; its attributes and salts
 stay on the doctor's document so the audit can rebuild them.
 
@@ -14,7 +14,6 @@ from datetime import datetime
 
 import gridfs
 from gridfs.errors import NoFile
-from pymongo import ReturnDocument
 from werkzeug.utils import secure_filename
 
 from ledger.encoding import rfc3339
@@ -22,6 +21,7 @@ from models import attachments, users
 from models.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from models.ledger_service import seal
 from models.sealed import attribute_source, coverage
+from models.transitions import transition_where
 
 UNVERIFIED, PENDING, VERIFIED, REJECTED = "unverified", "pending", "verified", "rejected"
 UPLOADABLE = (UNVERIFIED, REJECTED)
@@ -89,9 +89,8 @@ def submit_licence(db, doctor, data, filename, limit):
     }}}
     if state == REJECTED:
         update["$push"] = {"verification_history": doctor["verification"]}
-    updated = db.users.find_one_and_update(
-        {"_id": doctor["_id"], "verification.state": state}, update,
-        return_document=ReturnDocument.AFTER)
+    updated = transition_where(
+        db.users, {"_id": doctor["_id"], "verification.state": state}, update)
     if updated is None:
         licences(db).delete(file_id)
         raise Conflict("Your verification changed in the meantime; reload the page.")
@@ -128,12 +127,11 @@ def open_licence(db, doctor):
 
 def approve(db, human_id, admin):
     """pending → verified, sealed as `account.verified`; a second approval is a Conflict."""
-    doctor = db.users.find_one_and_update(
-        {"human_id": human_id, "role": users.DOCTOR, "verification.state": PENDING},
+    doctor = transition_where(
+        db.users, {"human_id": human_id, "role": users.DOCTOR, "verification.state": PENDING},
         {"$set": {"verification.state": VERIFIED, "verification.decided_at": _now_ms(),
                   "verification.decided_by": admin["human_id"],
-                  "verification.decided_by_actor": admin["actor"]}},
-        return_document=ReturnDocument.AFTER)
+                  "verification.decided_by_actor": admin["actor"]}})
     if doctor is None:
         _refuse_decision(db, human_id)
     try:
@@ -158,12 +156,11 @@ def reject(db, human_id, admin, reason):
     if not MIN_REASON <= len(reason) <= MAX_REASON:
         problem = f"Give a reason of {MIN_REASON} to {MAX_REASON} characters."
         raise InvalidInput(problem, {"reason": problem})
-    doctor = db.users.find_one_and_update(
-        {"human_id": human_id, "role": users.DOCTOR, "verification.state": PENDING},
+    doctor = transition_where(
+        db.users, {"human_id": human_id, "role": users.DOCTOR, "verification.state": PENDING},
         {"$set": {"verification.state": REJECTED, "verification.reason": reason,
                   "verification.decided_at": _now_ms(),
-                  "verification.decided_by": admin["human_id"]}},
-        return_document=ReturnDocument.AFTER)
+                  "verification.decided_by": admin["human_id"]}})
     if doctor is None:
         _refuse_decision(db, human_id)
     return doctor

@@ -147,6 +147,20 @@ def record_entered_in_error(record_id, version):
     return redirect(url_for("doctor.record", record_id=record_id, version=version))
 
 
+@bp.route("/records/<record_id>/v<int:version>/cancel-prescription", methods=["POST"])
+@roles_required(users.DOCTOR)
+def prescription_cancel(record_id, version):
+    db = get_db()
+    _amendable(db, record_id, version)
+    form = EnteredInErrorForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("Say why the prescription is cancelled.")
+    records.cancel_prescription(db, user=_me(), record_id=record_id, version=version,
+                                reason=form.reason.data)
+    flash(f"Prescription {record_id} is cancelled.", "success")
+    return redirect(url_for("doctor.record", record_id=record_id, version=version))
+
+
 @bp.route("/records/<record_id>/v<int:version>/files", methods=["POST"])
 @roles_required(users.DOCTOR)
 def record_add_files(record_id, version):

@@ -1,4 +1,10 @@
-"""Forms for access requests made on behalf of an organization."""
-from blueprints.clinical_forms import ConfirmForm, OrgRequestAccessForm
+"""The form an organization manager uses to ask a patient for access for the organization."""
+from wtforms import StringField
+from wtforms.validators import Length, Optional
 
-__all__ = ["ConfirmForm", "OrgRequestAccessForm"]
+from blueprints.clinical_forms import RequestAccessForm
+
+
+class OrgRequestAccessForm(RequestAccessForm):
+    patient_id = StringField("Patient id", description="e.g. PAT-000234",
+                             validators=[Optional(), Length(max=40)])

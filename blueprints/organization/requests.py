@@ -1,12 +1,13 @@
 """An organization manager asks patients for access on behalf of the organization (e.g. a
 pharmacy asking for prescriptions) and cancels pending requests."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
 from blueprints.organization import bp
-from blueprints.organization.request_forms import ConfirmForm, OrgRequestAccessForm
+from blueprints.clinical_forms import ConfirmForm
+from blueprints.organization.request_forms import OrgRequestAccessForm
 from models import consent, organizations, users
 from models.db import get_db
 from models.errors import DomainError, InvalidInput

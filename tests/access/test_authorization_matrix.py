@@ -35,6 +35,7 @@ def routes(r):
         ("POST", f"/doctor/records/{r['note']}/v1/amend", note_form),
         ("POST", f"/doctor/records/{r['note']}/v1/entered-in-error", {"reason": "Hijack"}),
         ("POST", f"/doctor/records/{r['note']}/v1/files", {"files": [(io.BytesIO(PDF), "x.pdf")]}),
+        ("POST", f"/doctor/records/{r['rx']}/v1/cancel-prescription", {"reason": "Hijack"}),
         ("GET", f"/doctor/records/{r['doc']}/v1/files/0", None),
         ("GET", f"/patient/records/{r['note']}/v1", None),
         ("GET", f"/patient/records/{r['doc']}/v1/files/0", None),

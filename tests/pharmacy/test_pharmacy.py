@@ -35,7 +35,8 @@ def test_dispensing_is_sealed_and_happens_once(world, client, auth):
     assert (stored["rx_status"], stored["dispense"]["by"], stored["dispense"]["pharmacy"]) == (
         records.RX_DISPENSED, world.pharmacist["human_id"], world.pharmacy["human_id"])
     block = world.find_one("ledger_blocks", {"_id": stored["dispense"]["sealed_height"]})
-    assert (block["kind"], block["subject"]) == ("record.dispensed", {"record": rx["record_id"], "version": 1})
+    assert block["kind"] == "record.dispensed"
+    assert block["subject"] == {"record": rx["record_id"], "version": 1}
     again = client.post(f"/staff/prescriptions/{rx['record_id']}/v1/dispense")
     assert again.status_code == 409 and "already dispensed" in again.text
     assert world.count("ledger_blocks", {"kind": "record.dispensed"}) == 1
@@ -87,3 +88,30 @@ def test_the_lab_attaches_reports_only_where_granted(world, client, auth):
                         data=VALID["lab_report"])
     assert other.status_code == 403
     assert world.count("records") == 1
+
+
+def test_the_prescriber_cancels_an_active_prescription_once(world, client, auth):
+    rx = _shared_prescription(world)
+    dispensed = _shared_prescription(world)
+    auth.login(world.colleague["username"])
+    url = f"/doctor/records/{rx['record_id']}/v1/cancel-prescription"
+    assert client.post(url, data={"reason": "Wrong drug"}).status_code == 403
+    auth.logout()
+    auth.login(world.pharmacist["username"])
+    client.post(f"/staff/prescriptions/{dispensed['record_id']}/v1/dispense")
+    auth.logout()
+    auth.login(world.doctor["username"])
+    assert client.post(url, data={"reason": ""}).status_code == 400
+    assert client.post(url, data={"reason": "Interaction with warfarin"}).status_code == 302
+    stored = world.find_one("records", {"_id": rx["_id"]})
+    assert (stored["rx_status"], stored["rx_cancel"]["reason"]) == ("cancelled", "Interaction with warfarin")
+    block = world.find_one("ledger_blocks", {"_id": stored["rx_cancel"]["sealed_height"]})
+    assert block["kind"] == records.RX_CANCELLED_KIND
+    assert 'data-testid="cancelled-note"' in client.get(f"/doctor/records/{rx['record_id']}/v1").text
+    assert client.post(url, data={"reason": "again"}).status_code == 409
+    late = f"/doctor/records/{dispensed['record_id']}/v1/cancel-prescription"
+    assert client.post(late, data={"reason": "Too late"}).status_code == 409
+    auth.logout()
+    auth.login(world.pharmacist["username"])
+    refused = client.post(f"/staff/prescriptions/{rx['record_id']}/v1/dispense")
+    assert refused.status_code == 409 and "cancelled" in refused.text

@@ -33,5 +33,6 @@ def test_seeded_records_are_valid_sealed_and_idempotent(app, runner, tier):
         written = records.create(db, key, author=doctor, patient_id=patient["human_id"],
                                  type_name="note", raw={"title": "After seeding", "text": "ok"},
                                  max_bytes=10**6)
-        assert written["record_id"].endswith("-R" + str(sum(1 for d in docs if d["patient_id"] == patient["human_id"]) + 1))
+        had = sum(1 for doc in docs if doc["patient_id"] == patient["human_id"])
+        assert written["record_id"] == f"{patient['human_id']}-R{had + 1}"
         assert ledger_audit.run_audit(db).ok

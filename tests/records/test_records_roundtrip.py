@@ -69,6 +69,9 @@ def _every_kind(world):
     decision = access.decide(db, w.pharmacist, rx)
     audit_trail.record_read(db, w.pharmacist, rx, decision)
     pharmacy.dispense(db, pharmacist=w.pharmacist, record_id=rx["record_id"], version=1)
+    stopped = w.write(w.doctor, "prescription")
+    records.cancel_prescription(db, user=w.doctor, record_id=stopped["record_id"], version=1,
+                                reason="Interaction")
     assert access.decide(db, w.manager_b, lab).grant["grant_id"] == once["grant_id"]  # used up
     case = emergency.open_emergency(db, doctor=w.outsider, patient_id=w.patient["human_id"],
                                     password="correct horse battery",
@@ -84,7 +87,8 @@ def test_every_sealed_event_rebuilds_to_the_same_bytes_and_leaves(world, sealed_
         blocks = sorted(db.ledger_blocks.find({}), key=lambda block: block["height"])
         kinds = {block["kind"] for block in blocks}
         assert kinds >= {"record.created", "record.amended", "record.entered_in_error",
-                         "record.read", "record.dispensed", "access.requested", "access.approved",
+                         "record.read", "record.dispensed", "record.prescription_cancelled",
+                         "access.requested", "access.approved",
                          "access.rejected", "access.cancelled", "access.granted", "access.revoked",
                          "access.expired", "access.used", "emergency.access", "emergency.reviewed"}
         for block in blocks:

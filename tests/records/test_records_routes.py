@@ -98,7 +98,8 @@ def test_doctors_never_edit_what_the_patient_provided(world, client, auth):
                        data=VALID["patient_provided"]).status_code == 403
     assert client.post(f"/doctor/records/{doc['record_id']}/v1/entered-in-error",
                        data={"reason": "x"}).status_code == 403
-    assert client.get(f"/doctor/patients/{world.patient['human_id']}/records/new/patient_provided").status_code == 404
+    new_document = f"/doctor/patients/{world.patient['human_id']}/records/new/patient_provided"
+    assert client.get(new_document).status_code == 404
 
 
 def test_the_patient_sees_every_own_record_read_only(world, client, auth):
