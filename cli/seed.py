@@ -180,7 +180,7 @@ def seed_records(db, *, doctors, patient_usernames, count):
               type=click.IntRange(0, 1_000_000), help="Demo patients (bulk-inserted).")
 @click.option("--doctors", "doctor_count", default=6, show_default=True,
               type=click.IntRange(0, 10_000), help="Verified demo doctors, split over two hospitals.")
-@click.option("--records", "record_count", default=0, show_default=True,
+@click.option("--records", "record_count", default=150, show_default=True,
               type=click.IntRange(0, 1_000_000), help="Demo medical records.")
 @with_appcontext
 def seed_demo_command(patient_count, doctor_count, record_count):
