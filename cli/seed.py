@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from models import accounts, organizations, patients, users, verification
+from models import accounts, ledger_activity, organizations, patients, users, verification
 from models.db import get_db
 
 DEMO_PASSWORD = "medledger-demo-password"
@@ -215,6 +215,8 @@ def seed_demo_command(patient_count, doctor_count, record_count):
 
     records = seed_records(db, doctors=doctors, count=record_count,
                            patient_usernames=[patient_username(i) for i in range(patient_count)])
+    if records:
+        ledger_activity.recount(db)  # blocks were bulk-loaded without `seal`'s day counter
     _print_summary(db, seeder.created, records, record_count, doctor_count, patient_count)
 
 

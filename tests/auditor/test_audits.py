@@ -7,7 +7,7 @@ import pytest
 from ledger.attributes import attribute_leaf_hashes, attribute_root
 from ledger.block import ZERO_HASH, make_block, make_header
 
-from models import ledger_audit, users
+from models import ledger_audit
 from models.db import get_db
 from models.errors import Conflict
 from tests.auditor_support import login, populate, wait_for_job, web_audit

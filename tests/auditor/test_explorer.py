@@ -6,7 +6,7 @@ import pytest
 from ledger.chain import Ledger
 from ledger.notes import Checkpoint
 
-from models import checkpoints, ledger_explorer, ledger_service, users
+from models import checkpoints, ledger_service, users
 from models.db import get_db
 from tests.auditor_support import login
 
