@@ -3,12 +3,7 @@
 The ledger is standalone, so nothing here imports the app: `ledger_db_uri` starts its own
 SecantusDB server (once per session) and stops it by PID.
 """
-import os
 import random
-import socket
-import subprocess
-import sys
-import time
 from datetime import datetime, timedelta, timezone
 
 import mongomock
@@ -114,45 +109,10 @@ def mongo_store(mongo_db):
     return store
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def ledger_db_uri(tmp_path_factory):
-    """A SecantusDB server for the session over real TCP; stopped by PID at the end."""
-    binary = os.path.join(os.path.dirname(sys.executable), "secantusd-py")
-    if not os.path.exists(binary):
-        pytest.skip("secantusd-py is not installed beside this Python")
-    path = tmp_path_factory.mktemp("ledger-secantus")
-    port = _free_port()
-    with open(path / "server.log", "wb") as log:
-        process = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", str(port),
-                                    "--storage-path", str(path / "data"),
-                                    "--log-level", "WARNING"],
-                                   stdout=log, stderr=subprocess.STDOUT)
-    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            with pymongo.MongoClient(uri, serverSelectionTimeoutMS=300) as probe:
-                probe.admin.command("ping")
-            break
-        except pymongo.errors.PyMongoError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                process.wait()
-                raise RuntimeError("the embedded server did not start: see " + str(path))
-            time.sleep(0.2)  # polling for readiness, not synchronisation between tests
-    yield uri
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def ledger_db_uri(embedded_uri):
+    """The session's SecantusDB server over real TCP (started and stopped by tests/conftest.py)."""
+    return embedded_uri
 
 
 @pytest.fixture
