@@ -72,7 +72,7 @@ class Client:
             assert "/login" not in response.url, f"login failed for {username}"
 
 
-def measure(base, username, path, total, concurrency=4):
+def measure(base, username, path, total, concurrency):
     """p50/p95/p99 over `total` GETs from `concurrency` signed-in clients."""
     timings, errors = [], []
     per_client = total // concurrency

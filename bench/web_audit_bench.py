@@ -1,6 +1,7 @@
 """The full audit through the auditor's page (background job) next to the library's own audit.
 
-    python bench/web_audit_bench.py [--blocks 500000] [--records 0]
+    python bench/web_audit_bench.py [--blocks 500000] [--records 0] [--prefetch-window N]
+                                    [--also-unbatched] [--no-memory]
 
 Starts its own embedded SecantusDB server (free port, temporary storage, stopped by PID),
 creates the app on it, bulk-inserts N prebuilt, linked, hashed blocks of 10 attributes (plus
@@ -16,7 +17,11 @@ is slower and not timed). Target: the web rate within 20% of the library rate.
 
 With --records M, M record versions are also bulk-inserted with real encrypted payloads and
 their record.created blocks, and the web audit then decrypts and checks every one of them:
-that row shows what checking attribute contents costs (one document lookup per block).
+that row shows what checking attribute contents costs. The documents are read a window of
+heights at a time (AUDIT_PREFETCH_WINDOW, one indexed range query per window);
+--prefetch-window sets it (0: one lookup per block, as before batching), and
+--also-unbatched times the web audit once more with 0, on the same data and server, for a
+before/after comparison.
 """
 import argparse
 import os
@@ -38,7 +43,7 @@ from ledger.block import ZERO_HASH, block_hash  # noqa: E402
 from ledger.encoding import rfc3339  # noqa: E402
 
 from app import create_app  # noqa: E402
-from models import checkpoints, crypto, ledger_trust, records, users  # noqa: E402
+from models import checkpoints, crypto, ledger_audit, ledger_trust, records, users  # noqa: E402
 from models.db import get_db  # noqa: E402
 from models.embedded import free_port, server_binary  # noqa: E402
 from models.ledger_service import store_for  # noqa: E402
@@ -203,6 +208,10 @@ def main():
     parser.add_argument("--records", type=int, default=0,
                         help="also seed this many record versions with encrypted payloads")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
+    parser.add_argument("--prefetch-window", type=int, default=None,
+                        help="AUDIT_PREFETCH_WINDOW for the web audit (0: a lookup per block)")
+    parser.add_argument("--also-unbatched", action="store_true",
+                        help="time the web audit once more with one lookup per block")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the server by PID
     server = Server()
@@ -211,6 +220,9 @@ def main():
         app = create_app({"ENV_NAME": "testing", "INSTANCE_PATH": instance,
                           "MONGO_URI": server.uri, "MONGO_DB": "bench",
                           "CHECKPOINT_EVERY_BLOCKS": 10 ** 9, "CHECKPOINT_EVERY_SECONDS": 10 ** 9})
+        if args.prefetch_window is not None:
+            app.config["AUDIT_PREFETCH_WINDOW"] = args.prefetch_window
+        window = app.config.get("AUDIT_PREFETCH_WINDOW", ledger_audit.PREFETCH_WINDOW)
         db = get_db(app)
         with app.app_context():
             auditor = users.create_user(db, username="bench.auditor", role=users.AUDITOR,
@@ -246,8 +258,15 @@ def main():
         response = client.post("/login", data={"username": auditor["username"], "password": PASSWORD})
         assert response.status_code == 302
         job, web_s = timed(lambda: web_audit(client, db, size))
-        print(f"web audit: {size / web_s:,.0f} blocks/s wall ({web_s:.1f} s), job's own rate "
-              f"{job['rate']:,.0f} blocks/s", flush=True)
+        print(f"web audit (prefetch window {window}): {size / web_s:,.0f} blocks/s wall "
+              f"({web_s:.1f} s), job's own rate {job['rate']:,.0f} blocks/s", flush=True)
+        unbatched_s = None
+        if args.also_unbatched:
+            app.config["AUDIT_PREFETCH_WINDOW"] = 0
+            _, unbatched_s = timed(lambda: web_audit(client, db, size))
+            app.config["AUDIT_PREFETCH_WINDOW"] = window
+            print(f"web audit (one lookup per block): {size / unbatched_s:,.0f} blocks/s wall "
+                  f"({unbatched_s:.1f} s)", flush=True)
         lib_peak = web_peak = None
         if not args.no_memory:
             lib_peak = peak_of(lambda: library_audit(app, db, size))
@@ -260,6 +279,9 @@ def main():
         print(f"| {size:,} | library `audit(store)` | {lib_rate:,.0f} | {lib_s:.1f} s | {mem(lib_peak)} |")
         print(f"| {size:,} | web job (POST, background, polled) | {web_rate:,.0f} | {web_s:.1f} s | "
               f"{mem(web_peak)} |")
+        if unbatched_s is not None:
+            print(f"| {size:,} | web job, one lookup per block | {size / unbatched_s:,.0f} | "
+                  f"{unbatched_s:.1f} s | - |")
         print(f"\nweb / library rate: {web_rate / lib_rate:.2f} "
               f"({'within' if web_rate >= 0.8 * lib_rate else 'NOT within'} 20%)")
         if args.records:

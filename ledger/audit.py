@@ -23,13 +23,13 @@ How the per-block checks interplay, so that one edit gives one precise report, n
 """
 import copy
 import time
-from hashlib import sha256 as _sha256
+from binascii import unhexlify
 from dataclasses import asdict, dataclass, field
 
 from ledger.attributes import attribute_leaf_hashes, attribute_root, find_mismatches
 from ledger.block import ZERO_HASH, block_hash, fast_header_bytes, header_of
 from ledger.encoding import CanonicalError
-from ledger.merkle import EMPTY_ROOT, CompactRange
+from ledger.merkle import CompactRange, leaf_hash, root_from_hashes
 from ledger.notes import Checkpoint, NoteError, TrustFile, VerifierKey, open_note
 from ledger.store import DEFAULT_BATCH
 
@@ -196,29 +196,39 @@ def _subject_ref(subject) -> tuple:
 
 
 def _parse_leaves(raw) -> list | None:
-    """attr_leaves as bytes, or None unless it is a list of 64-digit hex strings."""
+    """attr_leaves as 32-byte hashes, or None unless it is a list of 64-digit hex strings
+    (exactly what _parse_hash accepts one by one: no whitespace, no bytes)."""
     if type(raw) is not list:
         return None
     try:
-        leaves = [bytes.fromhex(x) for x in raw]
+        "".join(raw)  # TypeError unless every entry is a str
+        leaves = list(map(unhexlify, raw))  # ValueError unless hex digits in pairs
     except (TypeError, ValueError):
         return None
-    return leaves if set(map(len, leaves)) <= {32} else None
+    if leaves and set(map(len, leaves)) != {32}:
+        return None
+    return leaves
 
 
-def _fold(leaves: list) -> bytes:
-    """RFC 6962 root of a few leaf hashes (the attribute tree), level by level."""
-    if not leaves:
-        return EMPTY_ROOT
-    level = leaves
-    while len(level) > 1:
-        odd = len(level) & 1
-        nxt = [_sha256(b"\x01" + level[i] + level[i + 1]).digest()
-               for i in range(0, len(level) - odd, 2)]
-        if odd:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
+def _fast_block(doc, height, prev_ok) -> bytes | None:
+    """The block hash if every structural check of the block passes, else None.
+
+    The common case, checked with as little Python per block as possible: the same checks
+    as _Auditor._block (header hash against `hash`, `_id`, the link, the attribute leaves,
+    their count and root); on None, _block checks the block again and names each problem.
+    """
+    text = fast_header_bytes(doc)
+    if text is None:
+        return None
+    digest = leaf_hash(text)
+    if (digest.hex() != doc.get("hash") or doc.get("_id") != height
+            or doc["prev_hash"] not in prev_ok):
+        return None
+    leaves = _parse_leaves(doc.get("attr_leaves"))
+    if (leaves is None or len(leaves) != doc["attr_count"]
+            or root_from_hashes(leaves).hex() != doc["attr_root"]):
+        return None
+    return digest
 
 
 def _parse_hash(value) -> bytes | None:
@@ -278,31 +288,40 @@ class _Auditor:
         self.cr = CompactRange()
         self.log_ok = True
         self.pending_leaf = None  # (stored, recomputed) of the last block when they differ
-        self.prev_ok = {ZERO_HASH}  # hex hashes block `expected` may link to; None: unknown
+        self.prev_ok = (ZERO_HASH,)  # hashes block `expected` may link to; None: unknown
         self.expected = 0
 
     def run(self):
+        """One pass over the chain: the fast path for clean blocks, _block for the rest.
+
+        The loop keeps its state in locals (next height, link targets, next checkpoint size)
+        and hands it to the attributes that _block and _gap use only when it leaves the fast
+        path, then takes it back.
+        """
         self._compare(0)
         total = self._estimate_total()
         add = self.report.add
         attribute_source, document_check = self.attribute_source, self.document_check
+        hooks = attribute_source is not None or document_check is not None
         batch, progress = self.batch, self.progress
         cr_append = self.cr.append
-        checked = 0
+        fast_block = _fast_block
+        checked = expected = 0
+        prev_ok, log_ok = self.prev_ok, self.log_ok
+        fast = True  # no pending leaf and a known link target
+        next_cp = self._next_checkpoint_size()
         for doc in self.store.iter_blocks(0, None, batch):
             height = doc.get("height")
-            digest = None
-            if (height == self.expected and self.pending_leaf is None
-                    and self.prev_ok is not None):
-                digest = self._fast(doc, height)
+            digest = fast_block(doc, height, prev_ok) if fast and height == expected else None
             if digest is not None:
                 # Every structural check passed: only the log tree and the app hooks remain.
-                if self.log_ok:
+                if log_ok:
                     cr_append(digest)
-                    if self.cps.pending and self.cps.pending[-1][0] <= height + 1:
+                    if height >= next_cp - 1:
                         self._compare(height + 1)
-                self.prev_ok = {doc["hash"]}
-                if attribute_source is not None or document_check is not None:
+                        next_cp = self._next_checkpoint_size()
+                prev_ok = (doc["hash"],)
+                if hooks:
                     self.attr_root_ok = True
                     record, version = _subject_ref(doc["subject"])
                     if attribute_source is not None:
@@ -310,38 +329,32 @@ class _Auditor:
                                          record, version, add)
                     if document_check is not None:
                         self._document(doc)
-            elif not isinstance(height, int) or isinstance(height, bool) or height < self.expected:
+            elif not isinstance(height, int) or isinstance(height, bool) or height < expected:
                 add(Problem("bad-block-hash", height if isinstance(height, int) else None,
                             f"stray document {doc.get('_id')!r} with height {height!r}"))
                 continue
             else:
-                if height > self.expected:
-                    self._gap(self.expected, height)
+                self.prev_ok, self.expected = prev_ok, expected
+                if height > expected:
+                    self._gap(expected, height)
                 self._block(doc, height, add)
-            self.expected = height + 1
+                prev_ok, log_ok = self.prev_ok, self.log_ok
+                fast = self.pending_leaf is None and prev_ok is not None
+                next_cp = self._next_checkpoint_size()
+            expected = height + 1
             checked += 1
             if progress and checked % batch == 0:
                 progress(checked, total)
+        self.prev_ok, self.expected = prev_ok, expected
         self.report.blocks_checked = checked
         self._finish()
         if progress:
             progress(checked, max(total, checked))
 
-    def _fast(self, doc, height):
-        """The block hash if every structural check passes, else None (then _block reports)."""
-        text = fast_header_bytes(doc)
-        if text is None:
-            return None
-        digest = _sha256(b"\x00" + text).digest()
-        if (digest.hex() != doc["hash"] or doc.get("_id") != height
-                or doc["prev_hash"] not in self.prev_ok):
-            return None
-        leaves = _parse_leaves(doc.get("attr_leaves"))
-        if leaves is None or len(leaves) != doc["attr_count"]:
-            return None
-        if _fold(leaves).hex() != doc["attr_root"]:
-            return None
-        return digest
+    def _next_checkpoint_size(self) -> float:
+        """The smallest checkpoint size not yet compared (infinity: none left)."""
+        pending = self.cps.pending
+        return pending[-1][0] if pending else float("inf")
 
     def _estimate_total(self):
         """The size to show in progress reports (the store's best guess; never trusted)."""
@@ -379,7 +392,9 @@ class _Auditor:
                         record, version))
         self._flush_pending(prev)
         self._log_leaf(stored, recomputed)
-        self.prev_ok = {h.hex() for h in (stored, recomputed) if h is not None} or {doc.get("hash")}
+        # A tuple, compared with ==: a tampered unhashable prev_hash must not crash the audit.
+        self.prev_ok = (tuple(dict.fromkeys(h.hex() for h in (stored, recomputed) if h is not None))
+                        or (doc.get("hash"),))
         leaves = self._attr_tree(doc, height, record, version, add)
         if self.attribute_source is not None and leaves is not None:
             self._attributes(doc, height, leaves, record, version, add)

@@ -84,41 +84,38 @@ def header_of(doc: dict) -> dict:
     return {name: doc[name] for name in HEADER_FIELDS if name in doc}
 
 
-def _int_ok(value) -> bool:
-    return type(value) is int and -MAX_SAFE_INT <= value <= MAX_SAFE_INT
-
-
 def fast_header_bytes(doc: dict) -> bytes | None:
     """canonical(header_of(doc)) for the common all-ASCII header, or None to fall back.
 
     The audit encodes every header, so this writes the fixed JCS field order directly
-    instead of walking the value generically. It only accepts exact ints in range and text
-    that is ASCII once encoded (where NFC is the identity and JCS key order is plain sorted
-    order), so its bytes equal canonical()'s whenever it answers (tested on generated
+    instead of walking the value generically. It only accepts exact ints in range and
+    text that is ASCII once encoded (where NFC is the identity and JCS key order is plain
+    sorted order), so its bytes equal canonical()'s whenever it answers (tested on generated
     headers); anything else returns None.
     """
     try:
         v, height, count = doc["v"], doc["height"], doc["attr_count"]
         subject = doc["subject"]
-        if not (_int_ok(v) and _int_ok(height) and _int_ok(count) and type(subject) is dict):
+        if not (type(v) is int and type(height) is int and type(count) is int
+                and -MAX_SAFE_INT <= v <= MAX_SAFE_INT
+                and -MAX_SAFE_INT <= height <= MAX_SAFE_INT
+                and -MAX_SAFE_INT <= count <= MAX_SAFE_INT and type(subject) is dict):
             return None
         parts = []
-        for key in sorted(subject):
-            value = subject[key]
+        for key, value in sorted(subject.items()):  # keys are unique: values never compared
             if type(value) is str:
                 parts.append(f"{_enc(key)}:{_enc(value)}")
-            elif _int_ok(value):
+            elif type(value) is int and -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
                 parts.append(f"{_enc(key)}:{value}")
             else:
                 return None
-        text = (f'{{"actor":{_enc(doc["actor"])},"attr_count":{count},'
+        return (f'{{"actor":{_enc(doc["actor"])},"attr_count":{count},'
                 f'"attr_root":{_enc(doc["attr_root"])},"height":{height},'
                 f'"kind":{_enc(doc["kind"])},"prev_hash":{_enc(doc["prev_hash"])},'
                 f'"subject":{{{",".join(parts)}}},"timestamp":{_enc(doc["timestamp"])},'
-                f'"v":{v}}}')
-    except (KeyError, TypeError):
+                f'"v":{v}}}').encode("ascii")
+    except (KeyError, TypeError, UnicodeEncodeError):  # a missing field, a non-str, non-ASCII
         return None
-    return text.encode("ascii") if text.isascii() else None
 
 
 def header_bytes(header: dict) -> bytes:

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timezone
 
 from ledger.encoding import rfc3339
 
-from models import organizations
+from models import organizations, sealed
 from models.ledger_service import seal
 from models.sealed import attribute_source, coverage
 from models.records import now_ms
@@ -110,9 +110,13 @@ def _defuse(value):
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@attribute_source(READ_KIND)
-def rebuild_read(db, block, data_key):
-    entry = db.record_reads.find_one({"sealed_height": block.get("height")})
+@attribute_source(READ_KIND, prefetch=sealed.prefetch_by("record_reads", "sealed_height"))
+def rebuild_read(db, block, data_key, prefetched=None):
+    height = block.get("height")
+    entry = sealed.take(prefetched, block,
+                        lambda entry: sealed.same(entry.get("sealed_height"), height))
+    if entry is None:
+        entry = db.record_reads.find_one({"sealed_height": height})
     return (read_attributes(entry), entry.get("seal_salts", {})) if entry else None
 
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 import pymongo
 from ledger.encoding import rfc3339
 
-from models import ids, organizations, record_types, users
+from models import ids, organizations, record_types, sealed, users
 from models.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.ledger_service import seal
 from models.sealed import attribute_source, coverage
@@ -48,11 +48,19 @@ INDEXES = {
         ([("patient_id", 1)], {}),
         ([("requested_by", 1)], {}),
         ([("requester_id", 1)], {}),
+        # Sealing heights of each event, for the audit's window reads (models/sealed.py).
+        ([("sealed_height", 1)], {}),
+        ([("seals.rejected.height", 1)], {}),
+        ([("seals.cancelled.height", 1)], {}),
     ],
     "grants": [
         ([("grant_id", 1)], {"unique": True}),
         ([("patient_id", 1)], {}),
         ([("grantee_id", 1)], {}),
+        ([("sealed_height", 1)], {}),
+        ([("seals.revoked.height", 1)], {}),
+        ([("seals.expired.height", 1)], {}),
+        ([("seals.used.height", 1)], {}),
     ],
 }
 
@@ -520,34 +528,63 @@ def _subject(block, key):
     return value if isinstance(value, str) else None
 
 
-@attribute_source(REQUESTED)
-def rebuild_request(db, block, data_key):
-    req = db.access_requests.find_one({"request_id": _subject(block, "request")})
+def _named(db, block, prefetched, collection, field, key):
+    """The document the block's subject names by `key` (prefetched, or one lookup), or None."""
+    value = _subject(block, key)
+    doc = None
+    if value is not None:
+        doc = sealed.take(prefetched, block, lambda doc: sealed.same(doc.get(field), value))
+    return doc if doc is not None else db[collection].find_one({field: value})
+
+
+@attribute_source(REQUESTED, prefetch=sealed.prefetch_by("access_requests", "sealed_height"))
+def rebuild_request(db, block, data_key, prefetched=None):
+    req = _named(db, block, prefetched, "access_requests", "request_id", "request")
     return (request_attributes(req), _salts(req, "requested")) if req else None
 
 
-@attribute_source(REJECTED_KIND, CANCELLED_KIND)
-def rebuild_decision(db, block, data_key):
-    req = db.access_requests.find_one({"request_id": _subject(block, "request")})
+@attribute_source(REJECTED_KIND,
+                  prefetch=sealed.prefetch_by("access_requests", "seals.rejected.height"))
+@attribute_source(CANCELLED_KIND,
+                  prefetch=sealed.prefetch_by("access_requests", "seals.cancelled.height"))
+def rebuild_decision(db, block, data_key, prefetched=None):
+    req = _named(db, block, prefetched, "access_requests", "request_id", "request")
     event = REJECTED if block.get("kind") == REJECTED_KIND else CANCELLED
     return (decision_attributes(req), _salts(req, event)) if req else None
 
 
-@attribute_source(APPROVED_KIND, GRANTED_KIND)
-def rebuild_grant(db, block, data_key):
-    grant = db.grants.find_one({"grant_id": _subject(block, "grant")})
+def grants_sealed_in(db, lo, hi):
+    """{height: (grant, its request or None)} for grants sealed in [lo, hi) (approved or
+    granted), with the approvals' requests read in a few `$in` queries."""
+    grants = sealed.sealed_in(db.grants, "sealed_height", lo, hi)
+    requests = sealed.find_in(db.access_requests, "request_id",
+                              [grant.get("request_id") for grant in grants.values()])
+    return {height: (grant, requests.get(grant.get("request_id"))
+                     if isinstance(grant.get("request_id"), str) else None)
+            for height, grant in grants.items()}
+
+
+@attribute_source(APPROVED_KIND, GRANTED_KIND, prefetch=grants_sealed_in)
+def rebuild_grant(db, block, data_key, prefetched=None):
+    grant_id = _subject(block, "grant")
+    found = None
+    if grant_id is not None:
+        found = sealed.take(prefetched, block,
+                            lambda pair: sealed.same(pair[0].get("grant_id"), grant_id))
+    grant, request = found or (db.grants.find_one({"grant_id": grant_id}), None)
     if grant is None:
         return None
-    request = None
-    if grant.get("request_id"):
+    if grant.get("request_id") and request is None:
         request = db.access_requests.find_one({"request_id": grant["request_id"]})
     event = "approved" if block.get("kind") == APPROVED_KIND else "granted"
     return grant_attributes(grant, request), _salts(grant, event)
 
 
-@attribute_source(REVOKED_KIND, EXPIRED_KIND, USED_KIND)
-def rebuild_end(db, block, data_key):
-    grant = db.grants.find_one({"grant_id": _subject(block, "grant")})
+@attribute_source(REVOKED_KIND, prefetch=sealed.prefetch_by("grants", "seals.revoked.height"))
+@attribute_source(EXPIRED_KIND, prefetch=sealed.prefetch_by("grants", "seals.expired.height"))
+@attribute_source(USED_KIND, prefetch=sealed.prefetch_by("grants", "seals.used.height"))
+def rebuild_end(db, block, data_key, prefetched=None):
+    grant = _named(db, block, prefetched, "grants", "grant_id", "grant")
     event = block.get("kind", "").rsplit(".", 1)[-1]
     return (end_attributes(grant), _salts(grant, event)) if grant else None
 

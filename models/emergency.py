@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from ledger.encoding import rfc3339
 
-from models import ids, users
+from models import ids, sealed, users
 from models.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.ledger_service import seal
 from models.sealed import attribute_source, coverage
@@ -28,6 +28,9 @@ INDEXES = {
         ([("patient_id", 1)], {}),
         ([("doctor_id", 1)], {}),
         ([("review_state", 1)], {}),
+        # Sealing heights, for the audit's window reads (models/sealed.py, prefetch).
+        ([("sealed_height", 1)], {}),
+        ([("seals.reviewed.height", 1)], {}),
     ],
 }
 
@@ -137,14 +140,30 @@ def review(db, emergency_id, auditor, justified: bool, note):
     return reviewed
 
 
-@attribute_source(OPENED_KIND, REVIEWED_KIND)
-def rebuild_emergency(db, block, data_key):
+def _named_case(db, block, prefetched):
+    """The emergency the block's subject names (prefetched, or one lookup), or None."""
     emergency_id = (block.get("subject") or {}).get("emergency")
-    case = db.emergencies.find_one({"emergency_id": emergency_id}) if isinstance(emergency_id, str) else None
+    if not isinstance(emergency_id, str):
+        return None
+    case = sealed.take(prefetched, block,
+                       lambda case: sealed.same(case.get("emergency_id"), emergency_id))
+    return case if case is not None else db.emergencies.find_one({"emergency_id": emergency_id})
+
+
+@attribute_source(OPENED_KIND, prefetch=sealed.prefetch_by("emergencies", "sealed_height"))
+def rebuild_opened(db, block, data_key, prefetched=None):
+    case = _named_case(db, block, prefetched)
     if case is None:
         return None
-    if block.get("kind") == OPENED_KIND:
-        return opened_attributes(case), ((case.get("seals") or {}).get("opened") or {}).get("salts", {})
+    return opened_attributes(case), ((case.get("seals") or {}).get("opened") or {}).get("salts", {})
+
+
+@attribute_source(REVIEWED_KIND,
+                  prefetch=sealed.prefetch_by("emergencies", "seals.reviewed.height"))
+def rebuild_reviewed(db, block, data_key, prefetched=None):
+    case = _named_case(db, block, prefetched)
+    if case is None:
+        return None
     return reviewed_attributes(case), ((case.get("seals") or {}).get("reviewed") or {}).get("salts", {})
 
 

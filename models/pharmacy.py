@@ -7,7 +7,7 @@ second attempt finds nothing in the expected state and gets a Conflict (409).
 """
 from ledger.encoding import rfc3339
 
-from models import consent, record_types, records, users
+from models import consent, record_types, records, sealed, users
 from models.errors import Conflict, Forbidden
 from models.ledger_service import seal
 from models.sealed import attribute_source
@@ -16,6 +16,11 @@ from models.records import now_ms
 
 DISPENSED_KIND = "record.dispensed"
 LIST_LIMIT = 500
+
+INDEXES = {
+    # The dispensing's sealing height, for the audit's window reads (models/sealed.py).
+    "records": [([("dispense.sealed_height", 1)], {})],
+}
 
 
 def dispense_attributes(doc):
@@ -85,14 +90,10 @@ def dispense(db, *, pharmacist, record_id, version, now=None):
     return dispensed
 
 
-@attribute_source(DISPENSED_KIND)
-def rebuild_dispensed(db, block, data_key):
-    subject = block.get("subject") or {}
-    try:
-        doc = records.get_version(db, subject.get("record"), int(subject.get("version")),
-                                  records.ENVELOPE)
-    except (TypeError, ValueError):
-        doc = None
+@attribute_source(DISPENSED_KIND, prefetch=sealed.prefetch_by("records", "dispense.sealed_height",
+                                                             records.ENVELOPE))
+def rebuild_dispensed(db, block, data_key, prefetched=None):
+    doc = records.sealed_version(db, block, prefetched, records.ENVELOPE)
     if doc is None or not doc.get("dispense"):
         return None
     return dispense_attributes(doc), doc["dispense"].get("seal_salts", {})

@@ -15,7 +15,7 @@ import pymongo
 from ledger.attributes import new_salt
 from ledger.encoding import rfc3339
 
-from models import attachments, crypto, users
+from models import attachments, crypto, sealed, users
 from models import record_types as types
 from models.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.ledger_service import seal
@@ -40,6 +40,10 @@ INDEXES = {
         ([("record_id", 1)], {}),
         ([("patient_id", 1)], {}),
         ([("author_id", 1)], {}),
+        # Sealing heights, for the audit's window reads (models/sealed.py, prefetch).
+        ([("sealed_height", 1)], {}),
+        ([("error.sealed_height", 1)], {}),
+        ([("rx_cancel.sealed_height", 1)], {}),
     ],
 }
 
@@ -398,33 +402,43 @@ def _subject_version(block):
         return subject.get("record"), None
 
 
-@attribute_source(CREATED, AMENDED_KIND)
-def rebuild_version(db, block, data_key):
+def sealed_version(db, block, prefetched=None, projection=None):
+    """The version the block's subject names: the prefetched one if it is that version, else
+    one lookup; None if there is none (or the subject names no valid version)."""
+    record_id, version = _subject_version(block)
+    if version is None or not isinstance(record_id, str) or not RECORD_ID_RE.match(record_id):
+        return None
+    doc = sealed.take(prefetched, block, lambda doc: sealed.same(doc.get("record_id"), record_id)
+                      and sealed.same(doc.get("version"), version))
+    return doc if doc is not None else get_version(db, record_id, version, projection)
+
+
+@attribute_source(CREATED, AMENDED_KIND, prefetch=sealed.prefetch_by("records", "sealed_height"))
+def rebuild_version(db, block, data_key, prefetched=None):
     """The version's attributes from its current envelope and decrypted payload.
 
     A failed AES-GCM tag raises crypto.TamperedCiphertext, which the audit reports as tampering.
     """
-    record_id, version = _subject_version(block)
-    doc = get_version(db, record_id, version) if version is not None else None
+    doc = sealed_version(db, block, prefetched)
     if doc is None:
         return None
     payload = open_payload(data_key, doc)
     return sealed_attributes(doc, payload["data"]), payload.get("salts", {})
 
 
-@attribute_source(ERROR_KIND)
-def rebuild_error(db, block, data_key):
-    record_id, version = _subject_version(block)
-    doc = get_version(db, record_id, version, ENVELOPE) if version is not None else None
+@attribute_source(ERROR_KIND,
+                  prefetch=sealed.prefetch_by("records", "error.sealed_height", ENVELOPE))
+def rebuild_error(db, block, data_key, prefetched=None):
+    doc = sealed_version(db, block, prefetched, ENVELOPE)
     if doc is None:
         return None
     return error_attributes(doc), (doc.get("error") or {}).get("seal_salts", {})
 
 
-@attribute_source(RX_CANCELLED_KIND)
-def rebuild_cancellation(db, block, data_key):
-    record_id, version = _subject_version(block)
-    doc = get_version(db, record_id, version, ENVELOPE) if version is not None else None
+@attribute_source(RX_CANCELLED_KIND,
+                  prefetch=sealed.prefetch_by("records", "rx_cancel.sealed_height", ENVELOPE))
+def rebuild_cancellation(db, block, data_key, prefetched=None):
+    doc = sealed_version(db, block, prefetched, ENVELOPE)
     if doc is None or not doc.get("rx_cancel"):
         return None
     return cancellation_attributes(doc), doc["rx_cancel"].get("seal_salts", {})

@@ -5,16 +5,36 @@ event's attributes and salts from the current database state. The auditor recomp
 hashes from what this returns, so an edit made directly in MongoDB shows up as an
 `attribute-mismatch` naming the attribute. Documents that must be covered by a block register a
 `coverage` check so the audit can report `unsealed-document` and `missing-document`.
+
+Batching: one lookup per block costs a round trip each, so a rebuild may name a `prefetch`
+companion, `prefetch(db, lo, hi) -> {height: document}`, which reads every document whose
+sealing height for that event lies in [lo, hi) with one range query on an indexed height field.
+The auditor calls it once per window of heights and hands the result to the rebuild as
+`prefetched`. A prefetched document is only a shortcut: the rebuild takes it (`take`) when it
+is beyond doubt the document its own lookup would return (the same unique key, sealed at this
+block's height), and otherwise looks the document up as before. Batching changes how many
+queries an audit makes, never what it finds.
 """
 
-ATTRIBUTE_SOURCES = {}  # block kind -> fn(db, block_doc, data_key) -> (attributes, salts) | None
+from decimal import Decimal
+
+from bson import Decimal128
+
+ATTRIBUTE_SOURCES = {}  # kind -> fn(db, block, data_key[, prefetched]) -> (attributes, salts) | None
+PREFETCH = {}  # kind -> fn(db, lo, hi) -> {height: document}, given to the rebuild as `prefetched`
 COVERAGE = []  # fn(db) -> iterable of (collection, doc_id, sealed_height | None)
+IN_CHUNK = 50
+"""Ids per `$in` query: the embedded server answers short lists by index, long ones far slower."""
 
 
-def attribute_source(*kinds):
+def attribute_source(*kinds, prefetch=None):
     def register(fn):
         for kind in kinds:
             ATTRIBUTE_SOURCES[kind] = fn
+            if prefetch is None:
+                PREFETCH.pop(kind, None)
+            else:
+                PREFETCH[kind] = prefetch
         return fn
     return register
 
@@ -22,3 +42,104 @@ def attribute_source(*kinds):
 def coverage(fn):
     COVERAGE.append(fn)
     return fn
+
+
+# Helpers for prefetch companions and the rebuilds that use them -----------------------------
+
+def field_of(doc, path):
+    """The value at a dotted path ("seals.revoked.height"), or None."""
+    for part in path.split("."):
+        doc = doc.get(part) if isinstance(doc, dict) else None
+    return doc
+
+
+def by_key(docs, key):
+    """{key(doc): doc}, without keys two documents share (their blocks use their own lookup)."""
+    found, shared = {}, set()
+    for doc in docs:
+        value = key(doc)
+        try:
+            if value in shared:
+                continue
+            if value in found:
+                del found[value]
+                shared.add(value)
+            else:
+                found[value] = doc
+        except TypeError:  # an unhashable (tampered) value: never a shortcut
+            continue
+    return found
+
+
+def _heights(value):
+    """The integer heights an equality lookup finds `value` at: 12 and 12.0 at 12, an array
+    at each of its elements, anything else at none."""
+    if isinstance(value, list):
+        return {height for item in value if not isinstance(item, list)
+                for height in _heights(item)}
+    if isinstance(value, bool):
+        return set()
+    if isinstance(value, int):
+        return {int(value)}
+    if isinstance(value, (float, Decimal128)):
+        number = Decimal(value.to_decimal() if isinstance(value, Decimal128) else value)
+        return {int(number)} if number.is_finite() and number == int(number) else set()
+    return set()
+
+
+def sealed_in(collection, path, lo, hi, projection=None):
+    """{height: document} of the documents whose `path` (an indexed height) is in [lo, hi),
+    leaving out any height more than one of them could answer to."""
+    found, seen = {}, set()
+    for doc in collection.find({path: {"$gte": lo, "$lt": hi}}, projection):
+        for height in _heights(field_of(doc, path)):
+            if height in seen:
+                found.pop(height, None)
+            elif lo <= height < hi:
+                found[height] = doc
+            seen.add(height)
+    return found
+
+
+def prefetch_by(collection, path, projection=None):
+    """A prefetch companion: `collection`'s documents by the indexed sealing height at `path`."""
+    def prefetch(db, lo, hi):
+        return sealed_in(db[collection], path, lo, hi, projection)
+    prefetch.__qualname__ = prefetch.__name__ = f"prefetch_by({collection}, {path})"
+    return prefetch
+
+
+def find_in(collection, field, values, projection=None):
+    """{value: document} for documents whose unique `field` is one of `values` (strings),
+    in short `$in` queries."""
+    wanted = sorted({value for value in values if isinstance(value, str)})
+    found = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start:start + IN_CHUNK]
+        found.update(by_key(collection.find({field: {"$in": chunk}}, projection),
+                            lambda doc: doc.get(field)))
+    return found
+
+
+def _kind(value):
+    """int for any integer (a BSON int64 decodes as Int64), but never for a bool."""
+    return int if isinstance(value, int) and not isinstance(value, bool) else type(value)
+
+
+def same(value, wanted):
+    """Equal and of the same kind (True is not 1, 1.0 is not 1): only then is a prefetched
+    document certainly the one an equality lookup on `wanted` returns."""
+    return _kind(value) is _kind(wanted) and value == wanted
+
+
+def take(prefetched, block, is_named):
+    """The document prefetched for this block's height if `is_named(doc)` (it is the one the
+    block's subject names), else None: the rebuild then does its own lookup. Taken documents
+    leave the window, so its memory shrinks as the audit moves through it."""
+    if not prefetched:
+        return None
+    height = block.get("height")
+    if _kind(height) is not int:
+        return None
+    doc = prefetched.pop(height, None)
+    return doc if doc is not None and is_named(doc) else None

@@ -17,7 +17,7 @@ from gridfs.errors import NoFile
 from werkzeug.utils import secure_filename
 
 from ledger.encoding import rfc3339
-from models import attachments, users
+from models import attachments, sealed, users
 from models.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from models.ledger_service import seal
 from models.sealed import attribute_source, coverage
@@ -30,6 +30,11 @@ LICENCE_COLLECTION = "licences"
 LICENCE_TYPES = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
 MIN_REASON, MAX_REASON = 3, 500
 QUEUE_LIMIT = 200
+
+INDEXES = {
+    # The approval's sealing height, for the audit's window reads (models/sealed.py).
+    "users": [([("verification.sealed_height", 1)], {})],
+}
 
 
 def licences(db):
@@ -188,11 +193,18 @@ def sealed_attributes(doctor):
     }
 
 
-@attribute_source(SEALED_KIND)
-def rebuild_sealed_verification(db, block_doc, data_key):
+@attribute_source(SEALED_KIND,
+                  prefetch=sealed.prefetch_by("users", "verification.sealed_height",
+                                              {"password_hash": 0}))
+def rebuild_sealed_verification(db, block_doc, data_key, prefetched=None):
     """The doctor named in the block's subject, if their document still points at this block."""
     account = (block_doc.get("subject") or {}).get("account")
-    doctor = db.users.find_one({"human_id": account}) if isinstance(account, str) else None
+    if not isinstance(account, str):
+        return None
+    doctor = sealed.take(prefetched, block_doc,
+                         lambda doc: sealed.same(doc.get("human_id"), account))
+    if doctor is None:
+        doctor = db.users.find_one({"human_id": account})
     if doctor is None:
         return None
     verification = doctor.get("verification") or {}

@@ -135,8 +135,11 @@ def test_fast_encoder_is_byte_identical_to_canonical(h):
 
 
 @pytest.mark.parametrize("bad", [{"attr_count": 2.0}, {"height": True}, {"v": 2**53},
+                                 {"height": 2**53}, {"attr_count": -(2**53)},
                                  {"subject": {"a": 1.5}}, {"subject": {1: "a"}},
-                                 {"actor": b"bytes"}, {"kind": None}])
+                                 {"subject": {1: "a", "b": "c"}}, {"subject": {"a": 2**53}},
+                                 {"subject": {"a": False}}, {"actor": b"bytes"},
+                                 {"kind": None}, {"actor": "é"}, {"kind": "record\u00e9"}])
 def test_fast_encoder_declines_what_it_cannot_prove(bad):
     h = {**header(), **bad}
     assert fast_header_bytes(h) is None

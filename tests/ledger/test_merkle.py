@@ -301,6 +301,19 @@ def test_compact_range_resumes_from_saved_peaks():
         assert resumed.root() == root_from_hashes(hashes)
 
 
+def test_root_from_hashes_planned_and_level_by_level_match_the_definition():
+    """Small trees (attribute trees) fold with a cached plan, larger ones level by level;
+    both are the RFC 9162 MTH, take any iterable and leave the caller's list alone."""
+    hashes = _leaf_hashes(140)
+    for n in range(141):
+        leaves = hashes[:n]
+        before = list(leaves)
+        assert root_from_hashes(leaves) == reference_mth(leaves), n
+        assert leaves == before
+        assert root_from_hashes(tuple(leaves)) == root_from_hashes(iter(leaves)) == \
+            reference_mth(leaves)
+
+
 @pytest.mark.parametrize("size, peaks", [(3, [SOME_HASH]), (1, []), (-1, []), (1, [b"x"])])
 def test_compact_range_rejects_peaks_that_do_not_fit(size, peaks):
     with pytest.raises(ValueError):
