@@ -1,16 +1,33 @@
-"""Page latency under gunicorn (2 workers) on the embedded database, with seeded volume.
+"""Page benchmark: the three busiest clinical pages under gunicorn (2 workers) on the embedded DB.
 
-One command:  python bench/page_bench.py [--patients 10000] [--records 100000] [--requests 300]
+    python bench/page_bench.py [--patients 10000] [--records 100000] [--requests 300]
+                               [--clients 1,4] [--quick] [--keep]
 
-Starts its own SecantusDB server and gunicorn on 127.0.0.1 (both stopped by PID), seeds with
-`flask seed-demo`, gives one doctor a grant to one patient's history, then times the doctor's
-patient page, the patient dashboard and a consented record view with a few concurrent
-clients. All traffic stays on loopback and every loop is bounded. Target: p95 <= 100 ms.
+Steps, all on 127.0.0.1 and all stopped by PID at the end (even on failure):
+1. start a SecantusDB server (`secantusd-py`) on a free port with its files in a temp folder;
+2. seed it with `flask seed-demo --patients N --records M` (timed; its progress bars show);
+3. start the app under `gunicorn -w 2` with the same MONGO_URI and key files as the seed;
+4. over HTTP with CSRF, the way a browser does it: demo doctor `dr.brooks` asks demo patient
+   `patient00001` for all record types, and the patient approves, so the doctor holds an
+   active grant to a patient with records written by several doctors;
+5. measure, with a bounded Python client (threads + http.client, keep-alive where the server
+   allows it; every response must be 200 and contain its page's marker, or it counts as an
+   error): the doctor's page of that patient, the patient's dashboard, and a record the doctor
+   reads under the grant (another doctor wrote it, so each view is a real `record.read`:
+   access decision, audit entry, ledger block, decryption).
+
+For each page and each client count: p50 / p95 / p99 / max latency, throughput, errors, and
+whether p95 meets the target of issue 4 (100 ms). `--quick` is a smoke run (1,000 patients,
+10,000 records, 100 requests). The machine's 1-minute load average is printed with the table,
+since other work on a shared machine slows every figure down.
 """
 import argparse
-import http.cookiejar
+import http.client
 import os
 import re
+import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -18,149 +35,350 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
 sys.path.insert(0, ROOT)
 
-from models.embedded import EmbeddedServer, free_port  # noqa: E402
+from cli.seed import DEMO_PASSWORD, doctor_identity, patient_username  # noqa: E402
 
-BIN = os.path.dirname(sys.executable)
-DEMO_PASSWORD = "medledger-demo-password"
+TARGET_P95_MS = 100.0
+WORKERS = 2
+WARMUP = 10
+PHASE_SECONDS = 180  # a phase stops issuing requests after this long, whatever --requests says
+USER_AGENT = "medledger-page-bench"
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
-def run(cmd, env):
+# Processes -------------------------------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tool(name):
+    path = os.path.join(BIN, name)
+    if not os.path.exists(path):
+        raise SystemExit(f"{path} not found: activate the project's virtualenv "
+                         "(pip install -r requirements.txt)")
+    return path
+
+
+def stop(process, name):
+    """SIGTERM to the process we started (by PID), then SIGKILL if it does not go."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        print(f"{name} (pid {process.pid}) did not stop: killing it", file=sys.stderr)
+        process.kill()
+        process.wait(5)
+
+
+def wait_until(check, what, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {process.returncode}")
+        if check():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not become ready within {timeout} s")
+
+
+def start_database(workdir):
+    port = free_port()
+    log = open(os.path.join(workdir, "secantusdb.log"), "wb")
+    process = subprocess.Popen(
+        [tool("secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
+         "--storage-path", os.path.join(workdir, "db"), "--log-level", "WARNING"],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+    def ready():
+        import pymongo
+        try:
+            with pymongo.MongoClient(uri, serverSelectionTimeoutMS=300) as probe:
+                probe.admin.command("ping")
+            return True
+        except pymongo.errors.PyMongoError:
+            return False
+    try:
+        wait_until(ready, "secantusd-py", process)
+    except Exception:
+        stop(process, "secantusd-py")
+        raise
+    return process, uri
+
+
+def app_environment(workdir, mongo_uri):
+    """What both the seed and gunicorn read (config.py reads these names at import)."""
+    return {**os.environ, "MEDLEDGER_ENV": "development", "MONGO_URI": mongo_uri,
+            "MONGO_DB": "medledger_bench", "SECRET_KEY": "page-bench-secret-not-for-production",
+            "DATA_KEY_FILE": os.path.join(workdir, "keys", "data.key"),
+            "LEDGER_KEY_FILE": os.path.join(workdir, "keys", "ledger.key"),
+            "RATELIMIT_STORAGE_URI": "memory://", "LOGIN_RATE_LIMIT": "10000 per minute",
+            "PYTHONPATH": ROOT, "PYTHONUNBUFFERED": "1"}
+
+
+def seed(env, patients, record_count):
+    command = [tool("flask"), "--app", "app", "seed-demo", "--patients", str(patients),
+               "--records", str(record_count)]
+    print("$ " + " ".join(command[1:]), flush=True)
     started = time.perf_counter()
-    subprocess.run(cmd, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, cwd=ROOT, env=env, check=True, stdin=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
-def prepare(env, patient_id):
-    """One doctor gets a grant to the patient's history; returns (doctor, patient, record)."""
-    os.environ.update(env)
-    from app import create_app
-    from models import consent, users
-    from models.db import get_db
-    app = create_app()
-    with app.app_context():
-        db = get_db()
-        patient = users.by_human_id(db, patient_id, role=users.PATIENT)
-        record = db.records.find_one({"patient_id": patient_id})
-        doctor = db.users.find_one({"role": users.DOCTOR, "human_id": {"$ne": record["author_id"]}}) \
-            if "author_id" in record else db.users.find_one({"role": users.DOCTOR})
-        consent.grant_proactively(db, patient=patient, grantee=doctor["human_id"], scope_kind="all",
-                                  purpose="treatment", duration_days=30, one_time=False)
-        return doctor["username"], patient["username"], record["record_id"], record["version"]
+def start_gunicorn(workdir, env):
+    port = free_port()
+    log = open(os.path.join(workdir, "gunicorn.log"), "wb")
+    process = subprocess.Popen(
+        [tool("gunicorn"), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--timeout", "120",
+         "app:create_app()"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True)
 
+    def ready():
+        try:
+            return Client(port).get("/login")[0] == 200
+        except OSError:
+            return False
+    try:
+        wait_until(ready, "gunicorn", process, timeout=90)
+    except Exception:
+        stop(process, "gunicorn")
+        raise
+    return process, port
+
+
+# HTTP --------------------------------------------------------------------------------------------
 
 class Client:
-    def __init__(self, base):
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    """One browser-like user on one connection: keeps the session cookie, never follows
+    redirects on its own (the caller says what it expects)."""
+
+    def __init__(self, port, cookie=None):
+        self.port = port
+        self.cookie = cookie
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method, path, body=None):
+        headers = {"User-Agent": USER_AGENT, "Host": f"127.0.0.1:{self.port}"}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        if body is not None:
+            body = urllib.parse.urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self.connection.close()  # gunicorn's sync workers close after each response
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie" and value.startswith("session="):
+                self.cookie = value.split(";", 1)[0]
+        if response.getheader("Connection", "").lower() == "close":
+            self.connection.close()
+        return response.status, text, response.getheader("Location")
 
     def get(self, path):
-        with self.opener.open(self.base + path, timeout=30) as response:
-            return response.status, response.read()
+        return self.request("GET", path)
 
-    def login(self, username):
-        _, page = self.get("/login")
-        token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1).decode()
-        data = urllib.parse.urlencode({"username": username, "password": DEMO_PASSWORD,
-                                       "csrf_token": token}).encode()
-        with self.opener.open(self.base + "/login", data=data, timeout=30) as response:
-            assert "/login" not in response.url, f"login failed for {username}"
+    def post_form(self, page_path, action_path, fields):
+        """GET the page that holds the form (for its CSRF token), then POST the form."""
+        status, text, _ = self.get(page_path)
+        match = CSRF_RE.search(text)
+        if status != 200 or not match:
+            raise RuntimeError(f"no form with a CSRF token at {page_path} (status {status})")
+        return self.request("POST", action_path, dict(fields, csrf_token=match.group(1)))
 
 
-def measure(base, username, path, total, concurrency):
-    """p50/p95/p99 over `total` GETs from `concurrency` signed-in clients."""
-    timings, errors = [], []
-    per_client = total // concurrency
+def login(port, username):
+    client = Client(port)
+    status, _, location = client.post_form("/login", "/login",
+                                           {"username": username, "password": DEMO_PASSWORD})
+    if status != 302 or "/login" in (location or ""):
+        raise RuntimeError(f"{username} could not sign in (status {status}, to {location})")
+    return client
+
+
+def grant_doctor_access(port, doctor_name, patient_name):
+    """The consent flow over HTTP: the doctor asks for all types, the patient approves.
+    Returns (patient id, id of a record the doctor reads only under the grant)."""
+    patient = login(port, patient_name)
+    status, text, _ = patient.get("/patient/")
+    patient_id = re.search(r'data-testid="whoami">\s*[^<]*?(PAT-\d{6})', text).group(1)
+    doctor = login(port, doctor_name)
+    page = f"/doctor/patients/{patient_id}"
+    status, _, _ = doctor.post_form(f"{page}/request-access", f"{page}/request-access", {
+        "scope": "all", "purpose": "treatment", "duration_days": "30",
+        "message": "Benchmark: follow-up"})
+    if status != 302:
+        raise RuntimeError(f"the access request failed (status {status})")
+    status, text, _ = patient.get("/patient/")
+    request_id = re.search(r'data-testid="pending-request" data-request-id="(REQ-\d+)"',
+                           text).group(1)
+    status, _, _ = patient.post_form("/patient/", f"/patient/requests/{request_id}/approve",
+                                     {"duration_days": "30"})
+    if status != 302:
+        raise RuntimeError(f"the approval failed (status {status})")
+    status, text, _ = doctor.get(page)
+    granted = re.findall(r'href="(/doctor/records/PAT-\d+-R\d+/v\d+)" data-testid="open-record">'
+                         r'Open</a>\s*<span class="small text-muted">allowed: grant', text)
+    if not granted:
+        raise RuntimeError(f"{patient_id} has no record that {doctor_name} reads under a grant; "
+                           "seed more records")
+    return patient_id, granted[0], text.count('data-testid="record-row"')
+
+
+# Load --------------------------------------------------------------------------------------------
+
+def run_phase(port, cookie, path, marker, total, clients):
+    """`total` GETs of `path` from `clients` threads (each its own connection and cookie)."""
+    latencies, errors = [], []
+    lock = threading.Lock()
+    issued = iter(range(total))
+    deadline = time.monotonic() + PHASE_SECONDS
 
     def worker():
-        client = Client(base)
-        client.login(username)
-        client.get(path)  # warm-up, not counted
-        for _ in range(per_client):
+        client = Client(port, cookie)
+        while time.monotonic() < deadline:
+            with lock:
+                if next(issued, None) is None:
+                    return
             started = time.perf_counter()
-            status, _ = client.get(path)
-            timings.append(time.perf_counter() - started)
-            if status != 200:
-                errors.append(status)
+            try:
+                status, text, _ = client.get(path)
+                ok = status == 200 and marker in text
+                problem = None if ok else f"status {status}"
+            except OSError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            elapsed = time.perf_counter() - started
+            with lock:
+                if problem:
+                    errors.append(problem)
+                else:
+                    latencies.append(elapsed)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
-    timings.sort()
-    pick = lambda q: timings[min(len(timings) - 1, int(q * len(timings)))] * 1000  # noqa: E731
-    return {"n": len(timings), "p50": statistics.median(timings) * 1000, "p95": pick(0.95),
-            "p99": pick(0.99), "rps": len(timings) / elapsed, "errors": len(errors)}
+    return latencies, errors, time.perf_counter() - started
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=10000)
-    parser.add_argument("--records", type=int, default=100000)
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--clients", type=int, default=2,
-                        help="concurrent clients (default: one per gunicorn worker)")
-    parser.add_argument("--quick", action="store_true", help="1,000 patients, 10,000 records")
-    args = parser.parse_args()
+def percentile(sorted_values, fraction):
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]
+
+
+def measure(port, pages, requests, client_counts):
+    rows = []
+    for name, client, path, marker in pages:
+        run_phase(port, client.cookie, path, marker, WARMUP, 1)
+        for clients in client_counts:
+            latencies, errors, wall = run_phase(port, client.cookie, path, marker, requests,
+                                                clients)
+            ms = sorted(value * 1000 for value in latencies)
+            rows.append({"page": name, "clients": clients, "n": len(ms), "errors": errors,
+                         "p50": statistics.median(ms) if ms else float("nan"),
+                         "p95": percentile(ms, 0.95), "p99": percentile(ms, 0.99),
+                         "max": ms[-1] if ms else float("nan"),
+                         "rps": len(ms) / wall if wall else 0.0, "load": os.getloadavg()[0]})
+            print(f"  measured {name} with {clients} client(s): {len(ms)} ok, "
+                  f"{len(errors)} errors", flush=True)
+    return rows
+
+
+def print_table(rows):
+    header = (f"{'page':<34} {'clients':>7} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+              f"{'max ms':>8} {'req/s':>7} {'errors':>6} {'load':>5}  p95<=100ms")
+    print("\n" + header)
+    print("-" * len(header))
+    for row in rows:
+        verdict = "yes" if row["p95"] <= TARGET_P95_MS and not row["errors"] else "NO"
+        print(f"{row['page']:<34} {row['clients']:>7} {row['n']:>5} {row['p50']:>8.1f} "
+              f"{row['p95']:>8.1f} {row['p99']:>8.1f} {row['max']:>8.1f} {row['rps']:>7.1f} "
+              f"{len(row['errors']):>6} {row['load']:>5.2f}  {verdict}")
+        for problem in sorted(set(row["errors"]))[:3]:
+            print(f"    error: {problem}")
+    print(f"\nTarget (issue 4): p95 <= {TARGET_P95_MS:.0f} ms per page, under gunicorn with "
+          f"{WORKERS} workers on the embedded database.")
+
+
+# Main ------------------------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per page "
+                        "and client count (after %d warm-up requests)" % WARMUP)
+    parser.add_argument("--clients", default="1,4",
+                        help="comma-separated concurrent client counts (default 1,4)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 1,000 patients, 10,000 records, 100 requests")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temp folder (database, logs, keys) for a look afterwards")
+    args = parser.parse_args(argv)
     if args.quick:
-        args.patients, args.records = 1000, 10000
+        args.patients, args.records, args.requests = 1_000, 10_000, 100
+    args.client_counts = [int(part) for part in args.clients.split(",") if part.strip()]
+    if args.patients < 1 or args.records < 1 or args.requests < 1 or \
+            not args.client_counts or min(args.client_counts) < 1:
+        parser.error("patients, records, requests and clients must be positive")
+    return args
 
+
+def main(argv=None):
+    args = parse_args(argv)
     workdir = tempfile.mkdtemp(prefix="page-bench-")
-    server = EmbeddedServer(os.path.join(workdir, "db")).start()
-    gunicorn = None
+    database = server = None
+    print(f"Page benchmark: {args.patients:,} patients, {args.records:,} records, "
+          f"{args.requests} requests per page and client count; work folder {workdir}")
     try:
-        env = dict(os.environ, MONGO_URI=server.uri, MONGO_DB="bench", SECRET_KEY="page-bench",
-                   DATA_KEY_FILE=os.path.join(workdir, "data.key"),
-                   LEDGER_KEY_FILE=os.path.join(workdir, "ledger.key"),
-                   RATELIMIT_STORAGE_URI="memory://", LOGIN_RATE_LIMIT="100000 per minute",
-                   FLASK_APP="app")
-        seed_s = run([os.path.join(BIN, "flask"), "seed-demo", "--patients", str(args.patients),
-                      "--records", str(args.records)], env)
-        doctor, patient, record_id, version = prepare(env, "PAT-000001")
-        port = free_port()
-        log = open(os.path.join(workdir, "gunicorn.log"), "wb")
-        gunicorn = subprocess.Popen([os.path.join(BIN, "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
-                                     "--log-level", "warning", "app:create_app()"], env=env, cwd=ROOT,
-                                    stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/login", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or gunicorn.poll() is not None:
-                    raise RuntimeError("gunicorn did not start")
-                time.sleep(0.3)
+        database, mongo_uri = start_database(workdir)
+        env = app_environment(workdir, mongo_uri)
+        seed_seconds = seed(env, args.patients, args.records)
+        print(f"Seeded in {seed_seconds:.0f} s ({args.records / seed_seconds:,.0f} records/s "
+              "including patients and staff).", flush=True)
+        server, port = start_gunicorn(workdir, env)
+        doctor_name, patient_name = doctor_identity(0)[0], patient_username(0)
+        patient_id, record_path, visible = grant_doctor_access(port, doctor_name, patient_name)
+        print(f"{doctor_name} holds a grant to {patient_id} ({visible} records shown on the "
+              f"doctor's page); consented record: {record_path}", flush=True)
+        doctor, patient = login(port, doctor_name), login(port, patient_name)
         pages = [
-            ("doctor's patient page", doctor, "/doctor/patients/PAT-000001"),
-            ("patient dashboard", patient, "/patient/"),
-            ("consented record view", doctor, f"/doctor/records/{record_id}/v{version}"),
+            ("doctor: patient page", doctor, f"/doctor/patients/{patient_id}",
+             'data-testid="patient-heading"'),
+            ("patient: dashboard", patient, "/patient/", 'data-testid="dashboard-patient"'),
+            ("doctor: consented record view", doctor, record_path, 'data-testid="record-card"'),
         ]
-        load = os.getloadavg()[0]
-        print(f"\n{args.patients:,} patients, {args.records:,} records; seed {seed_s:.0f} s; "
-              f"gunicorn 2 workers on the embedded DB; {args.requests} requests per page from "
-              f"{args.clients} clients; load average {load:.1f} on {os.cpu_count()} cores\n")
-        print("| page | requests | p50 ms | p95 ms | p99 ms | req/s | errors | p95 ≤ 100 ms |")
-        print("|---|---|---|---|---|---|---|---|")
-        for label, username, path in pages:
-            row = measure(base, username, path, args.requests, args.clients)
-            print(f"| {label} | {row['n']} | {row['p50']:.1f} | {row['p95']:.1f} | {row['p99']:.1f} "
-                  f"| {row['rps']:.0f} | {row['errors']} | {'yes' if row['p95'] <= 100 else 'NO'} |")
+        rows = measure(port, pages, args.requests, args.client_counts)
+        print(f"\nSeed: flask seed-demo --patients {args.patients} --records {args.records} "
+              f"took {seed_seconds:.0f} s.")
+        print_table(rows)
+        return 0 if all(row["p95"] <= TARGET_P95_MS and not row["errors"] for row in rows) else 1
     finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            gunicorn.wait(15)
-        server.stop()
+        stop(server, "gunicorn")
+        stop(database, "secantusd-py")
+        if args.keep:
+            print(f"Kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
