@@ -239,6 +239,61 @@ def grant_doctor_access(port, doctor_name, patient_name):
     return patient_id, granted[0], text.count('data-testid="record-row"')
 
 
+# CPU accounting ----------------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid):
+    """User + system CPU seconds of one process (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(part) for part in handle.read().split()]
+    except OSError:
+        return []
+
+
+def tree_cpu(pid):
+    """A process and its direct children (gunicorn's workers; a launcher's server)."""
+    return sum(process_cpu(each) for each in [pid] + children(pid))
+
+
+def machine_busy():
+    """Busy CPU seconds of the whole machine (all cores), from /proc/stat."""
+    with open("/proc/stat") as handle:
+        values = [int(part) for part in handle.readline().split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / TICK
+
+
+class CpuMeter:
+    """Where the CPU of a phase went: gunicorn (master + workers), the database server, this
+    load client, and everything else on the machine (other users' work shows up there)."""
+
+    def __init__(self, app_pid, db_pid):
+        self.app_pid, self.db_pid = app_pid, db_pid
+
+    def snapshot(self):
+        usage = os.times()
+        return {"app": tree_cpu(self.app_pid), "db": tree_cpu(self.db_pid), "client": usage.user + usage.system,
+                "machine": machine_busy()}
+
+    @staticmethod
+    def per_request(before, after, count):
+        spent = {name: after[name] - before[name] for name in before}
+        spent["other"] = max(0.0, spent.pop("machine") - spent["app"] - spent["db"]
+                             - spent["client"])
+        return {name: 1000 * value / max(count, 1) for name, value in spent.items()}
+
+
 # Load --------------------------------------------------------------------------------------------
 
 def run_phase(port, cookie, path, marker, total, clients):
@@ -284,38 +339,48 @@ def percentile(sorted_values, fraction):
     return sorted_values[index]
 
 
-def measure(port, pages, requests, client_counts):
+def measure(port, pages, requests, client_counts, meter):
     rows = []
     for name, client, path, marker in pages:
         run_phase(port, client.cookie, path, marker, WARMUP, 1)
         for clients in client_counts:
+            before = meter.snapshot()
             latencies, errors, wall = run_phase(port, client.cookie, path, marker, requests,
                                                 clients)
+            cpu = meter.per_request(before, meter.snapshot(), len(latencies) + len(errors))
             ms = sorted(value * 1000 for value in latencies)
             rows.append({"page": name, "clients": clients, "n": len(ms), "errors": errors,
                          "p50": statistics.median(ms) if ms else float("nan"),
                          "p95": percentile(ms, 0.95), "p99": percentile(ms, 0.99),
                          "max": ms[-1] if ms else float("nan"),
-                         "rps": len(ms) / wall if wall else 0.0, "load": os.getloadavg()[0]})
+                         "rps": len(ms) / wall if wall else 0.0, "load": os.getloadavg()[0],
+                         "cpu": cpu})
             print(f"  measured {name} with {clients} client(s): {len(ms)} ok, "
                   f"{len(errors)} errors", flush=True)
     return rows
 
 
 def print_table(rows):
-    header = (f"{'page':<34} {'clients':>7} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-              f"{'max ms':>8} {'req/s':>7} {'errors':>6} {'load':>5}  p95<=100ms")
+    header = (f"{'page':<30} {'clients':>7} {'n':>5} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+              f"{'max ms':>7} {'req/s':>6} {'errors':>6}  {'p95<=100':<8} "
+              f"{'CPU ms/request: app   db  client other':>40} {'load':>5}")
     print("\n" + header)
     print("-" * len(header))
     for row in rows:
         verdict = "yes" if row["p95"] <= TARGET_P95_MS and not row["errors"] else "NO"
-        print(f"{row['page']:<34} {row['clients']:>7} {row['n']:>5} {row['p50']:>8.1f} "
-              f"{row['p95']:>8.1f} {row['p99']:>8.1f} {row['max']:>8.1f} {row['rps']:>7.1f} "
-              f"{len(row['errors']):>6} {row['load']:>5.2f}  {verdict}")
+        cpu = row["cpu"]
+        print(f"{row['page']:<30} {row['clients']:>7} {row['n']:>5} {row['p50']:>7.1f} "
+              f"{row['p95']:>7.1f} {row['p99']:>7.1f} {row['max']:>7.1f} {row['rps']:>6.1f} "
+              f"{len(row['errors']):>6}  {verdict:<8} {'':>16}{cpu['app']:>5.1f} {cpu['db']:>5.1f} "
+              f"{cpu['client']:>6.1f} {cpu['other']:>5.1f} {row['load']:>5.2f}")
         for problem in sorted(set(row["errors"]))[:3]:
             print(f"    error: {problem}")
     print(f"\nTarget (issue 4): p95 <= {TARGET_P95_MS:.0f} ms per page, under gunicorn with "
-          f"{WORKERS} workers on the embedded database.")
+          f"{WORKERS} workers on the embedded database. Machine: {os.cpu_count()} cores.")
+    print("CPU ms/request: CPU time per request of gunicorn (master + workers), the database "
+          "server, this load client, and everything else on the machine during the phase. "
+          "When their sum times req/s reaches the core count, the machine is saturated and "
+          "more clients only queue.")
 
 
 # Main ------------------------------------------------------------------------------------------
@@ -366,7 +431,8 @@ def main(argv=None):
             ("patient: dashboard", patient, "/patient/", 'data-testid="dashboard-patient"'),
             ("doctor: consented record view", doctor, record_path, 'data-testid="record-card"'),
         ]
-        rows = measure(port, pages, args.requests, args.client_counts)
+        rows = measure(port, pages, args.requests, args.client_counts,
+                       CpuMeter(server.pid, database.pid))
         print(f"\nSeed: flask seed-demo --patients {args.patients} --records {args.records} "
               f"took {seed_seconds:.0f} s.")
         print_table(rows)
