@@ -58,6 +58,10 @@ def row_of(page, record_id):
     return page.locator(f'.list-group-item[data-record-id="{record_id}"]')
 
 
+def hidden_reason(page, record_id):
+    return row_of(page, record_id).get_by_test_id("hidden-reason")
+
+
 def shot(page, tmp_path, name):
     page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
 
@@ -73,7 +77,7 @@ def test_patient_approves_then_revokes_a_doctors_access(page, live_server, tmp_p
     page.get_by_test_id("patient-search").get_by_role("button", name="Open").click()
     expect(page).to_have_url(patient_page)
     for record_id in (ids["diagnosis"], ids["document"]):
-        expect(row_of(page, record_id).get_by_test_id("hidden-reason")).to_have_text("Hidden: no consent")
+        expect(hidden_reason(page, record_id)).to_have_text("Hidden: no consent")
     expect(page.get_by_text(DIAGNOSIS["description"])).to_have_count(0)
 
     # ... and writes a general record, which she may read as its author.
@@ -155,7 +159,7 @@ def test_patient_approves_then_revokes_a_doctors_access(page, live_server, tmp_p
     sign_in(page, live_server, "dana")
     page.goto(patient_page)
     for record_id in (ids["diagnosis"], ids["document"]):
-        expect(row_of(page, record_id).get_by_test_id("hidden-reason")).to_have_text("Hidden: revoked")
+        expect(hidden_reason(page, record_id)).to_have_text("Hidden: revoked")
     expect(row_of(page, general_id).get_by_test_id("open-record")).to_be_visible()
     response = page.goto(f"{live_server.url}/doctor/records/{ids['diagnosis']}/v1")
     assert response.status == 403
