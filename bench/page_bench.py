@@ -2,7 +2,7 @@
 
     python bench/page_bench.py [--patients 10000] [--records 100000] [--requests 300]
                                [--clients 1,4] [--quick] [--mongo-options retryWrites=false]
-                               [--keep]
+                               [--keep] [--workdir DIR]
 
 Steps, all on 127.0.0.1 and all stopped by PID at the end (even on failure):
 1. start a SecantusDB server (`secantusd-py`) on a free port with its files in a temp folder;
@@ -409,6 +409,9 @@ def parse_args(argv=None):
                         "retryWrites=false (default: none, as the app connects)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temp folder (database, logs, keys) for a look afterwards")
+    parser.add_argument("--workdir", help="use this folder and keep it; if it already holds a "
+                        "seeded database (from an earlier --keep or --workdir run with the same "
+                        "sizes), skip the seed")
     args = parser.parse_args(argv)
     if args.quick:
         args.patients, args.records, args.requests = 1_000, 10_000, 100
@@ -421,8 +424,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    workdir = tempfile.mkdtemp(prefix="page-bench-")
+    if args.workdir:
+        workdir = os.path.abspath(args.workdir)
+        os.makedirs(workdir, exist_ok=True)
+        args.keep = True
+    else:
+        workdir = tempfile.mkdtemp(prefix="page-bench-")
     database = server = None
+    seeded_marker = os.path.join(workdir, f"seeded-{args.patients}-{args.records}")
     print(f"Page benchmark: {args.patients:,} patients, {args.records:,} records, "
           f"{args.requests} requests per page and client count; work folder {workdir}")
     try:
@@ -431,9 +440,17 @@ def main(argv=None):
             mongo_uri += "&" + args.mongo_options.lstrip("&?")
             print(f"MONGO_URI options: {mongo_uri.split('?', 1)[1]}")
         env = app_environment(workdir, mongo_uri)
-        seed_seconds = seed(env, args.patients, args.records)
-        print(f"Seeded in {seed_seconds:.0f} s ({args.records / seed_seconds:,.0f} records/s "
-              "including patients and staff).", flush=True)
+        if os.path.exists(seeded_marker):
+            with open(seeded_marker) as handle:
+                seed_seconds = float(handle.read())
+            print(f"Reusing the database seeded earlier in {workdir} "
+                  f"(its seed took {seed_seconds:.0f} s).", flush=True)
+        else:
+            seed_seconds = seed(env, args.patients, args.records)
+            with open(seeded_marker, "w") as handle:
+                handle.write(f"{seed_seconds:.1f}")
+            print(f"Seeded in {seed_seconds:.0f} s ({args.records / seed_seconds:,.0f} "
+                  "records/s including patients and staff).", flush=True)
         server, port = start_gunicorn(workdir, env)
         doctor_name, patient_name = doctor_identity(0)[0], patient_username(0)
         patient_id, record_path, visible = grant_doctor_access(port, doctor_name, patient_name)

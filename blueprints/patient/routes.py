@@ -2,12 +2,13 @@
 sharing and revoking, who saw what, and a download of everything."""
 import json
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints import clinical
 from blueprints.clinical_forms import (AccessLogFilterForm, ApproveForm, ConfirmForm, GrantForm,
-                                       RejectForm, choices, record_form_class, record_values)
+                                       RejectForm, choices, prefill, record_form_class,
+                                       record_values)
 from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
 from blueprints.patient import bp
@@ -62,7 +63,8 @@ def dashboard():
 def record(record_id, version):
     view = clinical.record_view(get_db(), _me(), record_id, version)
     return render_template("patient/record.html",
-                           rows=clinical.fields_with_values(view["spec"], view["data"]), **view)
+                           rows=clinical.fields_with_values(view["spec"], view["data"]),
+                           may_amend=records.may_amend(_me(), view["record"]), **view)
 
 
 @bp.route("/records/<record_id>/v<int:version>/files/<int:index>")
@@ -91,6 +93,34 @@ def document_new():
                 flash(f"Your document {doc['record_id']} is saved.", "success")
                 return redirect(url_for("patient.dashboard"))
     return render_template("patient/document_new.html", form=form), status
+
+
+@bp.route("/records/<record_id>/v<int:version>/amend", methods=["GET", "POST"])
+@roles_required(users.PATIENT)
+def document_amend(record_id, version):
+    """A new version of one of the patient's own documents (the old one stays, superseded)."""
+    db = get_db()
+    doc, _ = clinical.read_version(db, _me(), record_id, version)  # 404 / 403 for others' records
+    if not records.may_amend(_me(), doc):
+        abort(403)
+    form = record_form_class(record_types.PATIENT_PROVIDED, with_sensitivity=False)()
+    status = 200
+    if request.method == "GET":
+        prefill(form, doc["type"], records.data_of(clinical.data_key(), doc), doc["sensitivity"])
+    elif form.validate_on_submit():
+        try:
+            new = records.amend(db, clinical.data_key(), author=_me(), record_id=record_id,
+                                version=version, raw=record_values(form, doc["type"]),
+                                uploads=clinical.uploads(), max_bytes=clinical.max_bytes())
+        except DomainError as exc:
+            status = show_on_form(form, exc, fallback_field="files")
+        else:
+            flash(f"Version {new['version']} of your document {record_id} is saved.", "success")
+            return redirect(url_for("patient.record", record_id=record_id,
+                                    version=new["version"]))
+    else:
+        status = 400
+    return render_template("patient/document_new.html", form=form, amending=doc), status
 
 
 @bp.route("/requests/<request_id>")

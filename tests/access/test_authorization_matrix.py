@@ -39,6 +39,9 @@ def routes(r):
         ("GET", f"/doctor/records/{r['doc']}/v1/files/0", None),
         ("GET", f"/patient/records/{r['note']}/v1", None),
         ("GET", f"/patient/records/{r['doc']}/v1/files/0", None),
+        ("GET", f"/patient/records/{r['doc']}/v1/amend", None),
+        ("POST", f"/patient/records/{r['doc']}/v1/amend", dict(VALID["patient_provided"],
+                                                               title="Hijacked")),
         ("GET", f"/staff/records/{r['rx']}/v1", None),
         ("GET", f"/staff/records/{r['doc']}/v1/files/0", None),
         ("POST", f"/staff/prescriptions/{r['rx']}/v1/dispense", {}),
@@ -110,7 +113,7 @@ def test_the_owners_reach_every_url(world, resources, client, auth):
     auth.logout()
     auth.login(world.patient["username"])
     for url in (f"/patient/records/{r['note']}/v1", f"/patient/records/{r['doc']}/v1/files/0",
-                f"/patient/requests/{r['req']}"):
+                f"/patient/records/{r['doc']}/v1/amend", f"/patient/requests/{r['req']}"):
         assert client.get(url).status_code == 200, url
     assert client.post(f"/patient/grants/{r['grant']}/revoke").status_code == 302
     world.grant(world.pharmacy["human_id"], scope_kind="types", types=["prescription"])

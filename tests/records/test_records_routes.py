@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from models import consent
 from models.db import get_db
-from tests.records.world import SECRET, VALID, utc
+from tests.records.world import SECRET, VALID, upload, utc
 
 
 def _login(auth, account):
@@ -133,3 +133,46 @@ def test_the_doctor_dashboard_lists_active_access_and_requests(world, client, au
     assert page.text.count(world.patient["human_id"]) >= 1
     assert 'data-state="pending"' in page.text
     assert (utc(2020, 1, 1) + timedelta(days=1)).strftime("%Y-%m-%d") not in page.text
+
+
+def test_the_patient_changes_an_own_document_as_a_new_version(world, client, auth):
+    doc = world.write(world.patient, "patient_provided", uploads=[upload()])
+    base = f"/patient/records/{doc['record_id']}"
+    _login(auth, world.patient)
+    page = client.get(f"{base}/v1")
+    assert 'data-testid="amend-document"' in page.text
+    form = client.get(f"{base}/v1/amend")
+    assert form.status_code == 200 and 'value="Report from abroad"' in form.text
+    blocks = world.count("ledger_blocks")
+    bad = client.post(f"{base}/v1/amend", data={"title": "", "symptoms": "x"})
+    assert bad.status_code == 400 and "title" in bad.text.lower()
+    assert world.count("records") == 1 and world.count("ledger_blocks") == blocks
+    ok = client.post(f"{base}/v1/amend", data={"title": "Report from abroad, translated",
+                                               "symptoms": "Ticklewhorl headaches, worse at night"})
+    assert ok.status_code == 302 and ok.headers["Location"].endswith(f"{base}/v2")
+    new = client.get(f"{base}/v2")
+    assert "worse at night" in new.text and "scan.pdf" in new.text  # the file carries over
+    old = client.get(f"{base}/v1")
+    assert 'data-testid="superseded-note"' in old.text and 'data-testid="amend-document"' not in old.text
+    assert world.count("ledger_blocks") == blocks + 1
+    assert world.find_one("records", {"record_id": doc["record_id"], "version": 2})["author_id"] \
+        == world.patient["human_id"]
+    assert client.post(f"{base}/v1/amend", data={"title": "again", "symptoms": "x"}).status_code == 409
+    assert world.count("records") == 2
+
+
+def test_a_patient_changes_only_own_documents(world, client, auth):
+    by_doctor = world.write(world.doctor, "note")
+    theirs = world.write(world.other_patient, "patient_provided", patient=world.other_patient)
+    _login(auth, world.patient)
+    assert 'data-testid="amend-document"' not in client.get(
+        f"/patient/records/{by_doctor['record_id']}/v1").text
+    assert client.get(f"/patient/records/{by_doctor['record_id']}/v1/amend").status_code == 403
+    assert client.post(f"/patient/records/{by_doctor['record_id']}/v1/amend",
+                       data=VALID["patient_provided"]).status_code == 403
+    for method in (client.get, client.post):
+        response = method(f"/patient/records/{theirs['record_id']}/v1/amend",
+                          **({"data": VALID["patient_provided"]} if method is client.post else {}))
+        assert response.status_code in (403, 404) and "Ticklewhorl" not in response.text
+    assert client.get("/patient/records/PAT-999999-R9/v1/amend").status_code == 404
+    assert world.count("records") == 2
