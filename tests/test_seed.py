@@ -88,9 +88,13 @@ def test_records_are_seeded_once(app, runner):
     args = ["seed-demo", "--patients", "3", "--doctors", "1", "--records", "4"]
     first = runner.invoke(args=args)
     assert first.exit_code == 0 and "Created 4 demo records" in first.output, first.output
+    db = get_db(app)
+    latest = db.ledger_checkpoints.find_one({}, sort=[("size", -1)])
+    blocks = db.ledger_blocks.count_documents({})
+    assert latest is not None and latest["size"] == blocks  # the loaded chain is signed
     second = runner.invoke(args=args)
     assert second.exit_code == 0 and "Created 0 demo records" in second.output, second.output
-    assert get_db(app).records.count_documents({}) == 4
+    assert db.records.count_documents({}) == 4
 
 
 def test_demo_data_is_valid_and_the_licence_is_a_pdf():
