@@ -1,11 +1,12 @@
 """Every read by someone other than the patient is sealed and listed on "Who saw my records",
 filterable and downloadable as CSV; the patient can download all their records as JSON."""
+import base64
 import csv
 import io
 import json
 
 from models import audit_trail
-from tests.records.world import SECRET, VALID
+from tests.records.world import PDF, SECRET, VALID, upload
 
 
 def test_a_read_is_sealed_and_listed_for_the_patient(world, client, auth):
@@ -89,7 +90,7 @@ def test_the_patient_downloads_all_own_records_as_json(world, client, auth):
         from models.db import get_db
         records.amend(get_db(), world.key, author=world.doctor, record_id=note["record_id"],
                       version=1, raw=dict(VALID["note"], title="Second"), max_bytes=10**6)
-    world.write(world.patient, "patient_provided")
+    document_with_file = world.write(world.patient, "patient_provided", uploads=[upload(PDF)])
     world.write(world.doctor, "allergy", patient=world.other_patient)
     auth.login(world.patient["username"])
     response = client.get("/patient/export.json")
@@ -104,3 +105,7 @@ def test_the_patient_downloads_all_own_records_as_json(world, client, auth):
     assert by_type["patient_provided"]["data"]["symptoms"] == VALID["patient_provided"]["symptoms"]
     assert SECRET["allergy"] not in response.text  # another patient's record
     assert "box" not in response.text and "salts" not in response.text
+    sha = document_with_file["attachments"][0]["sha256"]
+    assert by_type["patient_provided"]["attachments"][0]["sha256"] == sha
+    assert base64.b64decode(document["files"][sha]["content_base64"]) == PDF
+    assert list(document["files"]) == [sha]
