@@ -44,6 +44,7 @@ sys.path.insert(0, ROOT)
 from cli.seed import DEMO_PASSWORD, doctor_identity, patient_username  # noqa: E402
 
 TARGET_P95_MS = 100.0
+PAGE_KEYS = ("patient", "dashboard", "record")
 WORKERS = 2
 WARMUP = 10
 PHASE_SECONDS = 180  # a phase stops issuing requests after this long, whatever --requests says
@@ -277,10 +278,11 @@ def tree_cpu(pid):
 
 
 def machine_busy():
-    """Busy CPU seconds of the whole machine (all cores), from /proc/stat."""
+    """(busy, stolen) CPU seconds of the whole machine (all cores), from /proc/stat. Stolen
+    time is when the hypervisor ran another machine on our virtual CPUs."""
     with open("/proc/stat") as handle:
         values = [int(part) for part in handle.readline().split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / TICK
+    return (sum(values[:7]) - values[3] - values[4]) / TICK, values[7] / TICK
 
 
 class CpuMeter:
@@ -292,8 +294,9 @@ class CpuMeter:
 
     def snapshot(self):
         usage = os.times()
+        busy, stolen = machine_busy()
         return {"app": tree_cpu(self.app_pid), "db": tree_cpu(self.db_pid),
-                "client": usage.user + usage.system, "machine": machine_busy()}
+                "client": usage.user + usage.system, "machine": busy, "steal": stolen}
 
     @staticmethod
     def per_request(before, after, count):
@@ -372,7 +375,7 @@ def measure(port, pages, requests, client_counts, meter):
 def print_table(rows):
     header = (f"{'page':<30} {'clients':>7} {'n':>5} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
               f"{'max ms':>7} {'req/s':>6} {'errors':>6}  {'p95<=100':<8} "
-              f"{'CPU ms/request: app   db  client other':>40} {'load':>5}")
+              f"{'CPU ms/request: app   db  client other steal':>46} {'load':>5}")
     print("\n" + header)
     print("-" * len(header))
     for row in rows:
@@ -381,13 +384,15 @@ def print_table(rows):
         print(f"{row['page']:<30} {row['clients']:>7} {row['n']:>5} {row['p50']:>7.1f} "
               f"{row['p95']:>7.1f} {row['p99']:>7.1f} {row['max']:>7.1f} {row['rps']:>6.1f} "
               f"{len(row['errors']):>6}  {verdict:<8} {'':>16}{cpu['app']:>5.1f} {cpu['db']:>5.1f} "
-              f"{cpu['client']:>6.1f} {cpu['other']:>5.1f} {row['load']:>5.2f}")
+              f"{cpu['client']:>6.1f} {cpu['other']:>5.1f} {cpu['steal']:>5.1f} "
+              f"{row['load']:>5.2f}")
         for problem in sorted(set(row["errors"]))[:3]:
             print(f"    error: {problem}")
     print(f"\nTarget (issue 4): p95 <= {TARGET_P95_MS:.0f} ms per page, under gunicorn with "
           f"{WORKERS} workers on the embedded database. Machine: {os.cpu_count()} cores.")
     print("CPU ms/request: CPU time per request of gunicorn (master + workers), the database "
-          "server, this load client, and everything else on the machine during the phase. "
+          "server, this load client, everything else on the machine during the phase, and "
+          "the time the hypervisor gave our virtual CPUs to other machines (steal). "
           "When their sum times req/s reaches the core count, the machine is saturated and "
           "more clients only queue.")
 
@@ -402,6 +407,8 @@ def parse_args(argv=None):
                         "and client count (after %d warm-up requests)" % WARMUP)
     parser.add_argument("--clients", default="1,4",
                         help="comma-separated concurrent client counts (default 1,4)")
+    parser.add_argument("--pages", default="patient,dashboard,record",
+                        help="comma-separated pages to measure (default: all three)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 1,000 patients, 10,000 records, 100 requests")
     parser.add_argument("--mongo-options", default="",
@@ -416,6 +423,9 @@ def parse_args(argv=None):
     if args.quick:
         args.patients, args.records, args.requests = 1_000, 10_000, 100
     args.client_counts = [int(part) for part in args.clients.split(",") if part.strip()]
+    args.pages = [part.strip() for part in args.pages.split(",") if part.strip()]
+    if not args.pages or set(args.pages) - set(PAGE_KEYS):
+        parser.error(f"--pages takes some of {', '.join(PAGE_KEYS)}")
     if args.patients < 1 or args.records < 1 or args.requests < 1 or \
             not args.client_counts or min(args.client_counts) < 1:
         parser.error("patients, records, requests and clients must be positive")
@@ -457,12 +467,15 @@ def main(argv=None):
         print(f"{doctor_name} holds a grant to {patient_id} ({visible} records shown on the "
               f"doctor's page); consented record: {record_path}", flush=True)
         doctor, patient = login(port, doctor_name), login(port, patient_name)
-        pages = [
-            ("doctor: patient page", doctor, f"/doctor/patients/{patient_id}",
-             'data-testid="patient-heading"'),
-            ("patient: dashboard", patient, "/patient/", 'data-testid="dashboard-patient"'),
-            ("doctor: consented record view", doctor, record_path, 'data-testid="record-card"'),
-        ]
+        pages = {
+            "patient": ("doctor: patient page", doctor, f"/doctor/patients/{patient_id}",
+                        'data-testid="patient-heading"'),
+            "dashboard": ("patient: dashboard", patient, "/patient/",
+                          'data-testid="dashboard-patient"'),
+            "record": ("doctor: consented record view", doctor, record_path,
+                       'data-testid="record-card"'),
+        }
+        pages = [pages[key] for key in args.pages]
         rows = measure(port, pages, args.requests, args.client_counts,
                        CpuMeter(server.pid, database.pid))
         print(f"\nSeed: flask seed-demo --patients {args.patients} --records {args.records} "

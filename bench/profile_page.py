@@ -23,7 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from page_bench import CSRF_RE, app_environment, start_database, stop  # noqa: E402
+from page_bench import (CSRF_RE, app_environment, process_cpu, start_database,  # noqa: E402
+                        stop)
 
 
 def sign_in(client, username, password):
@@ -79,6 +80,7 @@ def main(argv=None):
         for _ in range(10):
             client.get(path)
         timings, profiler = [], cProfile.Profile()
+        db_cpu = process_cpu(database.pid)
         for _ in range(args.requests):
             started = time.perf_counter()
             profiler.enable()
@@ -87,10 +89,11 @@ def main(argv=None):
             timings.append(1000 * (time.perf_counter() - started))
             if response.status_code != 200 or marker not in response.text:
                 raise SystemExit(f"{path} answered {response.status_code} without its marker")
+        db_cpu = 1000 * (process_cpu(database.pid) - db_cpu) / args.requests
         timings.sort()
         print(f"{path}: {args.requests} requests in-process, p50 {statistics.median(timings):.1f} "
               f"ms, p95 {timings[int(0.95 * len(timings)) - 1]:.1f} ms (profiler overhead "
-              "included)")
+              f"included); database server CPU {db_cpu:.1f} ms per request")
         pstats.Stats(profiler).strip_dirs().sort_stats(args.sort).print_stats(args.top)
     finally:
         stop(database, "secantusd-py")

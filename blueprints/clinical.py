@@ -31,13 +31,17 @@ def uploads(field_name="files"):
     return found
 
 
-def read_version(db, viewer, record_id, version, item=None):
+def read_version(db, viewer, record_id, version, item=None, versions=None):
     """(version, decision) after deciding and logging the read; 404/403 otherwise.
 
     A missing record and a record of a patient the reader may not see answer differently
-    (404 / 403) only in status: neither shows any data.
+    (404 / 403) only in status: neither shows any data. `versions` (whole documents of the
+    record, from records.versions) saves reading the version again.
     """
-    doc = records.get_version(db, record_id, version)
+    if versions is None:
+        doc = records.get_version(db, record_id, version)
+    else:
+        doc = next((each for each in versions if each["version"] == version), None)
     if doc is None:
         abort(404)
     decision = access.decide(db, viewer, doc)
@@ -51,10 +55,11 @@ def read_version(db, viewer, record_id, version, item=None):
 
 def record_view(db, viewer, record_id, version):
     """Everything a record page shows, for a reader who may read it."""
-    doc, decision = read_version(db, viewer, record_id, version)
+    versions = records.versions(db, record_id, projection=None)
+    doc, decision = read_version(db, viewer, record_id, version, versions=versions)
     data = records.data_of(data_key(), doc)
     return {"record": doc, "data": data, "spec": record_types.TYPES[doc["type"]],
-            "decision": decision, "versions": records.versions(db, record_id),
+            "decision": decision, "versions": versions,
             "type_labels": record_types.TYPE_LABELS,
             "organization": organizations.get(db, doc["org_id"]) if doc.get("org_id") else None}
 

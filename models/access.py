@@ -63,7 +63,14 @@ class Context:
     patient_id: str
     now: object
     grants: list = field(default_factory=list)
-    emergencies: list = field(default_factory=list)
+    emergencies: list = None  # None: not read yet (see `open_emergencies`)
+    load_emergencies: object = None
+
+    def open_emergencies(self):
+        """Read only when no grant decides (a read under a grant skips the round trip)."""
+        if self.emergencies is None:
+            self.emergencies = self.load_emergencies() if self.load_emergencies else []
+        return self.emergencies
 
 
 def grantee_ids(viewer):
@@ -81,7 +88,7 @@ def load_context(db, viewer, patient_id, now=None):
     if viewer["role"] in READER_ROLES:
         ctx.grants = consent.grants_to(db, grantee_ids(viewer), patient_id=patient_id, now=now)
     if viewer["role"] == users.DOCTOR:
-        ctx.emergencies = emergency.open_for(db, viewer["human_id"], patient_id, now)
+        ctx.load_emergencies = lambda: emergency.open_for(db, viewer["human_id"], patient_id, now)
     return ctx
 
 
@@ -111,7 +118,7 @@ def evaluate(ctx, record):
     if active:
         active.sort(key=lambda grant: (grant["one_time"], -grant["valid_until"].timestamp()))
         return Decision(True, GRANT, grant=active[0])
-    for case in ctx.emergencies if viewer["role"] == users.DOCTOR else ():
+    for case in ctx.open_emergencies() if viewer["role"] == users.DOCTOR else ():
         if case["doctor_id"] == viewer["human_id"] and case["patient_id"] == record["patient_id"] \
                 and case["opened_at"] <= now < case["ends_at"]:
             return Decision(True, EMERGENCY, emergency=case)

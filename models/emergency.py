@@ -54,8 +54,9 @@ def reviewed_attributes(case):
 
 def open_for(db, doctor_id, patient_id, now):
     """The doctor's emergencies on this patient that are open now."""
-    found = db.emergencies.find({"doctor_id": doctor_id, "patient_id": patient_id}, limit=LIST_LIMIT)
-    return [case for case in found if case["opened_at"] <= now < case["ends_at"]]
+    found = db.emergencies.find({"patient_id": patient_id}, limit=LIST_LIMIT)  # one field: cheaper
+    return [case for case in found
+            if case["doctor_id"] == doctor_id and case["opened_at"] <= now < case["ends_at"]]
 
 
 def open_emergency(db, *, doctor, patient_id, password, reason, minutes, now=None):

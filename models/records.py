@@ -348,9 +348,15 @@ def cancel_prescription(db, *, user, record_id, version, reason):
 
 # Reading -----------------------------------------------------------------------------------
 
-def versions(db, record_id):
-    """Every version of one record, newest first (a handful of documents)."""
-    found = db.records.find({"record_id": record_id}, ENVELOPE)
+def versions(db, record_id, projection=ENVELOPE):
+    """Every version of one record, newest first (a handful of documents).
+
+    With `projection=None` the versions are whole, so a record page finds the version it shows
+    among them: one round trip to the database instead of two.
+    """
+    if not isinstance(record_id, str) or not RECORD_ID_RE.match(record_id):
+        return []
+    found = db.records.find({"record_id": record_id}, projection)
     return sorted(found, key=lambda doc: doc["version"], reverse=True)
 
 

@@ -125,10 +125,10 @@ def by_username(db, username):
 
 
 def by_human_id(db, human_id, role=None):
-    query = {"human_id": (human_id or "").strip().upper()}
-    if role:
-        query["role"] = role
-    return db.users.find_one(query)
+    # human_id is unique: the role is checked here rather than as a second query field,
+    # which would cost the embedded server a second index lookup.
+    found = db.users.find_one({"human_id": (human_id or "").strip().upper()})
+    return found if found is not None and (not role or found.get("role") == role) else None
 
 
 def is_locked(user, at=None):

@@ -56,7 +56,7 @@ def patient(patient_id):
     return render_template(
         "doctor/patient.html", patient=person, groups=groups, decisions=decisions,
         grants=[grant for grant in ctx.grants if consent.is_active(grant, ctx.now)],
-        emergencies=ctx.emergencies, pending=pending, type_labels=record_types.TYPE_LABELS,
+        emergencies=ctx.open_emergencies(), pending=pending, type_labels=record_types.TYPE_LABELS,
         writable=record_types.CLINICIAN_TYPES, describe_scope=consent.describe_scope)
 
 
