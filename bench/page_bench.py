@@ -1,7 +1,7 @@
 """Page benchmark: the three busiest clinical pages under gunicorn (2 workers) on the embedded DB.
 
     python bench/page_bench.py [--patients 10000] [--records 100000] [--requests 300]
-                               [--clients 1,4] [--quick] [--mongo-options retryWrites=false]
+                               [--clients 1,2,4] [--quick] [--mongo-options retryWrites=false]
                                [--keep] [--workdir DIR]
 
 Steps, all on 127.0.0.1 and all stopped by PID at the end (even on failure):
@@ -405,8 +405,9 @@ def parse_args(argv=None):
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300, help="timed requests per page "
                         "and client count (after %d warm-up requests)" % WARMUP)
-    parser.add_argument("--clients", default="1,4",
-                        help="comma-separated concurrent client counts (default 1,4)")
+    parser.add_argument("--clients", default="1,2,4",
+                        help="comma-separated concurrent client counts (default 1,2,4; "
+                        "2 is one per worker)")
     parser.add_argument("--pages", default="patient,dashboard,record",
                         help="comma-separated pages to measure (default: all three)")
     parser.add_argument("--quick", action="store_true",

@@ -149,19 +149,42 @@ class CoverageCheck:
 
     def finish(self):
         problems = []
+        claimed = bytearray(self.size // 8 + 1)  # one bit per height: flat memory
+        shared = set()
+        for collection, doc_id, height in self._covered():
+            if height is None:
+                problems.append(Problem("unsealed-document", None,
+                                        f"{collection} {doc_id} has no ledger block",
+                                        record=str(doc_id)))
+            elif not isinstance(height, int) or not 0 <= height < self.size:
+                named = height if isinstance(height, int) and height >= 0 else None
+                problems.append(Problem("unsealed-document", named,
+                                        f"{collection} {doc_id} names block {height!r}, "
+                                        f"which is not on the chain of {self.size} blocks",
+                                        record=str(doc_id)))
+            elif claimed[height >> 3] & (1 << (height & 7)):
+                shared.add(height)
+            else:
+                claimed[height >> 3] |= 1 << (height & 7)
+        return problems + self._shared_blocks(shared)
+
+    def _covered(self):
         for covered in sealed.COVERAGE:
-            for collection, doc_id, height in covered(self.db):
-                if height is None:
-                    problems.append(Problem("unsealed-document", None,
-                                            f"{collection} {doc_id} has no ledger block",
-                                            record=str(doc_id)))
-                elif not isinstance(height, int) or not 0 <= height < self.size:
-                    claimed = height if isinstance(height, int) and height >= 0 else None
-                    problems.append(Problem("unsealed-document", claimed,
-                                            f"{collection} {doc_id} names block {height!r}, "
-                                            f"which is not on the chain of {self.size} blocks",
-                                            record=str(doc_id)))
-        return problems
+            yield from covered(self.db)
+
+    def _shared_blocks(self, heights):
+        """A block seals one event: a second document naming it (a copy of a read log entry,
+        say, whose attributes match the block as well as the original's) is unsealed."""
+        if not heights:
+            return []
+        claimants = {}
+        for collection, doc_id, height in self._covered():  # second pass, only when needed
+            if isinstance(height, int) and height in heights:
+                claimants.setdefault(height, []).append(f"{collection} {doc_id}")
+        return [Problem("unsealed-document", height,
+                        f"{len(names)} documents name block {height}, which seals one event: "
+                        + "; ".join(names), record=names[-1])
+                for height, names in sorted(claimants.items())]
 
 
 def run_audit(db, app=None, held_checkpoints=(), progress=None):

@@ -158,3 +158,18 @@ def test_a_deleted_record_document(app, client, drill):
     job = web_audit(client, app)
     assert found(job) == {("missing-document", record["sealed_height"], record["record_id"], 1,
                            None)}
+
+
+def test_a_copied_read_log_entry(app, client, drill):
+    """The copy's attributes match the block as well as the original's do: only the second
+    claim on one block gives it away."""
+    read = drill["db"].record_reads.find_one({"_id": drill["read"]["_id"]})
+    copy = dict(read)
+    del copy["_id"]
+    copy_id = drill["db"].record_reads.insert_one(copy).inserted_id
+    job = web_audit(client, app)
+    problems = job["report"]["problems"]
+    assert [(p["kind"], p["height"]) for p in problems] == [
+        ("unsealed-document", read["sealed_height"])]
+    assert str(read["_id"]) in problems[0]["detail"] and str(copy_id) in problems[0]["detail"]
+    assert "2 documents name block" in problems[0]["detail"]
