@@ -7,9 +7,11 @@ import io
 
 from flask import abort, current_app, request, send_file
 
+from blueprints.clinical_forms import record_values
+from blueprints.form_errors import show_on_form
 from models import access, attachments, audit_trail, organizations, record_types, records
 from models.attachments import Upload
-from models.errors import Forbidden
+from models.errors import DomainError, Forbidden
 
 
 def data_key():
@@ -77,6 +79,17 @@ def send_attachment(db, viewer, record_id, version, index):
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def save_amendment(db, form, author, doc):
+    """A new version of `doc` from a validated amendment form: (version, None), or (None,
+    status) with the domain's message shown on the form."""
+    try:
+        return records.amend(db, data_key(), author=author, record_id=doc["record_id"],
+                             version=doc["version"], raw=record_values(form, doc["type"]),
+                             uploads=uploads(), max_bytes=max_bytes()), None
+    except DomainError as exc:
+        return None, show_on_form(form, exc, fallback_field="files" if "files" in form else None)
 
 
 def fields_with_values(spec, data):

@@ -118,13 +118,8 @@ def record_amend(record_id, version):
         doc, _ = clinical.read_version(db, _me(), record_id, version)
         prefill(form, doc["type"], records.data_of(clinical.data_key(), doc), doc["sensitivity"])
     elif form.validate_on_submit():
-        try:
-            new = records.amend(db, clinical.data_key(), author=_me(), record_id=record_id,
-                                version=version, raw=record_values(form, doc["type"]),
-                                uploads=clinical.uploads(), max_bytes=clinical.max_bytes())
-        except DomainError as exc:
-            status = show_on_form(form, exc, fallback_field="files" if "files" in form else None)
-        else:
+        new, status = clinical.save_amendment(db, form, _me(), doc)
+        if new:
             flash(f"Version {new['version']} of {record_id} is saved and sealed.", "success")
             return redirect(url_for("doctor.record", record_id=record_id, version=new["version"]))
     else:
