@@ -1,7 +1,8 @@
 """Page benchmark: the three busiest clinical pages under gunicorn (2 workers) on the embedded DB.
 
     python bench/page_bench.py [--patients 10000] [--records 100000] [--requests 300]
-                               [--clients 1,2,4] [--quick] [--mongo-options retryWrites=false]
+                               [--clients 1,2,4] [--pages patient,dashboard,record] [--quick]
+                               [--restart-db] [--mongo-options retryWrites=false]
                                [--keep] [--workdir DIR]
 
 Steps, all on 127.0.0.1 and all stopped by PID at the end (even on failure):
@@ -115,6 +116,10 @@ def start_database(workdir):
         stop(process, "secantusd-py")
         raise
     return process, uri
+
+
+def with_options(mongo_uri, options):
+    return mongo_uri + "&" + options.lstrip("&?") if options else mongo_uri
 
 
 def app_environment(workdir, mongo_uri):
@@ -412,9 +417,12 @@ def parse_args(argv=None):
                         help="comma-separated pages to measure (default: all three)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 1,000 patients, 10,000 records, 100 requests")
-    parser.add_argument("--mongo-options", default="",
-                        help="extra MONGO_URI options for the seed and the app, e.g. "
-                        "retryWrites=false (default: none, as the app connects)")
+    parser.add_argument("--mongo-options", default="retryWrites=false",
+                        help="MONGO_URI options for the seed and the app (default "
+                        "retryWrites=false, as the README says for a secantusd-py shared by "
+                        "several workers; '' measures pymongo's default retryable writes)")
+    parser.add_argument("--restart-db", action="store_true",
+                        help="restart the database server between the seed and the measurements")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temp folder (database, logs, keys) for a look afterwards")
     parser.add_argument("--workdir", help="use this folder and keep it; if it already holds a "
@@ -448,9 +456,8 @@ def main(argv=None):
     try:
         database, mongo_uri = start_database(workdir)
         if args.mongo_options:
-            mongo_uri += "&" + args.mongo_options.lstrip("&?")
-            print(f"MONGO_URI options: {mongo_uri.split('?', 1)[1]}")
-        env = app_environment(workdir, mongo_uri)
+            print(f"MONGO_URI options: {args.mongo_options}")
+        env = app_environment(workdir, with_options(mongo_uri, args.mongo_options))
         if os.path.exists(seeded_marker):
             with open(seeded_marker) as handle:
                 seed_seconds = float(handle.read())
@@ -462,6 +469,11 @@ def main(argv=None):
                 handle.write(f"{seed_seconds:.1f}")
             print(f"Seeded in {seed_seconds:.0f} s ({args.records / seed_seconds:,.0f} "
                   "records/s including patients and staff).", flush=True)
+        if args.restart_db:
+            stop(database, "secantusd-py")
+            database, mongo_uri = start_database(workdir)
+            env = app_environment(workdir, with_options(mongo_uri, args.mongo_options))
+            print("Restarted the database server after the seed.", flush=True)
         server, port = start_gunicorn(workdir, env)
         doctor_name, patient_name = doctor_identity(0)[0], patient_username(0)
         patient_id, record_path, visible = grant_doctor_access(port, doctor_name, patient_name)

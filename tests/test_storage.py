@@ -87,6 +87,29 @@ def test_embedded_default_keeps_data_across_restarts(tmp_path):
     assert leftover.stdout == b""
 
 
+@pytest.mark.integration
+def test_the_embedded_server_gets_no_retryable_writes(tmp_path):
+    """SecantusDB's registry of retryable-write replies costs a scan and a sort of up to
+    10,000 entries on every write once it is full (bench/README.md): the app's own embedded
+    server is written to without it (a MONGO_URI keeps whatever it says)."""
+    script = textwrap.dedent("""
+        import sys
+        from app import create_app
+        from models.db import get_db
+        app = create_app({"INSTANCE_PATH": sys.argv[1], "MONGO_URI": "",
+                          "RATELIMIT_STORAGE_URI": "memory://"})
+        with app.app_context():
+            db = get_db()
+            db.notes.insert_one({"n": 1})
+            print("embedded", db.client.options.retry_writes)
+    """)
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "instance")],
+                            capture_output=True, text=True, timeout=120,
+                            cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "embedded False"
+
+
 def test_production_refuses_missing_secrets(tmp_path, monkeypatch):
     for name in ("SECRET_KEY", "MONGO_URI", "DATA_KEY_FILE", "LEDGER_KEY_FILE", "RATELIMIT_STORAGE_URI"):
         monkeypatch.delenv(name, raising=False)
