@@ -31,9 +31,17 @@ def free_port():
 
 
 def _die_with_parent():
-    """Linux: the server gets SIGTERM when the thread that spawned it dies (even on SIGKILL)."""
+    """Linux: the server is killed when the thread that spawned it dies (even on SIGKILL).
+
+    SIGKILL, not SIGTERM: secantusd-py's SIGTERM handler can deadlock when the signal lands
+    while its main thread holds the lock of the event it waits on (seen once: a server stuck
+    for good in `Event.set` inside the handler, holding the data files, so the next start of
+    the app could not open them). This path only runs when the app died without stopping the
+    server (a normal exit stops it with SIGTERM, then SIGKILL after 10 s); the server's
+    journal is replayed at the next start.
+    """
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except OSError:
         pass
 
