@@ -180,6 +180,13 @@ def test_embedded_server_stops_when_the_app_process_is_stopped(tmp_path, signal_
         while subprocess.run(["pgrep", "-f", pattern], capture_output=True).stdout:
             assert time.monotonic() < deadline, "embedded server outlived the app"
             time.sleep(0.2)
+        # What was written before the app died is there at the next start (a killed server's
+        # journal is replayed).
+        again = subprocess.run([sys.executable, "-c", EMBEDDED_SCRIPT, str(instance), "read"],
+                               capture_output=True, text=True, timeout=120,
+                               cwd=str(pathlib.Path(__file__).resolve().parents[1]))
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert again.stdout.strip() == "survives restarts"
     finally:
         if process.poll() is None:
             process.kill()
