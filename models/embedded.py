@@ -1,8 +1,9 @@
 """Runs the embedded SecantusDB server as a separate process (GPL-2.0: never imported).
 
-The server is spawned from a long-lived thread (a child started from a short-lived request
-thread died with it), retried while a previous server still holds its files, and stopped by
-PID when the process exits.
+The server runs under a small guard process (models/embedded_guard.py) that flushes and stops
+it when the app exits or dies. The guard is spawned from a long-lived thread (a child started
+from a short-lived request thread died with it), retried while a previous server still holds
+its files, and stopped by PID when the process exits.
 """
 import atexit
 import ctypes
@@ -21,6 +22,7 @@ import pymongo
 log = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT = 30.0
+GUARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "embedded_guard.py")
 PR_SET_PDEATHSIG = 1
 
 
@@ -31,17 +33,10 @@ def free_port():
 
 
 def _die_with_parent():
-    """Linux: the server is killed when the thread that spawned it dies (even on SIGKILL).
-
-    SIGKILL, not SIGTERM: secantusd-py's SIGTERM handler can deadlock when the signal lands
-    while its main thread holds the lock of the event it waits on (seen once: a server stuck
-    for good in `Event.set` inside the handler, holding the data files, so the next start of
-    the app could not open them). This path only runs when the app died without stopping the
-    server (a normal exit stops it with SIGTERM, then SIGKILL after 10 s); the server's
-    journal is replayed at the next start.
-    """
+    """Linux: the guard gets SIGTERM when the thread that spawned it dies (even on SIGKILL);
+    it then flushes and stops the server (models/embedded_guard.py)."""
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
 
@@ -91,7 +86,8 @@ class EmbeddedServer:
         log_path = os.path.join(os.path.dirname(self.storage_path), "secantusdb.log")
         with open(log_path, "ab") as log_file:
             return subprocess.Popen(
-                [server_binary(), "--host", "127.0.0.1", "--port", str(self.port),
+                [sys.executable, GUARD, str(self.port),
+                 server_binary(), "--host", "127.0.0.1", "--port", str(self.port),
                  "--storage-path", self.storage_path, "--log-level", "WARNING"],
                 stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
@@ -133,9 +129,9 @@ class EmbeddedServer:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)  # to the guard: fsync, SIGTERM, SIGKILL at 10 s
         try:
-            process.wait(10)
+            process.wait(30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            process.kill()  # the server gets SIGTERM as the guard dies
             process.wait(5)

@@ -192,3 +192,27 @@ def test_embedded_server_stops_when_the_app_process_is_stopped(tmp_path, signal_
             process.kill()
             process.wait()
         process.stdout.close()
+
+
+def test_the_guard_kills_a_server_that_hangs_on_sigterm(monkeypatch):
+    """The guard's last resort, for a server whose SIGTERM handler deadlocked (its fsync was
+    asked for first, so nothing acknowledged is lost)."""
+    import time
+    from models import embedded_guard
+    flushed = []
+    monkeypatch.setattr(embedded_guard, "flush", flushed.append)
+    monkeypatch.setattr(embedded_guard, "STOP_SECONDS", 1.0)
+    stuck = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
+                              "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                              "print('up', flush=True)\ntime.sleep(60)"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert stuck.stdout.readline().strip() == "up"
+        started = time.monotonic()
+        embedded_guard.stop(stuck, 27999)
+        assert stuck.returncode == -9 and time.monotonic() - started < 10
+        assert flushed == [27999]
+    finally:
+        if stuck.poll() is None:
+            stuck.kill()
+        stuck.stdout.close()
