@@ -117,7 +117,8 @@ def test_the_patient_sees_every_own_record_read_only(world, client, auth):
             assert secret in page.text, type_name
     assert "22.4" in page.text and "Normal weight" in page.text
     assert page.text.count('data-testid="patient-provided-label"') == 1
-    assert "amend" not in page.text.lower()
+    assert 'data-testid="amend-record"' not in page.text  # doctors' records: read-only
+    assert page.text.count('data-testid="change-document"') == 1  # only her own document
     assert client.post(f"/doctor/patients/{world.patient['human_id']}/records/new/note",
                        data=VALID["note"]).status_code == 403
     assert world.count("records") == 8
