@@ -14,6 +14,7 @@ background job that runs one audit at a time with its progress in the database.
   writes its progress every batch, so a page reload (or another worker) sees it.
 """
 import logging
+import math
 import queue
 import threading
 import time
@@ -326,7 +327,8 @@ def execute(app, job, held_checkpoints=()):
             eta = (total - done) / rate if rate > 0 else None
             db.audit_jobs.update_one({"_id": job}, {"$set": {
                 "done": done, "total": total, "rate": round(rate, 1),
-                "eta_seconds": round(eta, 1) if eta is not None else None}})
+                # Rounded up to 0.1 s: while blocks remain, "0.0 s left" would be wrong.
+                "eta_seconds": math.ceil(eta * 10) / 10 if eta is not None else None}})
             db.audit_state.update_one({"_id": LOCK_ID, "running": job}, {"$set": {"heartbeat": now}})
 
         try:
