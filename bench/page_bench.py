@@ -50,6 +50,9 @@ WORKERS = 2
 WARMUP = 10
 PHASE_SECONDS = 180  # a phase stops issuing requests after this long, whatever --requests says
 USER_AGENT = "medledger-page-bench"
+GRANTED_RECORD_RE = re.compile(  # a record on the doctor's patient page open under a grant
+    r'href="(/doctor/records/PAT-\d+-R\d+/v\d+)" data-testid="open-record">'
+    r'Open</a>\s*<span class="small text-muted">allowed: grant')
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
@@ -246,8 +249,7 @@ def grant_doctor_access(port, doctor_name, patient_name):
           f"approval {1000 * (time.perf_counter() - approving):.0f} ms (form page included).",
           flush=True)
     status, text, _ = doctor.get(page)
-    granted = re.findall(r'href="(/doctor/records/PAT-\d+-R\d+/v\d+)" data-testid="open-record">'
-                         r'Open</a>\s*<span class="small text-muted">allowed: grant', text)
+    granted = GRANTED_RECORD_RE.findall(text)
     if not granted:
         raise RuntimeError(f"{patient_id} has no record that {doctor_name} reads under a grant; "
                            "seed more records")

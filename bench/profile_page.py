@@ -14,7 +14,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import re
 import statistics
 import sys
 import time
@@ -23,8 +22,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from page_bench import (CSRF_RE, app_environment, process_cpu, start_database,  # noqa: E402
-                        stop)
+from page_bench import (CSRF_RE, GRANTED_RECORD_RE, app_environment,  # noqa: E402
+                        process_cpu, start_database, stop)
 
 
 def sign_in(client, username, password):
@@ -43,8 +42,7 @@ def find_page(client, which, patient_id):
     if which == "patient":
         return f"/doctor/patients/{patient_id}", 'data-testid="patient-heading"'
     text = client.get(f"/doctor/patients/{patient_id}").text
-    granted = re.findall(r'href="(/doctor/records/PAT-\d+-R\d+/v\d+)" data-testid="open-record">'
-                         r'Open</a>\s*<span class="small text-muted">allowed: grant', text)
+    granted = GRANTED_RECORD_RE.findall(text)
     if not granted:
         raise SystemExit(f"the doctor holds no grant to {patient_id}: run page_bench.py on this "
                          "folder first")

@@ -6,7 +6,6 @@ from a short-lived request thread died with it), retried while a previous server
 its files, and stopped by PID when the process exits.
 """
 import atexit
-import ctypes
 import logging
 import os
 import shutil
@@ -19,26 +18,18 @@ import time
 
 import pymongo
 
+from models.embedded_guard import sigterm_when_parent_dies
+
 log = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT = 30.0
 GUARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "embedded_guard.py")
-PR_SET_PDEATHSIG = 1
 
 
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _die_with_parent():
-    """Linux: the guard gets SIGTERM when the thread that spawned it dies (even on SIGKILL);
-    it then flushes and stops the server (models/embedded_guard.py)."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 def _exit_on_sigterm():
@@ -91,7 +82,7 @@ class EmbeddedServer:
                  "--storage-path", self.storage_path, "--log-level", "WARNING"],
                 stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                preexec_fn=sigterm_when_parent_dies if sys.platform == "linux" else None)
 
     def _run(self):
         deadline = time.monotonic() + STARTUP_TIMEOUT

@@ -28,8 +28,9 @@ POLL_SECONDS = 0.2
 PR_SET_PDEATHSIG = 1
 
 
-def _server_dies_with_guard():
-    """If the guard itself is killed, the server still gets SIGTERM (Linux)."""
+def sigterm_when_parent_dies():
+    """For preexec_fn (Linux): the child gets SIGTERM when the thread that started it dies,
+    even by SIGKILL. The app uses it for this guard, this guard for the server."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
@@ -65,7 +66,7 @@ def main(argv):
     signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
     server = subprocess.Popen(
         command, stdin=subprocess.DEVNULL,
-        preexec_fn=_server_dies_with_guard if sys.platform == "linux" else None)
+        preexec_fn=sigterm_when_parent_dies if sys.platform == "linux" else None)
     while server.poll() is None:
         if asked or os.getppid() != parent:
             stop(server, port)

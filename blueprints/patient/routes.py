@@ -48,7 +48,8 @@ def dashboard():
     groups = records.grouped(records.for_patient(db, me, projection=None))
     key = clinical.data_key()
     cards = [(current, older, clinical.fields_with_values(record_types.TYPES[current["type"]],
-                                                          records.data_of(key, current)))
+                                                          records.data_of(key, current)),
+              records.may_amend(_me(), current))
              for current, older in groups]
     pending = consent.pending_for_patient(db, me)
     return render_template("patient/dashboard.html", cards=cards, pending=pending,
