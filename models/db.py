@@ -46,8 +46,8 @@ def _new_client(app, uri):
             server = _servers[path] = EmbeddedServer(path).start()
         uri = server.uri
         # SecantusDB keeps the reply of every retryable write for 30 minutes (up to 10,000)
-        # and scans and sorts that whole registry on each write once it is full: measured
-        # 8.8 ms of server CPU per insert instead of 0.7 ms (bench/README.md). The server is
+        # and scans and sorts that whole registry on each write once it is full: 9-14 ms of
+        # server CPU per insert instead of under 1 ms (bench/retryable_writes_bench.py). It is
         # on loopback, where a retry would rarely help, so writes are sent without it. A
         # MONGO_URI to a secantusd-py started by hand should say `retryWrites=false` too.
         options["retryWrites"] = False
