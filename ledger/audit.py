@@ -28,8 +28,9 @@ from dataclasses import asdict, dataclass, field
 
 from ledger.attributes import attribute_leaf_hashes, attribute_root, find_mismatches
 from ledger.block import ZERO_HASH, block_hash, fast_header_bytes, header_of
+from ledger.chain import Ledger, LedgerError
 from ledger.encoding import CanonicalError
-from ledger.merkle import CompactRange, leaf_hash, root_from_hashes
+from ledger.merkle import CompactRange, leaf_hash, root_from_hashes, verify_consistency
 from ledger.notes import Checkpoint, NoteError, TrustFile, VerifierKey, open_note
 from ledger.store import DEFAULT_BATCH
 
@@ -585,8 +586,6 @@ def check_consistency(store, held_note: str, verifiers) -> Report:
     store (a second streamed pass, O(log n) memory) and verifies it against the held signed
     root and the current root, exactly as an external party would.
     """
-    from ledger.chain import Ledger, LedgerError
-    from ledger.merkle import verify_consistency
     started = time.perf_counter()
     report = Report()
     try:

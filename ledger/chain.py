@@ -9,21 +9,21 @@ the chain is.
 Log roots and proofs stream the stored block hashes in height windows and keep O(log n) state:
 a CompactRange per requested subtree, never the list of all leaves. A checkpoint resumes from
 the compact range saved with the latest checkpoint (its peaks must fold to the signed root), so
-it only reads the blocks appended since.
+it only reads the blocks appended since. The tree arithmetic (proof shapes, compact ranges) is
+all in ledger.merkle and this module only reads, so streamed and in-memory proofs agree.
 """
 import random
 import time
 from datetime import datetime, timezone
 
+from ledger import merkle
 from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt
 from ledger.block import ROTATION_KIND, ZERO_HASH, block_hash, header_of, make_block, make_header
-from ledger.merkle import EMPTY_ROOT, CompactRange, node_hash
 from ledger.notes import (Checkpoint, NoteError, SigningKey, VerifierKey, sign_note,
                           verify_checkpoint)
 from ledger.store import HeightTaken
 
-__all__ = ["LedgerError", "AppendConflict", "Ledger", "CheckpointPolicy", "ROTATION_KIND",
-           "inclusion_ranges", "consistency_ranges", "range_from_peaks"]
+__all__ = ["LedgerError", "AppendConflict", "Ledger", "CheckpointPolicy", "ROTATION_KIND"]
 
 HINT_EVERY = 16
 """Write the tip hint every this many heights: a cold start probes at most this far."""
@@ -39,68 +39,6 @@ class AppendConflict(LedgerError):
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def range_from_peaks(size: int, peaks: list[bytes]) -> CompactRange:
-    """Rebuild a CompactRange saved as (size, peaks): one peak per set bit of size."""
-    if len(peaks) != bin(size).count("1"):
-        raise ValueError("peak count does not match the size")
-    cr = CompactRange()
-    cr.size = size
-    cr._peaks = list(peaks)  # L1's CompactRange keeps its state in these two slots
-    return cr
-
-
-def _peaks_of(cr: CompactRange) -> list[bytes]:
-    return list(cr._peaks)
-
-
-def _fold(peaks: list[bytes]) -> bytes:
-    if not peaks:
-        return EMPTY_ROOT
-    r = peaks[-1]
-    for peak in reversed(peaks[:-1]):
-        r = node_hash(peak, r)
-    return r
-
-
-def _split(n: int) -> int:
-    return 1 << ((n - 1).bit_length() - 1)
-
-
-def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
-    """The leaf ranges whose subtree roots form PATH(index, D[size]) (RFC 9162 §2.1.3.1)."""
-    out, lo, hi, m = [], 0, size, index
-    while hi - lo > 1:
-        k = _split(hi - lo)
-        if m < k:
-            out.append((lo + k, hi))
-            hi = lo + k
-        else:
-            out.append((lo, lo + k))
-            lo, m = lo + k, m - k
-    return out[::-1]
-
-
-def consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
-    """The leaf ranges whose subtree roots form PROOF(old_size, D[new_size]) (§2.1.4.1)."""
-    if old_size in (0, new_size):
-        return []
-    out, lo, hi, m, complete = [], 0, new_size, old_size, True
-    while True:
-        n = hi - lo
-        if m == n:
-            if not complete:
-                out.append((lo, hi))
-            break
-        k = _split(n)
-        if m <= k:
-            out.append((lo + k, hi))
-            hi = lo + k
-        else:
-            out.append((lo, lo + k))
-            lo, m, complete = lo + k, m - k, False
-    return out[::-1]
 
 
 class Ledger:
@@ -198,7 +136,7 @@ class Ledger:
         """RFC 6962 root over the first `size` block hashes (default: all), streamed."""
         size = self.size() if size is None else size
         self._check_size(size)
-        cr = CompactRange()
+        cr = merkle.CompactRange()
         for leaf in self._leaf_hashes(0, size):
             cr.append(leaf)
         return cr.root()
@@ -208,7 +146,7 @@ class Ledger:
         if not ranges:
             return {}
         ordered = sorted(ranges)
-        roots, i, cr = {}, 0, CompactRange()
+        roots, i, cr = {}, 0, merkle.CompactRange()
         lo_all, hi_all = ordered[0][0], ordered[-1][1]
         height = lo_all
         for leaf in self._leaf_hashes(lo_all, hi_all):
@@ -217,7 +155,7 @@ class Ledger:
                 cr.append(leaf)
                 if height == hi - 1:
                     roots[(lo, hi)] = cr.root()
-                    cr, i = CompactRange(), i + 1
+                    cr, i = merkle.CompactRange(), i + 1
             height += 1
         return roots
 
@@ -226,7 +164,7 @@ class Ledger:
         self._check_size(size)
         if not isinstance(height, int) or not 0 <= height < size:
             raise LedgerError(f"height {height!r} is not below size {size}")
-        ranges = inclusion_ranges(height, size)
+        ranges = merkle.inclusion_ranges(height, size)
         roots = self._range_roots(ranges)
         return [roots[r] for r in ranges]
 
@@ -235,24 +173,25 @@ class Ledger:
         self._check_size(new_size)
         if not isinstance(old_size, int) or not 0 <= old_size <= new_size:
             raise LedgerError(f"old size {old_size!r} is not within 0..{new_size}")
-        ranges = consistency_ranges(old_size, new_size)
+        ranges = merkle.consistency_ranges(old_size, new_size)
         roots = self._range_roots(ranges)
         return [roots[r] for r in ranges]
 
     # Checkpoints -----------------------------------------------------------------------
-    def _resume_range(self, size: int, trusted: list[VerifierKey]) -> CompactRange:
+    def _resume_range(self, size: int, trusted: list[VerifierKey]) -> merkle.CompactRange:
         """A CompactRange at `size`, resumed from the latest stored checkpoint when its saved
         peaks fold to its signed root (so a tampered state is never built on)."""
-        cr = CompactRange()
+        cr = merkle.CompactRange()
         latest = self.store.latest_checkpoint()
         if latest and latest.get("peaks") is not None and latest["size"] <= size:
             try:
                 cp, _ = verify_checkpoint(latest["note"], trusted)
                 peaks = [bytes.fromhex(p) for p in latest["peaks"]]
-                if cp.size == latest["size"] and _fold(peaks) == cp.root:
-                    cr = range_from_peaks(cp.size, peaks)
+                saved = merkle.CompactRange.from_peaks(cp.size, peaks)
+                if cp.size == latest["size"] and saved.root() == cp.root:
+                    cr = saved
             except (NoteError, ValueError, TypeError):
-                cr = CompactRange()
+                cr = merkle.CompactRange()
         for leaf in self._leaf_hashes(cr.size, size):
             cr.append(leaf)
         return cr
@@ -266,7 +205,7 @@ class Ledger:
         self.store.save_checkpoint(note, size, root=cp.root.hex(),
                                    key_id="+".join(k.key_id.hex() for k in keys),
                                    timestamp_ms=cp.timestamp_ms,
-                                   peaks=[p.hex() for p in _peaks_of(cr)], **extra)
+                                   peaks=[p.hex() for p in cr.peaks], **extra)
         return note
 
     def checkpoint(self, key: SigningKey, origin: str) -> str:

@@ -16,6 +16,7 @@ import json
 import os
 from datetime import datetime, timezone
 
+from ledger.audit import audit
 from ledger.encoding import CanonicalError, canonical, rfc3339
 from ledger.notes import Checkpoint, NoteError
 from ledger.store import DEFAULT_BATCH, _by_height
@@ -156,5 +157,4 @@ def _note_size(note: str, name: str) -> int:
 
 def audit_export(directory, verifiers, **options):
     """audit() over an export directory: everything but attribute contents (no data key)."""
-    from ledger.audit import audit
     return audit(DirectoryStore(directory), verifiers=verifiers, **options)

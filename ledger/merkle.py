@@ -2,7 +2,9 @@
 
 One tree shape serves both uses in the ledger: the per-event attribute tree and the log tree
 whose leaves are the block hashes. The `*_from_hashes` functions take leaf hashes (what the
-ledger stores); the raw-leaf functions hash the data first. Verifiers return False (or None)
+ledger stores); the raw-leaf functions hash the data first. The `*_ranges` functions give only
+the shape of a proof (the leaf ranges whose roots it lists), so a log streamed from storage
+builds the same proofs without this module doing any I/O. Verifiers return False (or None)
 on any malformed or forged input and never raise, since proofs come from untrusted receipts.
 """
 from hashlib import sha256
@@ -10,7 +12,8 @@ from hashlib import sha256
 __all__ = ["EMPTY_ROOT", "leaf_hash", "node_hash", "merkle_root", "inclusion_proof",
            "verify_inclusion", "consistency_proof", "verify_consistency", "root_from_hashes",
            "inclusion_proof_from_hashes", "consistency_proof_from_hashes",
-           "verify_inclusion_hash", "root_from_inclusion", "CompactRange"]
+           "verify_inclusion_hash", "root_from_inclusion", "inclusion_ranges",
+           "consistency_ranges", "CompactRange"]
 
 EMPTY_ROOT = sha256(b"").digest()
 """MTH({}) = SHA-256() (RFC 9162 §2.1.1)."""
@@ -95,26 +98,55 @@ def merkle_root(leaves: list[bytes]) -> bytes:
     return root_from_hashes([leaf_hash(leaf) for leaf in leaves])
 
 
-def _subtree(hashes, lo: int, hi: int) -> bytes:
-    return root_from_hashes(hashes[lo:hi])
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges [lo, hi) whose roots are PATH(index, D[size]) (RFC 9162 §2.1.3.1),
+    deepest first: the proof's shape without hashes, so a streamed log and a list in memory
+    build the same proof (as transparency-dev/merkle's proof.Inclusion)."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} is outside a tree of {size} leaves")
+    out, lo, hi, m = [], 0, size, index
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if m < k:
+            out.append((lo + k, hi))
+            hi = lo + k
+        else:
+            out.append((lo, lo + k))
+            lo, m = lo + k, m - k
+    out.reverse()
+    return out
+
+
+def consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
+    """The leaf ranges [lo, hi) whose roots are PROOF(old_size, D[new_size]) (RFC 9162
+    §2.1.4.1), none for the trivial sizes; shape only, as inclusion_ranges.
+
+    SUBPROOF unrolled: `complete` is the RFC's b, whether the old tree is still a whole left
+    subtree (the verifier has its root, so it is left out).
+    """
+    if not 0 <= old_size <= new_size:
+        raise ValueError(f"old size {old_size} is outside 0..{new_size}")
+    if old_size in (0, new_size):
+        return []
+    out, lo, hi, m, complete = [], 0, new_size, old_size, True
+    while hi - lo != m:
+        k = _split(hi - lo)
+        if m <= k:
+            out.append((lo + k, hi))
+            hi = lo + k
+        else:
+            out.append((lo, lo + k))
+            lo, m, complete = lo + k, m - k, False
+    if not complete:
+        out.append((lo, hi))
+    out.reverse()
+    return out
 
 
 def inclusion_proof_from_hashes(leaf_hashes: list[bytes], index: int) -> list[bytes]:
-    """PATH(m, D[n]) (RFC 9162 §2.1.3.1), deepest sibling first."""
-    if not 0 <= index < len(leaf_hashes):
-        raise ValueError(f"leaf index {index} is outside a tree of {len(leaf_hashes)} leaves")
-    return _path(leaf_hashes, index, 0, len(leaf_hashes))
-
-
-def _path(hashes, m: int, lo: int, hi: int) -> list[bytes]:
-    """PATH(m, D[lo:hi]) with m relative to lo."""
-    n = hi - lo
-    if n == 1:
-        return []
-    k = _split(n)
-    if m < k:
-        return _path(hashes, m, lo, lo + k) + [_subtree(hashes, lo + k, hi)]
-    return _path(hashes, m - k, lo + k, hi) + [_subtree(hashes, lo, lo + k)]
+    """PATH(m, D[n]) (RFC 9162 §2.1.3.1): the roots of inclusion_ranges, the one shape."""
+    return [root_from_hashes(leaf_hashes[lo:hi])
+            for lo, hi in inclusion_ranges(index, len(leaf_hashes))]
 
 
 def inclusion_proof(leaves: list[bytes], index: int) -> list[bytes]:
@@ -123,24 +155,9 @@ def inclusion_proof(leaves: list[bytes], index: int) -> list[bytes]:
 
 
 def consistency_proof_from_hashes(leaf_hashes: list[bytes], old_size: int) -> list[bytes]:
-    """PROOF(m, D[n]) (RFC 9162 §2.1.4.1); empty when old_size is 0 or the whole tree."""
-    n = len(leaf_hashes)
-    if not 0 <= old_size <= n:
-        raise ValueError(f"old size {old_size} is outside 0..{n}")
-    if old_size in (0, n):
-        return []
-    return _subproof(leaf_hashes, old_size, 0, n, True)
-
-
-def _subproof(hashes, m: int, lo: int, hi: int, complete: bool) -> list[bytes]:
-    """SUBPROOF(m, D[lo:hi], b); `complete` is b: whether D[lo:lo+m] is the old tree itself."""
-    n = hi - lo
-    if m == n:
-        return [] if complete else [_subtree(hashes, lo, hi)]
-    k = _split(n)
-    if m <= k:
-        return _subproof(hashes, m, lo, lo + k, complete) + [_subtree(hashes, lo + k, hi)]
-    return _subproof(hashes, m - k, lo + k, hi, False) + [_subtree(hashes, lo, lo + k)]
+    """PROOF(m, D[n]) (RFC 9162 §2.1.4.1): the roots of consistency_ranges, the one shape."""
+    return [root_from_hashes(leaf_hashes[lo:hi])
+            for lo, hi in consistency_ranges(old_size, len(leaf_hashes))]
 
 
 def consistency_proof(leaves: list[bytes], old_size: int) -> list[bytes]:

@@ -7,7 +7,7 @@ A cache entry is only an accelerator, never trusted: every proof is checked agai
 checkpoint root before it is shown or handed out, and a forged node cannot make a wrong leaf
 verify (that would need a SHA-256 second preimage).
 """
-from ledger.chain import inclusion_ranges
+from ledger.merkle import inclusion_ranges
 from ledger.merkle import node_hash, root_from_hashes
 
 from models.ledger_service import store_for

@@ -7,8 +7,7 @@ import pytest
 from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt
 from ledger.audit import audit
 from ledger.block import ZERO_HASH, block_hash, header_of
-from ledger.chain import (AppendConflict, CheckpointPolicy, Ledger, LedgerError,
-                          consistency_ranges, inclusion_ranges)
+from ledger.chain import AppendConflict, CheckpointPolicy, Ledger, LedgerError
 from ledger.encoding import CanonicalError
 from ledger.merkle import (consistency_proof_from_hashes, inclusion_proof_from_hashes,
                            root_from_hashes, verify_consistency, verify_inclusion_hash)
@@ -175,17 +174,6 @@ def test_consistency_proofs_match_the_reference_and_verify(memory_chain):
             assert proof == consistency_proof_from_hashes(leaves[:new], old)
             assert verify_consistency(old, new, root_from_hashes(leaves[:old]),
                                       root_from_hashes(leaves[:new]), proof)
-
-
-def test_proof_ranges_are_disjoint_subtrees():
-    rng = random.Random(3)
-    for _ in range(300):
-        size = rng.randint(1, 5000)
-        for ranges in (inclusion_ranges(rng.randrange(size), size),
-                       consistency_ranges(rng.randint(0, size), size)):
-            ordered = sorted(ranges)
-            assert all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:]))
-            assert len(ranges) <= 2 * size.bit_length()
 
 
 def test_checkpoint_signs_the_current_root(memory_chain, key):

@@ -9,9 +9,9 @@ import random
 import pytest
 
 from ledger.merkle import (EMPTY_ROOT, CompactRange, consistency_proof,
-                           consistency_proof_from_hashes, inclusion_proof,
-                           inclusion_proof_from_hashes, leaf_hash, merkle_root, node_hash,
-                           root_from_hashes, root_from_inclusion, verify_consistency,
+                           consistency_proof_from_hashes, consistency_ranges, inclusion_proof,
+                           inclusion_proof_from_hashes, inclusion_ranges, leaf_hash, merkle_root,
+                           node_hash, root_from_hashes, root_from_inclusion, verify_consistency,
                            verify_inclusion, verify_inclusion_hash)
 
 LEAVES = [bytes.fromhex(h) for h in [
@@ -81,6 +81,40 @@ def reference_mth(leaf_hashes):
         k *= 2
     return hashlib.sha256(b"\x01" + reference_mth(leaf_hashes[:k])
                           + reference_mth(leaf_hashes[k:])).digest()
+
+
+def _split(n):
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def reference_path(m, leaf_hashes):
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]) written as the RFC's recursion, hashes and all."""
+    n = len(leaf_hashes)
+    if n == 1:
+        return []
+    k = _split(n)
+    if m < k:
+        return reference_path(m, leaf_hashes[:k]) + [reference_mth(leaf_hashes[k:])]
+    return reference_path(m - k, leaf_hashes[k:]) + [reference_mth(leaf_hashes[:k])]
+
+
+def reference_subproof(m, leaf_hashes, b):
+    """RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b) written as the RFC's recursion."""
+    n = len(leaf_hashes)
+    if m == n:
+        return [] if b else [reference_mth(leaf_hashes)]
+    k = _split(n)
+    if m <= k:
+        return reference_subproof(m, leaf_hashes[:k], b) + [reference_mth(leaf_hashes[k:])]
+    return reference_subproof(m - k, leaf_hashes[k:], False) + [reference_mth(leaf_hashes[:k])]
+
+
+def reference_consistency(m, leaf_hashes):
+    """RFC 9162 §2.1.4.1 PROOF(m, D[n]); empty for the trivial sizes, as the ledger does."""
+    return [] if m in (0, len(leaf_hashes)) else reference_subproof(m, leaf_hashes, True)
 
 
 def _flip(proof, i, mask):
@@ -256,6 +290,42 @@ def test_every_consistency_proof_verifies_and_no_forgery_does(new):
             continue
         for probe in _consistency_forgeries(old, new, roots[old], roots[new], proof):
             assert not verify_consistency(*probe), probe
+
+
+@pytest.mark.parametrize("size", range(1, 65))
+def test_proof_ranges_are_the_rfc_proofs_for_every_index_and_old_size(size):
+    """The range functions are the one definition of the proof shape: the roots of their
+    ranges are the RFC's recursive PATH and PROOF, and the hash-list proofs are exactly that."""
+    hashes = _leaf_hashes(size)
+    for index in range(size):
+        from_ranges = [root_from_hashes(hashes[lo:hi]) for lo, hi in inclusion_ranges(index, size)]
+        assert from_ranges == reference_path(index, hashes), index
+        assert inclusion_proof_from_hashes(hashes, index) == from_ranges, index
+    for old in range(size + 1):
+        from_ranges = [root_from_hashes(hashes[lo:hi])
+                       for lo, hi in consistency_ranges(old, size)]
+        assert from_ranges == reference_consistency(old, hashes), old
+        assert consistency_proof_from_hashes(hashes, old) == from_ranges, old
+
+
+def test_proof_ranges_are_disjoint_subtrees():
+    rng = random.Random(3)
+    for _ in range(300):
+        size = rng.randint(1, 5000)
+        for ranges in (inclusion_ranges(rng.randrange(size), size),
+                       consistency_ranges(rng.randint(0, size), size)):
+            ordered = sorted(ranges)
+            assert all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:]))
+            assert len(ranges) <= 2 * size.bit_length()
+
+
+@pytest.mark.parametrize("ranges, bad", [
+    (inclusion_ranges, (-1, 3)), (inclusion_ranges, (3, 3)), (inclusion_ranges, (0, 0)),
+    (consistency_ranges, (-1, 3)), (consistency_ranges, (4, 3)),
+])
+def test_proof_ranges_reject_impossible_positions(ranges, bad):
+    with pytest.raises(ValueError):
+        ranges(*bad)
 
 
 @pytest.mark.parametrize("make_proof, bad", [
