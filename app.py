@@ -15,8 +15,9 @@ import cli
 from blueprints import errors
 from config import config_class
 from extensions import CONTENT_SECURITY_POLICY, bootstrap, csrf, limiter, login_manager, talisman
-from models import db as storage
-from models import keys, schema, users
+from models import startup
+from models.people import users
+from models.storage import db as storage
 
 AREAS = ("auth", "admin", "organization", "doctor", "staff", "patient", "auditor")
 
@@ -34,7 +35,7 @@ def create_app(config=None):
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     if not _is_reloader_parent():
-        prepare_storage(app)
+        startup.install(app)
     return app
 
 
@@ -118,15 +119,3 @@ def register_session_rules(app):
     @app.context_processor
     def inject_roles():
         return {"ROLE_LABELS": users.ROLE_LABELS}
-
-
-def prepare_storage(app):
-    """Indexes and key checks at start-up: refuse to run under the wrong keys."""
-    with app.app_context():
-        db = storage.get_db(app)
-        schema.ensure_indexes(db)
-        data_key = keys.load_data_key(app)
-        ledger_key = keys.load_ledger_key(app)
-        keys.check_fingerprints(db, data_key, ledger_key,
-                                keys.data_key_path(app), keys.ledger_key_path(app))
-        app.extensions.setdefault("medledger", {}).update(data_key=data_key, ledger_key=ledger_key)

@@ -22,8 +22,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from page_bench import (CSRF_RE, GRANTED_RECORD_RE, app_environment,  # noqa: E402
-                        process_cpu, start_database, stop)
+from page_bench import (  # noqa: E402
+    CSRF_RE,
+    GRANTED_RECORD_RE,
+    app_environment,
+    process_cpu,
+    start_database,
+    stop,
+)
 
 
 def sign_in(client, username, password):
@@ -66,8 +72,8 @@ def main(argv=None):
         os.environ.update(app_environment(workdir, uri))
         from app import create_app
         from cli.seed import DEMO_PASSWORD, doctor_identity, patient_username
-        from models import users
-        from models.db import get_db
+        from models.people import users
+        from models.storage.db import get_db
         app = create_app()
         with app.app_context():
             patient_id = users.by_username(get_db(), patient_username(0))["human_id"]

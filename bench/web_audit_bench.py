@@ -8,7 +8,7 @@ creates the app on it, bulk-inserts N prebuilt, linked, hashed blocks of 10 attr
 one signed checkpoint), then on that same store measures:
 
 - library: `ledger.audit.audit(store, verifiers=...)` called directly;
-- web: POST /auditor/audits as an auditor, the background job runs (`models.ledger_audit`,
+- web: POST /auditor/audits as an auditor, the background job runs (`models.sealing.audit_jobs`,
   with the app's attribute source, coverage check and a progress write per batch) while the
   client polls the JSON status once a second like the page does, until the job is done.
 
@@ -40,13 +40,15 @@ import pymongo  # noqa: E402
 from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt  # noqa: E402
 from ledger.audit import audit  # noqa: E402
 from ledger.block import ZERO_HASH, block_hash  # noqa: E402
-from ledger.encoding import rfc3339  # noqa: E402
 
 from app import create_app  # noqa: E402
-from models import checkpoints, crypto, ledger_audit, ledger_trust, records, users  # noqa: E402
-from models.db import get_db  # noqa: E402
-from models.embedded import free_port, server_binary  # noqa: E402
-from models.ledger_service import store_for  # noqa: E402
+from models.clinical import records  # noqa: E402
+from models.people import users  # noqa: E402
+from models.sealing import audit_callbacks, checkpoints, trust  # noqa: E402
+from models.sealing.seam import store_for  # noqa: E402
+from models.storage import crypto  # noqa: E402
+from models.storage.db import get_db  # noqa: E402
+from models.storage.embedded import free_port, server_binary  # noqa: E402
 
 POOL = 256
 CHUNK = 10000
@@ -180,7 +182,7 @@ def peak_of(fn):
 
 
 def library_audit(app, db, size):
-    report = audit(store_for(db), verifiers=ledger_trust.verifiers(app))
+    report = audit(store_for(db), verifiers=trust.verifiers(app))
     assert report.ok and report.blocks_checked == size, report.lines()[:5]
     return report
 
@@ -222,7 +224,7 @@ def main():
                           "CHECKPOINT_EVERY_BLOCKS": 10 ** 9, "CHECKPOINT_EVERY_SECONDS": 10 ** 9})
         if args.prefetch_window is not None:
             app.config["AUDIT_PREFETCH_WINDOW"] = args.prefetch_window
-        window = app.config.get("AUDIT_PREFETCH_WINDOW", ledger_audit.PREFETCH_WINDOW)
+        window = app.config.get("AUDIT_PREFETCH_WINDOW", audit_callbacks.PREFETCH_WINDOW)
         db = get_db(app)
         with app.app_context():
             auditor = users.create_user(db, username="bench.auditor", role=users.AUDITOR,

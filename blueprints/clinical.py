@@ -1,17 +1,19 @@
 """View helpers shared by the areas that show clinical data (doctor, patient, staff).
 
-Each read of a record or a file goes through the same three steps, in this order: the access
-decision (models.access), then the sealed audit entry (models.audit_trail), then the data.
+Every read of a record or a file goes through models.clinical.reading (decide, seal the read,
+then decrypt); these helpers only shape what the pages and downloads need.
 """
 import io
 
-from flask import abort, current_app, request, send_file
+from flask import current_app, request, send_file
 
 from blueprints.clinical_forms import record_values
-from blueprints.form_errors import show_on_form
-from models import access, attachments, audit_trail, organizations, record_types, records
-from models.attachments import Upload
-from models.errors import DomainError, Forbidden
+from blueprints.form_errors import submitted
+from models.clinical import reading, records
+from models.core import record_types
+from models.core.errors import NotFound
+from models.people import organizations, patients
+from models.storage.attachments import Upload
 
 
 def data_key():
@@ -33,33 +35,24 @@ def uploads(field_name="files"):
     return found
 
 
-def read_version(db, viewer, record_id, version, item=None, versions=None):
-    """(version, decision) after deciding and logging the read; 404/403 otherwise.
-
-    A missing record and a record of a patient the reader may not see answer differently
-    (404 / 403) only in status: neither shows any data. `versions` (whole documents of the
-    record, from records.versions) saves reading the version again.
-    """
-    if versions is None:
-        doc = records.get_version(db, record_id, version)
-    else:
-        doc = next((each for each in versions if each["version"] == version), None)
-    if doc is None:
-        abort(404)
-    decision = access.decide(db, viewer, doc)
-    if not decision.allowed:
-        current_app.logger.info("read refused user=%s record=%s v%s reason=%s",
-                                viewer["human_id"], record_id, version, decision.reason)
-        raise Forbidden(f"You may not read this record ({decision.reason}).")
-    audit_trail.record_read(db, viewer, doc, decision, item=item)
-    return doc, decision
+def find_patient(db, form):
+    """The patient a search form names: (patient id, 200), or (None, 400 / 404) with the
+    problem on the form's id field."""
+    human_id = (form.human_id.data or "").strip().upper()
+    if not human_id:
+        form.human_id.errors = ["Enter a patient id such as PAT-000234."]
+        return None, 400
+    try:
+        return patients.require_patient(db, human_id)["human_id"], 200
+    except NotFound as exc:
+        form.human_id.errors = [exc.message]
+        return None, 404
 
 
 def record_view(db, viewer, record_id, version):
-    """Everything a record page shows, for a reader who may read it."""
-    versions = records.versions(db, record_id, projection=None)
-    doc, decision = read_version(db, viewer, record_id, version, versions=versions)
-    data = records.data_of(data_key(), doc)
+    """Everything a record page shows, for a reader who may read it (the read sealed first)."""
+    doc, data, decision, versions = reading.open_version(db, data_key(), viewer, record_id,
+                                                         version)
     return {"record": doc, "data": data, "spec": record_types.TYPES[doc["type"]],
             "decision": decision, "versions": versions,
             "type_labels": record_types.TYPE_LABELS,
@@ -68,12 +61,7 @@ def record_view(db, viewer, record_id, version):
 
 def send_attachment(db, viewer, record_id, version, index):
     """A file of a record version, access-checked and logged like the record itself."""
-    doc = records.get_version(db, record_id, version)
-    if doc is None or not 0 <= index < len(doc["attachments"]):
-        abort(404)
-    meta = doc["attachments"][index]
-    read_version(db, viewer, record_id, version, item=f"file {meta['name']}")
-    data = attachments.read(db, data_key(), doc["patient_id"], meta)
+    meta, data = reading.open_attachment(db, data_key(), viewer, record_id, version, index)
     response = send_file(io.BytesIO(data), mimetype=meta["media_type"], as_attachment=True,
                          download_name=meta["name"])
     response.headers["Cache-Control"] = "no-store"
@@ -82,14 +70,12 @@ def send_attachment(db, viewer, record_id, version, index):
 
 
 def save_amendment(db, form, author, doc):
-    """A new version of `doc` from a validated amendment form: (version, None), or (None,
-    status) with the domain's message shown on the form."""
-    try:
-        return records.amend(db, data_key(), author=author, record_id=doc["record_id"],
-                             version=doc["version"], raw=record_values(form, doc["type"]),
-                             uploads=uploads(), max_bytes=max_bytes()), None
-    except DomainError as exc:
-        return None, show_on_form(form, exc, fallback_field="files" if "files" in form else None)
+    """A new version of `doc` from an amendment form: (version, 200), or (None, status) with
+    the problems shown on the form."""
+    return submitted(form, lambda: records.amend(
+        db, data_key(), author=author, record_id=doc["record_id"], version=doc["version"],
+        raw=record_values(form, doc["type"]), uploads=uploads(), max_bytes=max_bytes()),
+        fallback_field="files" if "files" in form else None)
 
 
 def fields_with_values(spec, data):

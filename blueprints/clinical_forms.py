@@ -14,7 +14,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from models import consent, record_types, records
+from models.clinical import records
+from models.consent import workflow as consent
+from models.core import record_types
 
 
 def choices(pairs):

@@ -1,4 +1,5 @@
-"""Putting a model's domain error next to the form fields it names."""
+"""The view side of a form: run the model, and put its domain error next to the fields."""
+from models.core.errors import DomainError
 
 
 def show_on_form(form, exc, fallback_field=None):
@@ -17,3 +18,15 @@ def show_on_form(form, exc, fallback_field=None):
     if not placed:
         form.form_errors.append(exc.message)
     return exc.status
+
+
+def submitted(form, action, fallback_field=None):
+    """The POST half of a form view: (what `action()` returned, 200) when the form validates
+    and the model accepts it; (None, 400) for a form that does not validate; (None, status)
+    with the model's messages on the form's fields when the model refuses."""
+    if not form.validate_on_submit():
+        return None, 400
+    try:
+        return action(), 200
+    except DomainError as exc:
+        return None, show_on_form(form, exc, fallback_field)

@@ -4,7 +4,7 @@ from wtforms import DateField, EmailField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from models import patients
+from models.people import patients
 
 SEX_CHOICES = [SelectChoice("", "Choose…")] + [SelectChoice(value, patients.SEX_LABELS[value])
                                                  for value in patients.SEXES]

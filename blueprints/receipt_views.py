@@ -1,6 +1,6 @@
 """Receipt pages shared by patients (own records) and doctors (records they wrote).
 
-The role blueprints register thin routes; the ownership rule lives in models/receipts.
+The role blueprints register thin routes; the ownership rule lives in models.clinical.receipts.
 """
 import json
 
@@ -12,9 +12,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from blueprints.form_errors import show_on_form
-from models import receipts, record_types
-from models.db import get_db
-from models.errors import DomainError
+from models.clinical import receipts
+from models.core import record_types
+from models.core.errors import DomainError
+from models.storage.db import get_db
 
 
 class ReceiptForm(FlaskForm):

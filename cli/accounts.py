@@ -3,16 +3,17 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from models import schema, users
-from models.db import get_db
-from models.errors import DomainError
+from models import startup
+from models.core.errors import DomainError
+from models.people import users
+from models.storage.db import get_db
 
 
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
     """Create indexes (idempotent) and check the keys against the database."""
-    schema.ensure_indexes(get_db())
+    startup.ensure_indexes(get_db())
     click.echo("Indexes are in place; keys match the database.")
 
 

@@ -8,10 +8,10 @@ from flask.cli import AppGroup
 from ledger.export import export
 from ledger.notes import SigningKey
 
-from models import checkpoints, ledger_activity, ledger_audit, ledger_trust, reconcile
-from models.db import get_db
-from models.errors import DomainError
-from models.ledger_service import store_for
+from models.core.errors import DomainError
+from models.sealing import activity, audit_jobs, checkpoints, reconcile, trust
+from models.sealing.seam import store_for
+from models.storage.db import get_db
 
 ledger_cli = AppGroup("ledger", help="Verify, checkpoint, export and repair the ledger.")
 
@@ -26,7 +26,7 @@ def verify_command(held, quiet):
     for path in held:
         with open(path, encoding="utf-8", newline="") as handle:
             notes.append(handle.read())
-    report = ledger_audit.run_audit(get_db(), current_app, held_checkpoints=notes)
+    report = audit_jobs.run_audit(get_db(), current_app, held_checkpoints=notes)
     for line in report.lines():
         click.echo(line)
     if not quiet:
@@ -46,22 +46,22 @@ def checkpoint_command():
 def export_command(directory):
     """Blocks, checkpoints and public keys in DIRECTORY for `python -m ledger audit-export`."""
     manifest = export(store_for(get_db()), directory)
-    pubkey, trust = _write_public_keys(directory)
+    pubkey, trust_path = _write_public_keys(directory)
     click.echo(f"Exported {manifest['blocks']} blocks and {len(manifest['checkpoints'])} "
                f"checkpoints to {directory}.")
     command = f"python -m ledger audit-export {directory} --pubkey {pubkey}"
-    click.echo("Check it offline: " + command + (f" --trust {trust}" if trust else ""))
+    click.echo("Check it offline: " + command + (f" --trust {trust_path}" if trust_path else ""))
 
 
 def _write_public_keys(directory):
     """The current public key, and the trust file after a rotation, beside the export."""
     pubkey = os.path.join(directory, "ledger.pub")
-    ledger_trust.signing_key().public().save(pubkey)
-    trust = ledger_trust.trust_file()
-    if trust is None:
+    trust.signing_key().public().save(pubkey)
+    found = trust.trust_file()
+    if found is None:
         return pubkey, None
     path = os.path.join(directory, "ledger-trust.json")
-    trust.save(path)
+    found.save(path)
     return pubkey, path
 
 
@@ -72,7 +72,7 @@ def keygen_command(out):
     """Create a new Ed25519 signing key file (e.g. to hand to `rotate-key --new-key`)."""
     if os.path.exists(out) or os.path.exists(out + ".pub"):
         raise click.ClickException(f"refusing to overwrite {out}")
-    key = SigningKey.generate(ledger_trust.signing_key().name)
+    key = SigningKey.generate(trust.signing_key().name)
     key.save(out)
     key.public().save(out + ".pub")
     click.echo(f"Private key: {out} (mode 0600; never store it in MongoDB)")
@@ -90,9 +90,9 @@ def rotate_key_command(new_key, yes):
         click.confirm("Rotate the ledger signing key? Restart every app process afterwards.",
                       abort=True)
     key = SigningKey.load(new_key) if new_key else None
-    block, note, key = ledger_trust.rotate(get_db(), current_app, key)
+    block, note, key = trust.rotate(get_db(), current_app, key)
     click.echo(f"New key {key.key_id.hex()} announced at height {block['height']}; trusted "
-               f"from size {block['height'] + 1}. Trust file: {ledger_trust.trust_file_path()}")
+               f"from size {block['height'] + 1}. Trust file: {trust.trust_file_path()}")
     click.echo(f"Fingerprint: {key.public().fingerprint}")
     click.echo("Restart the app processes so they sign with the new key.")
     if new_key:
@@ -102,7 +102,7 @@ def rotate_key_command(new_key, yes):
 @ledger_cli.command("recount")
 def recount_command():
     """Rebuild the auditor's blocks-per-day chart from the chain (after a bulk load)."""
-    click.echo(f"Counted {ledger_activity.recount(get_db())} blocks by day and kind.")
+    click.echo(f"Counted {activity.recount(get_db())} blocks by day and kind.")
 
 
 @ledger_cli.command("reconcile")

@@ -13,8 +13,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from models import accounts, checkpoints, ledger_activity, organizations, patients, users, verification
-from models.db import get_db
+from models.clinical import record_seed
+from models.people import accounts, organizations, patients, users, verification
+from models.sealing import activity, checkpoints, seam
+from models.storage.db import get_db
 
 DEMO_PASSWORD = "medledger-demo-password"
 SEEDED_BY = "seed-demo"
@@ -158,7 +160,6 @@ def seed_records(db, *, doctors, patient_usernames, count):
     """Demo medical records: `count` records by `doctors` (verified doctor documents) for the
     patients with these usernames; returns how many it created (a second run creates only
     what is missing)."""
-    from models import record_seed
     if not count or not doctors or not patient_usernames:
         return 0
     patient_ids = []
@@ -171,7 +172,7 @@ def seed_records(db, *, doctors, patient_usernames, count):
         created = record_seed.seed(db, current_app.extensions["medledger"]["data_key"],
                                    doctors=doctors, patient_ids=sorted(patient_ids), count=count,
                                    progress=bar)
-    record_seed.reset_cached_ledger(current_app)
+    seam.forget_cached_tip(current_app)
     return created
 
 
@@ -216,7 +217,7 @@ def seed_demo_command(patient_count, doctor_count, record_count):
     records = seed_records(db, doctors=doctors, count=record_count,
                            patient_usernames=[patient_username(i) for i in range(patient_count)])
     if records:
-        ledger_activity.recount(db)  # blocks were bulk-loaded without `seal`'s day counter
+        activity.recount(db)  # blocks were bulk-loaded without `seal`'s day counter
         # Sign the loaded chain now, so the first request that seals a block does not pay for
         # a checkpoint over every bulk-loaded block (later checkpoints resume from this one).
         with click.progressbar(length=1, label="Checkpoint") as bar:

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from models import users, verification
-from models.db import get_db
+from models.people import users, verification
+from models.storage.db import get_db
 from tests.records.world import SECRET, VALID, world  # noqa: F401  (fixture re-exported)
 
 AUDIT_TIMEOUT = 120
@@ -80,7 +80,9 @@ CLINICAL_SECRETS = [value for kind, value in SECRET.items() if kind != "general"
 
 def populate(world):
     """Every record type, an amendment, consent events, an emergency with a read."""
-    from models import access, audit_trail, consent, emergency, records
+    from models.clinical import audit_trail, records
+    from models.consent import access, emergency
+    from models.consent import workflow as consent
 
     app = world.app
     written = {"general": world.write(world.doctor, "general", raw=GENERAL)}

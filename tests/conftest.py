@@ -13,9 +13,9 @@ import pymongo
 import pytest
 
 from app import create_app
-from models import users
-from models.db import get_db
-from models.embedded import free_port, server_binary
+from models.people import users
+from models.storage.db import get_db
+from models.storage.embedded import free_port, server_binary
 
 PASSWORD = "correct horse battery"
 _db_counter = itertools.count()

@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from models import organizations, users, verification
-from models.db import get_db
+from models.people import organizations, users, verification
+from models.storage.db import get_db
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)

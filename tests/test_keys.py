@@ -6,7 +6,7 @@ import mongomock
 import pytest
 
 from app import create_app
-from models.keys import KeyProblem
+from models.storage.keys import KeyProblem
 from tests.conftest import make_config
 
 

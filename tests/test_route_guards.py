@@ -8,7 +8,7 @@ import pytest
 from flask import url_for
 
 from blueprints.guards import ANY_USER, PUBLIC
-from models import users
+from models.people import users
 
 UNGUARDED_ENDPOINTS = {"static", "bootstrap.static"}
 DUMMY_VALUES = {"int": "1", "path": "x", "string": "PAT-999999", "default": "PAT-999999"}

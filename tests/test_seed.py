@@ -1,11 +1,12 @@
 """`flask seed-demo`: a realistic demo that can be run twice without creating anything new."""
 import pytest
+from ledger.attributes import find_mismatches
 
 from cli.seed import DEMO_PASSWORD, demo_licence_pdf, demo_patient
-from ledger.attributes import find_mismatches
-from models import users
-from models.db import get_db
-from models.sealed import ATTRIBUTE_SOURCES
+from models.core import clock
+from models.people import users
+from models.sealing.registry import ATTRIBUTE_SOURCES
+from models.storage.db import get_db
 
 ARGS = ["seed-demo", "--patients", "12", "--doctors", "3", "--records", "0"]
 
@@ -102,7 +103,7 @@ def test_demo_data_is_valid_and_the_licence_is_a_pdf():
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
     start = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
     assert pdf[start:start + 4] == b"xref"
-    today = users.now().date()
+    today = clock.now().date()
     assert demo_patient(7, today) == demo_patient(7, today)
 
 

@@ -6,8 +6,8 @@ import textwrap
 import pytest
 
 from app import create_app
-from models import db as storage
-from models import users
+from models.people import users
+from models.storage import db as storage
 from tests.conftest import make_config
 
 
@@ -25,7 +25,7 @@ def test_unknown_uri_is_refused():
 
 
 def test_indexes_are_created_idempotently(app, db):
-    from models import schema
+    from models import startup as schema
     schema.ensure_indexes(db)
     schema.ensure_indexes(db)
     names = db.users.index_information()
@@ -34,7 +34,7 @@ def test_indexes_are_created_idempotently(app, db):
 
 
 def test_human_ids_are_unique_and_sequential(db):
-    from models import ids
+    from models.core import ids
     made = [ids.next_id(db, "patient") for _ in range(5)]
     assert made == [f"PAT-{n:06d}" for n in range(1, 6)]
 
@@ -42,7 +42,8 @@ def test_human_ids_are_unique_and_sequential(db):
 @pytest.mark.integration
 def test_human_ids_stay_unique_under_concurrency(app, db):
     from concurrent.futures import ThreadPoolExecutor
-    from models import ids
+
+    from models.core import ids
     with ThreadPoolExecutor(8) as pool:
         made = list(pool.map(lambda _: ids.next_id(db, "doctor"), range(200)))
     assert len(set(made)) == 200
@@ -61,7 +62,7 @@ def test_embedded_tier_speaks_real_pymongo(db):
 EMBEDDED_SCRIPT = textwrap.dedent("""
     import sys
     from app import create_app
-    from models.db import get_db
+    from models.storage.db import get_db
     config = {"INSTANCE_PATH": sys.argv[1], "MONGO_URI": "", "RATELIMIT_STORAGE_URI": "memory://"}
     app = create_app(config)
     with app.app_context():
@@ -95,7 +96,7 @@ def test_the_embedded_server_gets_no_retryable_writes(tmp_path):
     script = textwrap.dedent("""
         import sys
         from app import create_app
-        from models.db import get_db
+        from models.storage.db import get_db
         app = create_app({"INSTANCE_PATH": sys.argv[1], "MONGO_URI": "",
                           "RATELIMIT_STORAGE_URI": "memory://"})
         with app.app_context():
@@ -126,7 +127,7 @@ def test_production_refuses_a_non_mongodb_backend(tmp_path):
 
 
 def test_production_refuses_missing_key_files(tmp_path):
-    from models.keys import KeyProblem
+    from models.storage.keys import KeyProblem
     config = {"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 32,
               "MONGO_URI": "mongodb://127.0.0.1:1/", "DATA_KEY_FILE": str(tmp_path / "none.key"),
               "LEDGER_KEY_FILE": str(tmp_path / "none-ledger.key"), "RATELIMIT_STORAGE_URI": "memory://",
@@ -147,7 +148,7 @@ def test_production_cookies_are_secure_behind_proxy(tmp_path):
     app = create_app(config)
     assert isinstance(app.wsgi_app, ProxyFix)
     with app.app_context():
-        from models.db import get_db
+        from models.storage.db import get_db
         users.create_user(get_db(), username="p1", role=users.PATIENT, name="P",
                           password="a long enough pass", rounds=4)
     response = app.test_client().post("/login", data={"username": "p1", "password": "a long enough pass"},
@@ -198,7 +199,8 @@ def test_the_guard_kills_a_server_that_hangs_on_sigterm(monkeypatch):
     """The guard's last resort, for a server whose SIGTERM handler deadlocked (its fsync was
     asked for first, so nothing acknowledged is lost)."""
     import time
-    from models import embedded_guard
+
+    from models.storage import embedded_guard
     flushed = []
     monkeypatch.setattr(embedded_guard, "flush", flushed.append)
     monkeypatch.setattr(embedded_guard, "STOP_SECONDS", 1.0)

@@ -3,7 +3,7 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from models import organizations, verification
+from models.people import organizations, verification
 
 KIND_CHOICES = [SelectChoice("", "Choose…")] + [SelectChoice(kind, organizations.KIND_LABELS[kind])
                                                   for kind in organizations.KINDS]

@@ -5,16 +5,17 @@ CSRFProtect checks for every POST before the view runs.
 """
 import io
 
-from flask import current_app, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import (current_app, flash, make_response, redirect, render_template, request, send_file,
+                   url_for)
 from flask_login import current_user
 
 from blueprints.admin import bp
 from blueprints.admin.forms import AuditorForm, OrganizationForm, RejectForm
-from blueprints.form_errors import show_on_form
+from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
-from models import accounts, organizations, users, verification
-from models.db import get_db
-from models.errors import DomainError, InvalidInput
+from models.core.errors import InvalidInput
+from models.people import accounts, organizations, users, verification
+from models.storage.db import get_db
 
 
 def _code_shown_once(template, **context):
@@ -52,20 +53,16 @@ def organization_new():
     form = OrganizationForm()
     if request.method == "GET":
         return render_template("admin/organization_new.html", form=form)
-    status = 400
-    if form.validate_on_submit():
-        try:
-            org, manager, code = organizations.create_with_manager(
-                get_db(), name=form.name.data, kind=form.kind.data,
-                manager_name=form.manager_name.data, manager_username=form.manager_username.data,
-                rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id)
-        except DomainError as exc:
-            status = show_on_form(form, exc)
-        else:
-            current_app.logger.info("organization created org=%s manager=%s by=%s",
-                                    org["human_id"], manager["human_id"], current_user.human_id)
-            return _code_shown_once("admin/account_created.html", account=manager, code=code,
-                                    organization=org)
+    created, status = submitted(form, lambda: organizations.create_with_manager(
+        get_db(), name=form.name.data, kind=form.kind.data, manager_name=form.manager_name.data,
+        manager_username=form.manager_username.data, rounds=current_app.config["BCRYPT_ROUNDS"],
+        created_by=current_user.human_id))
+    if created:
+        org, manager, code = created
+        current_app.logger.info("organization created org=%s manager=%s by=%s",
+                                org["human_id"], manager["human_id"], current_user.human_id)
+        return _code_shown_once("admin/account_created.html", account=manager, code=code,
+                                organization=org)
     return render_template("admin/organization_new.html", form=form), status
 
 
@@ -86,19 +83,15 @@ def auditors():
     form = AuditorForm()
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            try:
-                auditor, code = accounts.create_auditor(
-                    db, name=form.name.data, username=form.username.data,
-                    rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id)
-            except DomainError as exc:
-                status = show_on_form(form, exc)
-            else:
-                current_app.logger.info("auditor created user=%s by=%s", auditor["human_id"],
-                                        current_user.human_id)
-                return _code_shown_once("admin/account_created.html", account=auditor, code=code,
-                                        organization=None)
+        created, status = submitted(form, lambda: accounts.create_auditor(
+            db, name=form.name.data, username=form.username.data,
+            rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id))
+        if created:
+            auditor, code = created
+            current_app.logger.info("auditor created user=%s by=%s", auditor["human_id"],
+                                    current_user.human_id)
+            return _code_shown_once("admin/account_created.html", account=auditor, code=code,
+                                    organization=None)
     return render_template("admin/auditors.html", form=form,
                            auditors=accounts.by_role(db, users.AUDITOR)), status
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auditor", __name__)
 
-from blueprints.auditor import routes, audits, explorer, checkpoints, emergencies  # noqa: E402,F401
+from blueprints.auditor import audits, checkpoints, emergencies, explorer, routes  # noqa: E402,F401

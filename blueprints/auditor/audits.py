@@ -8,17 +8,18 @@ from blueprints.auditor import bp
 from blueprints.auditor.forms import StartAuditForm
 from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
-from models import ledger_audit, users
-from models.db import get_db
-from models.errors import DomainError
+from models.core.errors import DomainError
+from models.people import users
+from models.sealing import audit_jobs
+from models.storage.db import get_db
 
 
 def _audit_page(form, status=200, conflict=None):
     db = get_db()
-    running = ledger_audit.running_job(db)
+    running = audit_jobs.running_job(db)
     return render_template("auditor/audits.html", form=form, running=running,
-                           running_status=ledger_audit.progress_view(running),
-                           jobs=ledger_audit.recent_jobs(db), conflict=conflict), status
+                           running_status=audit_jobs.progress_view(running),
+                           jobs=audit_jobs.recent_jobs(db), conflict=conflict), status
 
 
 @bp.route("/audits")
@@ -35,8 +36,8 @@ def audit_start():
         return _audit_page(form, 400)
     held = (form.held.data or "").replace("\r\n", "\n").strip()
     try:
-        job = ledger_audit.start(get_db(), current_user.human_id,
-                                 held_checkpoints=[held + "\n"] if held else [])
+        job = audit_jobs.start(get_db(), current_user.human_id,
+                               held_checkpoints=[held + "\n"] if held else [])
     except DomainError as exc:
         status = show_on_form(form, exc, "held")
         return _audit_page(form, status, conflict=exc.message)
@@ -47,23 +48,23 @@ def audit_start():
 @bp.route("/audits/<job>")
 @roles_required(users.AUDITOR)
 def audit_job(job):
-    doc = ledger_audit.get_job(get_db(), job)
+    doc = audit_jobs.get_job(get_db(), job)
     return render_template("auditor/audit_job.html", job=doc,
-                           status=ledger_audit.progress_view(doc))
+                           status=audit_jobs.progress_view(doc))
 
 
 @bp.route("/audits/<job>/status")
 @roles_required(users.AUDITOR)
 def audit_status(job):
-    return jsonify(ledger_audit.progress_view(ledger_audit.get_job(get_db(), job)))
+    return jsonify(audit_jobs.progress_view(audit_jobs.get_job(get_db(), job)))
 
 
 @bp.route("/audits/<job>/report.json")
 @roles_required(users.AUDITOR)
 def audit_report(job):
-    doc = ledger_audit.get_job(get_db(), job)
+    doc = audit_jobs.get_job(get_db(), job)
     if not doc.get("report"):
-        return jsonify(ledger_audit.progress_view(doc)), 409
+        return jsonify(audit_jobs.progress_view(doc)), 409
     body = json.dumps({"job": doc["_id"], "requested_by": doc["requested_by"],
                        "started_at": doc["started_at"].isoformat() if doc.get("started_at") else None,
                        "finished_at": doc["finished_at"].isoformat() if doc.get("finished_at") else None,

@@ -6,9 +6,10 @@ from blueprints.auditor import bp
 from blueprints.auditor.forms import CompareCheckpointForm, CreateCheckpointForm
 from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
-from models import checkpoints, users
-from models.db import get_db
-from models.errors import DomainError
+from models.core.errors import DomainError
+from models.people import users
+from models.sealing import checkpoints
+from models.storage.db import get_db
 
 
 def _before():

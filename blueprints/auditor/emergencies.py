@@ -6,9 +6,10 @@ from blueprints.auditor import bp
 from blueprints.auditor.forms import ReviewForm
 from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
-from models import emergency, emergency_review, users
-from models.db import get_db
-from models.errors import DomainError, NotFound
+from models.consent import emergency, emergency_review
+from models.core.errors import DomainError, NotFound
+from models.people import users
+from models.storage.db import get_db
 
 
 @bp.route("/emergencies")

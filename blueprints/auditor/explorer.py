@@ -4,8 +4,9 @@ from flask import abort, render_template, request
 from blueprints.auditor import bp
 from blueprints.auditor.forms import BlockFilterForm
 from blueprints.guards import roles_required
-from models import ledger_explorer, ledger_trust, users
-from models.db import get_db
+from models.people import users
+from models.sealing import explorer, trust
+from models.storage.db import get_db
 
 
 def _before():
@@ -19,12 +20,12 @@ def blocks():
     form = BlockFilterForm(request.args)
     db = get_db()
     if request.args and not form.validate():
-        page = ledger_explorer.Page([], ledger_explorer.chain_size(db))
+        page = explorer.Page([], explorer.chain_size(db))
         return render_template("auditor/blocks.html", form=form, page=page, args={}), 400
-    filters = ledger_explorer.Filters(kind=form.kind.data or None,
-                                      subject=(form.subject.data or "").strip() or None,
-                                      height=form.height.data, day=form.day.data)
-    page = ledger_explorer.page(db, filters, before=_before())
+    filters = explorer.Filters(kind=form.kind.data or None,
+                               subject=(form.subject.data or "").strip() or None,
+                               height=form.height.data, day=form.day.data)
+    page = explorer.page(db, filters, before=_before())
     args = {key: value for key, value in request.args.items()
             if key in ("kind", "subject", "height", "day") and value}
     return render_template("auditor/blocks.html", form=form, page=page, args=args)
@@ -34,8 +35,8 @@ def blocks():
 @roles_required(users.AUDITOR)
 def block(height):
     db = get_db()
-    view = ledger_explorer.block_view(db, height, ledger_trust.verifiers())
+    view = explorer.block_view(db, height, trust.verifiers())
     if view is None:
         abort(404)
     return render_template("auditor/block.html", view=view, block=view.doc,
-                           size=ledger_explorer.chain_size(db))
+                           size=explorer.chain_size(db))

@@ -1,12 +1,13 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (DateField, IntegerField, RadioField, SelectField, StringField, SubmitField,
+                     TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from models import checkpoints, emergency, ledger_explorer
+from models.consent import emergency
+from models.sealing import checkpoints, explorer
 
-KIND_CHOICES = [SelectChoice("", "Any kind")] + [SelectChoice(kind, kind) for kind in ledger_explorer.KINDS]
 
 
 class StartAuditForm(FlaskForm):
@@ -34,12 +35,18 @@ class BlockFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    kind = SelectField("Kind", choices=KIND_CHOICES, validators=[Optional()], default="")
+    kind = SelectField("Kind", choices=[], validators=[Optional()], default="")
     subject = StringField("Subject id", validators=[Optional(), Length(max=40)],
                           description="e.g. PAT-000234-R12, REQ-000012, DOC-000003")
     height = IntegerField("At or below height", validators=[Optional(), NumberRange(min=0)])
     day = DateField("Date (UTC)", validators=[Optional()])
     submit = SubmitField("Filter")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Every kind the sealing registry declares (filled at start-up, so read it now).
+        self.kind.choices = [SelectChoice("", "Any kind")] + [
+            SelectChoice(kind, kind) for kind in explorer.kinds()]
 
 
 class ReviewForm(FlaskForm):

@@ -9,8 +9,9 @@ from flask import Response, abort, render_template
 
 from blueprints.auditor import bp
 from blueprints.guards import roles_required
-from models import checkpoints, ledger_activity, ledger_audit, ledger_explorer, ledger_trust, users
-from models.db import get_db
+from models.people import users
+from models.sealing import activity, audit_jobs, checkpoints, explorer, trust
+from models.storage.db import get_db
 
 
 def checkpoint_time(doc):
@@ -29,17 +30,17 @@ def _checkpoint_time_filter(doc):
 def dashboard():
     db = get_db()
     return render_template(
-        "auditor/dashboard.html", size=ledger_explorer.chain_size(db),
-        latest=checkpoints.latest(db), last_audit=ledger_audit.last_finished(db),
-        running=ledger_audit.running_job(db), keys=ledger_trust.public_keys(),
-        activity=ledger_activity.per_day(db))
+        "auditor/dashboard.html", size=explorer.chain_size(db),
+        latest=checkpoints.latest(db), last_audit=audit_jobs.last_finished(db),
+        running=audit_jobs.running_job(db), keys=trust.public_keys(),
+        activity=activity.per_day(db))
 
 
 @bp.route("/keys/<key_id>.pub")
 @roles_required(users.AUDITOR)
 def public_key(key_id):
     """A verifier key as a one-line file, for `python -m ledger ... --pubkey`."""
-    for key in ledger_trust.public_keys():
+    for key in trust.public_keys():
         if key["key_id"] == key_id:
             return Response(key["vkey"] + "\n", mimetype="text/plain", headers={
                 "Content-Disposition": f"attachment; filename=ledger-{key_id}.pub"})

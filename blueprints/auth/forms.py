@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from models.users import MAX_PASSWORD_BYTES
+from models.people.users import MAX_PASSWORD_BYTES
 
 
 class LoginForm(FlaskForm):

@@ -8,9 +8,9 @@ from blueprints.auth import bp
 from blueprints.auth.forms import LoginForm, SetPasswordForm
 from blueprints.guards import login_required, public
 from extensions import limiter
-from models import users
-from models.db import get_db
-from models.errors import InvalidInput
+from models.core.errors import InvalidInput
+from models.people import users
+from models.storage.db import get_db
 
 HOME = {
     users.ADMIN: "admin.dashboard",

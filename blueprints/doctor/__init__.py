@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("doctor", __name__)
 
-from blueprints.doctor import routes, verification, receipts  # noqa: E402,F401
+from blueprints.doctor import receipts, routes, verification  # noqa: E402,F401

@@ -2,7 +2,7 @@
 from blueprints import receipt_views
 from blueprints.doctor import bp
 from blueprints.guards import roles_required
-from models import users
+from models.people import users
 
 
 @bp.route("/receipts")

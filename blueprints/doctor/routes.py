@@ -8,11 +8,16 @@ from blueprints.clinical_forms import (ConfirmForm, EmergencyForm, EnteredInErro
                                        PatientSearchForm, RequestAccessForm, prefill,
                                        record_form_class, record_values)
 from blueprints.doctor import bp
-from blueprints.form_errors import show_on_form
+from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
-from models import access, consent, emergency, record_types, records, users
-from models.db import get_db
-from models.errors import DomainError, InvalidInput
+from models.clinical import reading, records
+from models.consent import access, emergency
+from models.consent import workflow as consent
+from models.core import clock, record_types
+from models.core.errors import InvalidInput
+from models.people import users
+from models.people.patients import require_patient
+from models.storage.db import get_db
 
 
 def _me():
@@ -24,7 +29,7 @@ def _me():
 def dashboard():
     db = get_db()
     grants = [grant for grant in consent.grants_to(db, access.grantee_ids(_me()))
-              if consent.is_active(grant, records.now_ms())]
+              if consent.is_active(grant, clock.now_ms())]
     return render_template("doctor/dashboard.html", search=PatientSearchForm(),
                            requests=consent.requests_by(db, current_user.human_id)[:10],
                            grants=grants, emergencies=emergency.by_doctor(db, current_user.human_id)[:5])
@@ -34,21 +39,17 @@ def dashboard():
 @roles_required(users.DOCTOR)
 def find_patient():
     form = PatientSearchForm(request.args)
-    human_id = (form.human_id.data or "").strip().upper()
-    if human_id and users.by_human_id(get_db(), human_id, role=users.PATIENT):
-        return redirect(url_for("doctor.patient", patient_id=human_id))
-    if human_id:
-        form.human_id.errors = [f"There is no patient {human_id[:20]}."]
-    else:
-        form.human_id.errors = ["Enter a patient id such as PAT-000234."]
-    return render_template("doctor/find_patient.html", search=form), 404 if human_id else 400
+    patient_id, status = clinical.find_patient(get_db(), form)
+    if patient_id:
+        return redirect(url_for("doctor.patient", patient_id=patient_id))
+    return render_template("doctor/find_patient.html", search=form), status
 
 
 @bp.route("/patients/<patient_id>")
 @roles_required(users.DOCTOR)
 def patient(patient_id):
     db = get_db()
-    person = records.require_patient(db, patient_id)
+    person = require_patient(db, patient_id)
     versions = records.for_patient(db, person["human_id"])
     ctx, decisions = access.evaluate_all(db, _me(), person["human_id"], versions)
     groups = records.grouped(versions)
@@ -64,26 +65,21 @@ def patient(patient_id):
 @roles_required(users.DOCTOR)
 def record_new(patient_id, type_name):
     db = get_db()
-    person = records.require_patient(db, patient_id)
+    person = require_patient(db, patient_id)
     if type_name not in record_types.CLINICIAN_TYPES:
         abort(404)
     form = record_form_class(type_name)()
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            try:
-                doc = records.create(db, clinical.data_key(), author=_me(),
-                                     patient_id=person["human_id"], type_name=type_name,
-                                     raw=record_values(form, type_name),
-                                     uploads=clinical.uploads(), max_bytes=clinical.max_bytes())
-            except DomainError as exc:
-                status = show_on_form(form, exc, fallback_field="files" if "files" in form else None)
-            else:
-                current_app.logger.info("record created record=%s v1 by=%s", doc["record_id"],
-                                        current_user.human_id)
-                flash(f"Record {doc['record_id']} is saved and sealed.", "success")
-                return redirect(url_for("doctor.record", record_id=doc["record_id"], version=1))
+        doc, status = submitted(form, lambda: records.create(
+            db, clinical.data_key(), author=_me(), patient_id=person["human_id"],
+            type_name=type_name, raw=record_values(form, type_name), uploads=clinical.uploads(),
+            max_bytes=clinical.max_bytes()), fallback_field="files" if "files" in form else None)
+        if doc:
+            current_app.logger.info("record created record=%s v1 by=%s", doc["record_id"],
+                                    current_user.human_id)
+            flash(f"Record {doc['record_id']} is saved and sealed.", "success")
+            return redirect(url_for("doctor.record", record_id=doc["record_id"], version=1))
     return render_template("doctor/record_form.html", form=form, patient=person,
                            spec=record_types.TYPES[type_name], amending=None), status
 
@@ -115,15 +111,13 @@ def record_amend(record_id, version):
     form = record_form_class(doc["type"])()
     status = 200
     if request.method == "GET":
-        doc, _ = clinical.read_version(db, _me(), record_id, version)
-        prefill(form, doc["type"], records.data_of(clinical.data_key(), doc), doc["sensitivity"])
-    elif form.validate_on_submit():
+        doc, data = reading.open_for_amendment(db, clinical.data_key(), _me(), record_id, version)
+        prefill(form, doc["type"], data, doc["sensitivity"])
+    else:
         new, status = clinical.save_amendment(db, form, _me(), doc)
         if new:
             flash(f"Version {new['version']} of {record_id} is saved and sealed.", "success")
             return redirect(url_for("doctor.record", record_id=record_id, version=new["version"]))
-    else:
-        status = 400
     return render_template("doctor/record_form.html", form=form, patient={"human_id": doc["patient_id"]},
                            spec=record_types.TYPES[doc["type"]], amending=doc), status
 
@@ -181,23 +175,18 @@ def record_file(record_id, version, index):
 @roles_required(users.DOCTOR)
 def request_access(patient_id):
     db = get_db()
-    person = records.require_patient(db, patient_id)
+    person = require_patient(db, patient_id)
     form = RequestAccessForm()
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            try:
-                req = consent.request_access(
-                    db, requester=_me(), patient_id=person["human_id"], scope_kind=form.scope.data,
-                    type_names=form.types.data, record_text=form.records.data,
-                    purpose=form.purpose.data, duration_days=form.duration_days.data,
-                    one_time=form.one_time.data, message=form.message.data)
-            except DomainError as exc:
-                status = show_on_form(form, exc)
-            else:
-                flash(f"Request {req['request_id']} is sent to {person['human_id']}.", "success")
-                return redirect(url_for("doctor.patient", patient_id=person["human_id"]))
+        req, status = submitted(form, lambda: consent.request_access(
+            db, requester=_me(), patient_id=person["human_id"], scope_kind=form.scope.data,
+            type_names=form.types.data, record_text=form.records.data, purpose=form.purpose.data,
+            duration_days=form.duration_days.data, one_time=form.one_time.data,
+            message=form.message.data))
+        if req:
+            flash(f"Request {req['request_id']} is sent to {person['human_id']}.", "success")
+            return redirect(url_for("doctor.patient", patient_id=person["human_id"]))
     return render_template("doctor/request_access.html", form=form, patient=person), status
 
 
@@ -225,25 +214,20 @@ def cancel_request(request_id):
 @roles_required(users.DOCTOR)
 def emergency_access(patient_id):
     db = get_db()
-    person = records.require_patient(db, patient_id)
+    person = require_patient(db, patient_id)
     form = EmergencyForm()
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            try:
-                case = emergency.open_emergency(
-                    db, doctor=_me(), patient_id=person["human_id"], password=form.password.data,
-                    reason=form.reason.data, minutes=current_app.config["EMERGENCY_MINUTES"])
-            except DomainError as exc:
-                status = show_on_form(form, exc)
-            else:
-                current_app.logger.warning("emergency access opened id=%s by=%s patient=%s",
-                                           case["emergency_id"], current_user.human_id,
-                                           person["human_id"])
-                flash(f"Emergency access {case['emergency_id']} is open until "
-                      f"{case['ends_at']:%H:%M} UTC. It is shown to the patient and reviewed "
-                      "by an auditor.", "warning")
-                return redirect(url_for("doctor.patient", patient_id=person["human_id"]))
+        case, status = submitted(form, lambda: emergency.open_emergency(
+            db, doctor=_me(), patient_id=person["human_id"], password=form.password.data,
+            reason=form.reason.data, minutes=current_app.config["EMERGENCY_MINUTES"]))
+        if case:
+            current_app.logger.warning("emergency access opened id=%s by=%s patient=%s",
+                                       case["emergency_id"], current_user.human_id,
+                                       person["human_id"])
+            flash(f"Emergency access {case['emergency_id']} is open until "
+                  f"{case['ends_at']:%H:%M} UTC. It is shown to the patient and reviewed "
+                  "by an auditor.", "warning")
+            return redirect(url_for("doctor.patient", patient_id=person["human_id"]))
     return render_template("doctor/emergency.html", form=form, patient=person,
                            minutes=current_app.config["EMERGENCY_MINUTES"]), status

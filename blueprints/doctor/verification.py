@@ -6,11 +6,10 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SubmitField
 
 from blueprints.doctor import bp
-from blueprints.form_errors import show_on_form
+from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
-from models import users, verification
-from models.db import get_db
-from models.errors import DomainError
+from models.people import users, verification
+from models.storage.db import get_db
 
 
 class LicenceForm(FlaskForm):
@@ -25,19 +24,14 @@ def verification_page():
     form = LicenceForm()
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            limit = current_app.config["MAX_ATTACHMENT_BYTES"]
-            upload = form.licence.data
-            try:
-                data = verification.read_upload(upload.stream, limit)
-                verification.submit_licence(get_db(), doctor, data, upload.filename, limit)
-            except DomainError as exc:
-                status = show_on_form(form, exc, fallback_field="licence")
-            else:
-                current_app.logger.info("licence uploaded user=%s", doctor["human_id"])
-                flash("Your licence is uploaded. An administrator will review it.", "success")
-                return redirect(url_for("doctor.verification"))
+        limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+        uploaded, status = submitted(form, lambda: verification.submit_licence(
+            get_db(), doctor, verification.read_upload(form.licence.data.stream, limit),
+            form.licence.data.filename, limit), fallback_field="licence")
+        if uploaded:
+            current_app.logger.info("licence uploaded user=%s", doctor["human_id"])
+            flash("Your licence is uploaded. An administrator will review it.", "success")
+            return redirect(url_for("doctor.verification"))
     state = doctor["verification"]["state"]
     return render_template("doctor/verification.html", form=form, state=state,
                            verification=doctor["verification"],

@@ -2,7 +2,7 @@
 from flask import Blueprint, render_template
 from flask_wtf.csrf import CSRFError
 
-from models.errors import DomainError
+from models.core.errors import DomainError
 
 bp = Blueprint("errors", __name__)
 

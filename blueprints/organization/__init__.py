@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("organization", __name__)
 
-from blueprints.organization import routes, requests  # noqa: E402,F401
+from blueprints.organization import requests, routes  # noqa: E402,F401

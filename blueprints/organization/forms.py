@@ -4,7 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from blueprints.patient_details import PatientDetailsForm
-from models import organizations, users
+from models.people import organizations, users
 
 ROLE_CHOICES = [SelectChoice("", "Choose…")] + [SelectChoice(role, users.ROLE_LABELS[role])
                                                   for role in organizations.MEMBER_ROLES]

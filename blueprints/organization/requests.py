@@ -3,14 +3,15 @@ pharmacy asking for prescriptions) and cancels pending requests."""
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from blueprints.clinical_forms import ConfirmForm
 from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
 from blueprints.organization import bp
-from blueprints.clinical_forms import ConfirmForm
 from blueprints.organization.request_forms import OrgRequestAccessForm
-from models import consent, organizations, users
-from models.db import get_db
-from models.errors import DomainError, InvalidInput
+from models.consent import workflow as consent
+from models.core.errors import DomainError, InvalidInput
+from models.people import organizations, users
+from models.storage.db import get_db
 
 
 def _page(form, status=200):

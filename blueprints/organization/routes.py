@@ -6,13 +6,12 @@ organization's staff is simply not found (404).
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.form_errors import show_on_form
+from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
 from blueprints.organization import bp
 from blueprints.organization.forms import FrontDeskPatientForm, StaffForm
-from models import organizations, patients, users
-from models.db import get_db
-from models.errors import DomainError
+from models.people import organizations, patients, users
+from models.storage.db import get_db
 
 
 def _own_organization(db):
@@ -46,18 +45,14 @@ def staff_new():
     form = StaffForm()
     if request.method == "GET":
         return render_template("organization/staff_new.html", form=form, organization=org)
-    status = 400
-    if form.validate_on_submit():
-        try:
-            account, code = organizations.add_member(
-                db, org, role=form.role.data, name=form.name.data, username=form.username.data,
-                rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id)
-        except DomainError as exc:
-            status = show_on_form(form, exc)
-        else:
-            current_app.logger.info("staff added user=%s org=%s by=%s", account["human_id"],
-                                    org["human_id"], current_user.human_id)
-            return _code_shown_once(account=account, code=code, organization=org)
+    created, status = submitted(form, lambda: organizations.add_member(
+        db, org, role=form.role.data, name=form.name.data, username=form.username.data,
+        rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id))
+    if created:
+        account, code = created
+        current_app.logger.info("staff added user=%s org=%s by=%s", account["human_id"],
+                                org["human_id"], current_user.human_id)
+        return _code_shown_once(account=account, code=code, organization=org)
     return render_template("organization/staff_new.html", form=form, organization=org), status
 
 
@@ -79,16 +74,12 @@ def patient_new():
     form = FrontDeskPatientForm()
     if request.method == "GET":
         return render_template("organization/patient_new.html", form=form, organization=org)
-    status = 400
-    if form.validate_on_submit():
-        try:
-            patient, code = patients.register_at_desk(
-                db, org, rounds=current_app.config["BCRYPT_ROUNDS"],
-                registered_by=current_user.doc, **form.details())
-        except DomainError as exc:
-            status = show_on_form(form, exc)
-        else:
-            current_app.logger.info("patient registered at desk user=%s org=%s by=%s",
-                                    patient["human_id"], org["human_id"], current_user.human_id)
-            return _code_shown_once(account=patient, code=code, organization=org)
+    created, status = submitted(form, lambda: patients.register_at_desk(
+        db, org, rounds=current_app.config["BCRYPT_ROUNDS"], registered_by=current_user.doc,
+        **form.details()))
+    if created:
+        patient, code = created
+        current_app.logger.info("patient registered at desk user=%s org=%s by=%s",
+                                patient["human_id"], org["human_id"], current_user.human_id)
+        return _code_shown_once(account=patient, code=code, organization=org)
     return render_template("organization/patient_new.html", form=form, organization=org), status

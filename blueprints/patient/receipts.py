@@ -2,7 +2,7 @@
 from blueprints import receipt_views
 from blueprints.guards import roles_required
 from blueprints.patient import bp
-from models import users
+from models.people import users
 
 
 @bp.route("/receipts")

@@ -1,19 +1,17 @@
 """Public self-registration: a patient opens their own account and is signed in."""
-from datetime import datetime, timezone
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 from wtforms import PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from blueprints.form_errors import show_on_form
+from blueprints.form_errors import submitted
 from blueprints.guards import public
 from blueprints.patient import bp
 from blueprints.patient_details import PatientDetailsForm
 from extensions import limiter
-from models import patients, users
-from models.db import get_db
-from models.errors import DomainError
+from models.core import clock
+from models.people import patients, users
+from models.storage.db import get_db
 
 
 class RegistrationForm(PatientDetailsForm):
@@ -38,20 +36,15 @@ def register():
     form = RegistrationForm()
     if request.method == "GET":
         return render_template("patient/register.html", form=form)
-    status = 400
-    if form.validate_on_submit():
-        try:
-            patient = patients.register_self(get_db(), password=form.password.data,
-                                             rounds=current_app.config["BCRYPT_ROUNDS"],
-                                             **form.details())
-        except DomainError as exc:
-            status = show_on_form(form, exc)
-        else:
-            current_app.logger.info("patient registered user=%s", patient["human_id"])
-            session.clear()
-            session.permanent = True
-            login_user(users.User(patient))
-            session["last_seen"] = datetime.now(timezone.utc).timestamp()
-            flash(f"Welcome! Your patient id is {patient['human_id']}.", "success")
-            return redirect(url_for("patient.dashboard"))
+    patient, status = submitted(form, lambda: patients.register_self(
+        get_db(), password=form.password.data, rounds=current_app.config["BCRYPT_ROUNDS"],
+        **form.details()))
+    if patient:
+        current_app.logger.info("patient registered user=%s", patient["human_id"])
+        session.clear()
+        session.permanent = True
+        login_user(users.User(patient))
+        session["last_seen"] = clock.now().timestamp()
+        flash(f"Welcome! Your patient id is {patient['human_id']}.", "success")
+        return redirect(url_for("patient.dashboard"))
     return render_template("patient/register.html", form=form), status

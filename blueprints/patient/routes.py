@@ -9,12 +9,16 @@ from blueprints import clinical
 from blueprints.clinical_forms import (AccessLogFilterForm, ApproveForm, ConfirmForm, GrantForm,
                                        RejectForm, choices, prefill, record_form_class,
                                        record_values)
-from blueprints.form_errors import show_on_form
+from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
 from blueprints.patient import bp
-from models import audit_trail, consent, emergency, patient_export, record_types, records, users
-from models.db import get_db
-from models.errors import Conflict, DomainError, InvalidInput
+from models.clinical import audit_trail, patient_export, reading, records
+from models.consent import emergency
+from models.consent import workflow as consent
+from models.core import record_types
+from models.core.errors import Conflict, DomainError, InvalidInput
+from models.people import users
+from models.storage.db import get_db
 
 
 def _me():
@@ -80,19 +84,14 @@ def document_new():
     form = record_form_class(record_types.PATIENT_PROVIDED, with_sensitivity=False)()
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            try:
-                doc = records.create(get_db(), clinical.data_key(), author=_me(),
-                                     patient_id=current_user.human_id,
-                                     type_name=record_types.PATIENT_PROVIDED,
-                                     raw=record_values(form, record_types.PATIENT_PROVIDED),
-                                     uploads=clinical.uploads(), max_bytes=clinical.max_bytes())
-            except DomainError as exc:
-                status = show_on_form(form, exc, fallback_field="files")
-            else:
-                flash(f"Your document {doc['record_id']} is saved.", "success")
-                return redirect(url_for("patient.dashboard"))
+        doc, status = submitted(form, lambda: records.create(
+            get_db(), clinical.data_key(), author=_me(), patient_id=current_user.human_id,
+            type_name=record_types.PATIENT_PROVIDED,
+            raw=record_values(form, record_types.PATIENT_PROVIDED), uploads=clinical.uploads(),
+            max_bytes=clinical.max_bytes()), fallback_field="files")
+        if doc:
+            flash(f"Your document {doc['record_id']} is saved.", "success")
+            return redirect(url_for("patient.dashboard"))
     return render_template("patient/document_new.html", form=form), status
 
 
@@ -101,21 +100,20 @@ def document_new():
 def document_amend(record_id, version):
     """A new version of one of the patient's own documents (the old one stays, superseded)."""
     db = get_db()
-    doc, _ = clinical.read_version(db, _me(), record_id, version)  # 404 / 403 for others' records
+    # 404 / 403 for others' records
+    doc, data = reading.open_for_amendment(db, clinical.data_key(), _me(), record_id, version)
     if not records.may_amend(_me(), doc):
         abort(403)
     form = record_form_class(record_types.PATIENT_PROVIDED, with_sensitivity=False)()
     status = 200
     if request.method == "GET":
-        prefill(form, doc["type"], records.data_of(clinical.data_key(), doc), doc["sensitivity"])
-    elif form.validate_on_submit():
+        prefill(form, doc["type"], data, doc["sensitivity"])
+    else:
         new, status = clinical.save_amendment(db, form, _me(), doc)
         if new:
             flash(f"Version {new['version']} of your document {record_id} is saved.", "success")
             return redirect(url_for("patient.record", record_id=record_id,
                                     version=new["version"]))
-    else:
-        status = 400
     return render_template("patient/document_new.html", form=form, amending=doc), status
 
 
@@ -189,19 +187,15 @@ def grants():
 @roles_required(users.PATIENT)
 def grant_new():
     form = GrantForm()
-    if form.validate_on_submit():
-        try:
-            grant = consent.grant_proactively(
-                get_db(), patient=_me(), grantee=form.grantee.data, scope_kind=form.scope.data,
-                type_names=form.types.data, record_text=form.records.data,
-                purpose=form.purpose.data, duration_days=form.duration_days.data,
-                one_time=form.one_time.data, note=form.note.data)
-        except DomainError as exc:
-            return _grants_page(form, show_on_form(form, exc))
+    grant, status = submitted(form, lambda: consent.grant_proactively(
+        get_db(), patient=_me(), grantee=form.grantee.data, scope_kind=form.scope.data,
+        type_names=form.types.data, record_text=form.records.data, purpose=form.purpose.data,
+        duration_days=form.duration_days.data, one_time=form.one_time.data, note=form.note.data))
+    if grant:
         flash(f"You shared with {grant['grantee_name']} ({grant['grantee_id']}) as "
               f"{grant['grant_id']}.", "success")
         return redirect(url_for("patient.grants"))
-    return _grants_page(form, 400)
+    return _grants_page(form, status)
 
 
 @bp.route("/grants/<grant_id>/revoke", methods=["POST"])

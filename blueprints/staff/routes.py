@@ -6,12 +6,16 @@ from flask_login import current_user
 from blueprints import clinical
 from blueprints.clinical_forms import (ConfirmForm, PatientSearchForm, record_form_class,
                                        record_values)
-from blueprints.form_errors import show_on_form
+from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
 from blueprints.staff import bp
-from models import access, organizations, pharmacy, record_types, records, users
-from models.db import get_db
-from models.errors import DomainError, Forbidden, InvalidInput
+from models.clinical import pharmacy, records
+from models.consent import access
+from models.core import record_types
+from models.core.errors import Forbidden, InvalidInput
+from models.people import organizations, users
+from models.people.patients import require_patient
+from models.storage.db import get_db
 
 
 def _me():
@@ -63,36 +67,28 @@ def dispense(record_id, version):
 @roles_required(users.LAB_TECH)
 def lab_find_patient():
     form = PatientSearchForm(request.args)
-    human_id = (form.human_id.data or "").strip().upper()
-    if human_id and users.by_human_id(get_db(), human_id, role=users.PATIENT):
-        return redirect(url_for("staff.lab_report_new", patient_id=human_id))
-    form.human_id.errors = [f"There is no patient {human_id[:20]}." if human_id
-                            else "Enter a patient id such as PAT-000234."]
+    patient_id, status = clinical.find_patient(get_db(), form)
+    if patient_id:
+        return redirect(url_for("staff.lab_report_new", patient_id=patient_id))
     return render_template("staff/lab.html", search=form, reports=[], organization=None,
-                           type_labels=record_types.TYPE_LABELS), 404 if human_id else 400
+                           type_labels=record_types.TYPE_LABELS), status
 
 
 @bp.route("/lab/patients/<patient_id>/reports/new", methods=["GET", "POST"])
 @roles_required(users.LAB_TECH)
 def lab_report_new(patient_id):
     db = get_db()
-    person = records.require_patient(db, patient_id)
+    person = require_patient(db, patient_id)
     if access.active_grant_for_type(db, _me(), person["human_id"], record_types.LAB_REPORT) is None:
         raise Forbidden("This patient has not granted your lab access for lab reports.")
     form = record_form_class(record_types.LAB_REPORT)()
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            try:
-                doc = records.create(db, clinical.data_key(), author=_me(),
-                                     patient_id=person["human_id"],
-                                     type_name=record_types.LAB_REPORT,
-                                     raw=record_values(form, record_types.LAB_REPORT),
-                                     uploads=clinical.uploads(), max_bytes=clinical.max_bytes())
-            except DomainError as exc:
-                status = show_on_form(form, exc, fallback_field="files")
-            else:
-                flash(f"Lab report {doc['record_id']} is saved and sealed.", "success")
-                return redirect(url_for("staff.record", record_id=doc["record_id"], version=1))
+        doc, status = submitted(form, lambda: records.create(
+            db, clinical.data_key(), author=_me(), patient_id=person["human_id"],
+            type_name=record_types.LAB_REPORT, raw=record_values(form, record_types.LAB_REPORT),
+            uploads=clinical.uploads(), max_bytes=clinical.max_bytes()), fallback_field="files")
+        if doc:
+            flash(f"Lab report {doc['record_id']} is saved and sealed.", "success")
+            return redirect(url_for("staff.record", record_id=doc["record_id"], version=1))
     return render_template("staff/lab_report_new.html", form=form, patient=person), status

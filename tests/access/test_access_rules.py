@@ -5,8 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from models import access, consent, users
-from models.db import get_db
+from models.consent import access
+from models.consent import workflow as consent
+from models.people import users
+from models.storage.db import get_db
 from tests.records.world import utc
 
 NOW = utc(2025, 6, 1, 12, 0, 0)

@@ -59,7 +59,7 @@ def routes(r):
 def snapshot(world):
     """Everything a refused call must leave as it was."""
     with world.app.app_context():
-        from models.db import get_db
+        from models.storage.db import get_db
         db = get_db()
         return (
             sorted((d["record_id"], d["version"], d["status"], d.get("rx_status"))

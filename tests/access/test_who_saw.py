@@ -5,7 +5,7 @@ import csv
 import io
 import json
 
-from models import audit_trail
+from models.clinical import audit_trail
 from tests.records.world import PDF, SECRET, VALID, upload
 
 
@@ -86,8 +86,8 @@ def test_the_patient_downloads_all_own_records_as_json(world, client, auth):
     world.write(world.doctor, "general")
     note = world.write(world.doctor, "note")
     with world.app.app_context():
-        from models import records
-        from models.db import get_db
+        from models.clinical import records
+        from models.storage.db import get_db
         records.amend(get_db(), world.key, author=world.doctor, record_id=note["record_id"],
                       version=1, raw=dict(VALID["note"], title="Second"), max_bytes=10**6)
     document_with_file = world.write(world.patient, "patient_provided", uploads=[upload(PDF)])

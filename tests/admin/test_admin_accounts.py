@@ -3,14 +3,15 @@ from datetime import timedelta
 
 import pytest
 
-from models import users
+from models.core import clock
+from models.people import users
 from tests.conftest import PASSWORD
 from tests.support_people import ANONYMOUS, assert_refused, fresh, login_as, snapshot, store
 
 
 def lock(app, account, minutes=15):
     store(app).users.update_one({"_id": account["_id"]}, {"$set": {
-        "locked_until": users.now() + timedelta(minutes=minutes), "failed_logins": 0}})
+        "locked_until": clock.now() + timedelta(minutes=minutes), "failed_logins": 0}})
 
 
 @pytest.mark.parametrize("role", [r for r in users.ROLES if r != users.ADMIN] + [ANONYMOUS])

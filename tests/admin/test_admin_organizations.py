@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from models import organizations, users
+from models.people import organizations, users
 from tests.support_people import (ANONYMOUS, assert_refused, fresh, login_as, make_org, snapshot,
                                   store)
 
@@ -83,8 +83,8 @@ def test_duplicates_are_a_409_and_create_nothing(app, client, auth, admin, make_
 
 
 def test_a_manager_insert_that_fails_late_removes_the_organization(app, admin, monkeypatch):
-    from models import accounts
-    from models.errors import Conflict
+    from models.core.errors import Conflict
+    from models.people import accounts
 
     def taken_meanwhile(*args, **kwargs):
         raise Conflict("That username is taken.", {"username": "That username is taken."})

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from models import checkpoints, users
-from models.db import get_db
+from models.people import users
+from models.sealing import checkpoints
+from models.storage.db import get_db
 from tests.auditor_support import CLINICAL_SECRETS, ROLES_AND_ANONYMOUS, login, populate, web_audit
 
 PASSWORD = "correct horse battery"

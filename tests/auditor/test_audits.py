@@ -7,9 +7,10 @@ import pytest
 from ledger.attributes import attribute_leaf_hashes, attribute_root
 from ledger.block import ZERO_HASH, make_block, make_header
 
-from models import ledger_audit
-from models.db import get_db
-from models.errors import Conflict
+from models.core import clock
+from models.core.errors import Conflict
+from models.sealing import audit_jobs as ledger_audit
+from models.storage.db import get_db
 from tests.auditor_support import login, populate, wait_for_job, web_audit
 
 SALT = "AAAAAAAAAAAAAAAAAAAAAA=="
@@ -149,7 +150,7 @@ def test_progress_is_written_to_the_job_every_batch(app, monkeypatch):
 
 def test_a_stale_running_audit_is_taken_over(app, client, sealed_world, auditor_login):
     db = get_db(app)
-    long_ago = ledger_audit.utcnow() - ledger_audit.STALE_AFTER - timedelta(seconds=5)
+    long_ago = clock.now() - ledger_audit.STALE_AFTER - timedelta(seconds=5)
     db.audit_jobs.insert_one({"_id": "AUDIT-999999", "number": 999999, "state": "running",
                               "requested_by": "AUD-0009", "created_at": long_ago, "total": 5})
     db.audit_state.insert_one({"_id": "audit", "running": "AUDIT-999999", "heartbeat": long_ago})

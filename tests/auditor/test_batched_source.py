@@ -1,5 +1,5 @@
 """The audit reads the documents behind the blocks a window of heights at a time
-(models/sealed.py, prefetch). Batching may change how many queries an audit makes, never what it
+(models/sealing/registry.py, prefetch). Batching may change how many queries an audit makes, never what it
 finds: over a tampered history every window size gives exactly the problems of one lookup per
 block, a window boundary loses nothing, and at most one window per kind is held."""
 from collections import Counter
@@ -9,11 +9,16 @@ import pytest
 from ledger.attributes import new_salt
 from ledger.audit import AttributeSourceError
 
-from models import (access, audit_trail, consent, crypto, emergency, ledger_audit, pharmacy,
-                    records, sealed, verification)
-from models.db import get_db
-from models.ledger_service import store_for
-from models.records import now_ms
+from models.clinical import audit_trail, pharmacy, records
+from models.consent import access, emergency
+from models.consent import workflow as consent
+from models.core.clock import now_ms
+from models.people import verification
+from models.sealing import audit_jobs as ledger_audit
+from models.sealing import registry as sealed
+from models.sealing.seam import store_for
+from models.storage import crypto
+from models.storage.db import get_db
 from tests.auditor_support import populate
 
 UNBATCHED = 0

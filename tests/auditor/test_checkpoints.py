@@ -6,8 +6,11 @@ import pytest
 from ledger.block import block_hash, header_of
 from ledger.notes import verify_checkpoint
 
-from models import checkpoints, ledger_service, ledger_trust, users
-from models.db import get_db
+from models.people import users
+from models.sealing import checkpoints
+from models.sealing import seam as ledger_service
+from models.sealing import trust as ledger_trust
+from models.storage.db import get_db
 from tests.auditor_support import login
 
 

@@ -1,8 +1,8 @@
 """The emergency-access review queue: details, the reads made, and a sealed verdict."""
 import pytest
 
-from models import emergency
-from models.db import get_db
+from models.consent import emergency
+from models.storage.db import get_db
 from tests.auditor_support import login, populate
 
 

@@ -6,8 +6,10 @@ import pytest
 from ledger.chain import Ledger
 from ledger.notes import Checkpoint
 
-from models import checkpoints, ledger_service, users
-from models.db import get_db
+from models.people import users
+from models.sealing import checkpoints, registry
+from models.sealing import seam as ledger_service
+from models.storage.db import get_db
 from tests.auditor_support import login
 
 KINDS = ("access.used", "access.expired", "record.read")
@@ -57,6 +59,20 @@ def test_kind_filter_pages_through_matching_blocks_only(app, client, auditor):
         response = client.get(next_link(response))
         collected += heights(response)
     assert collected == expected
+
+
+def test_every_kind_the_registry_declares_can_be_filtered(app, client, auditor):
+    kinds = registry.kinds()
+    assert "record.prescription_cancelled" in kinds and "checkpoint" in kinds
+    with app.test_request_context():
+        for i, kind in enumerate(kinds):
+            ledger_service.seal(kind, {"request": f"REQ-{i:06d}"}, None, {"n": i})
+    page = client.get("/auditor/blocks").get_data(as_text=True)
+    for height, kind in enumerate(kinds):
+        assert f'<option value="{kind}"' in page, kind
+        response = client.get(f"/auditor/blocks?kind={kind}")
+        assert response.status_code == 200, kind
+        assert heights(response) == [height], kind
 
 
 def test_subject_filter_finds_every_block_about_that_subject(app, client, auditor):
@@ -138,9 +154,23 @@ def test_block_page_flags_an_edited_header_and_a_proof_that_fails(app, client, a
     assert 'data-testid="proof-failed"' in body
 
 
+def test_a_stored_checkpoint_size_that_disagrees_with_its_signature_fails_the_proof(
+        app, client, auditor):
+    seal_many(app, 8)
+    with app.app_context():
+        checkpoints.create(get_db())
+        seal_many(app, 4, start=8)
+        get_db().ledger_checkpoints.update_one({"size": 8}, {"$set": {"size": 12}})
+        get_db().ledger_meta.update_one({"_id": "checkpoints"}, {"$set": {"latest_size": 12}})
+    response = client.get("/auditor/blocks/10")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert 'data-testid="proof-failed"' in body and "signs 8 blocks" in body
+
+
 def test_inclusion_proofs_are_right_for_every_height_and_size(app):
     """The cached-subtree proofs equal the library's streamed ones (sizes across chunk edges)."""
-    from models import ledger_proofs
+    from models.sealing import proofs as ledger_proofs
     seal_many(app, 40)
     with app.app_context():
         db = get_db()

@@ -5,8 +5,9 @@ from datetime import datetime, timezone
 
 from ledger.notes import VerifierKey
 
-from models import checkpoints, ledger_trust
-from models.db import get_db
+from models.sealing import checkpoints
+from models.sealing import trust as ledger_trust
+from models.storage.db import get_db
 from tests.auditor_support import login, populate, web_audit
 
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from blueprints.auth.routes import safe_next
-from models import users
+from models.people import users
 from tests.conftest import PASSWORD
 
 

@@ -3,7 +3,7 @@ import pathlib
 import re
 
 from app import create_app
-from models import users
+from models.people import users
 from tests.conftest import PASSWORD, csrf_token_from, make_config
 
 TEMPLATES = pathlib.Path(__file__).resolve().parents[2] / "templates"
@@ -43,7 +43,7 @@ def test_forms_need_a_csrf_token(tmp_path):
     app = create_app(make_config(tmp_path, WTF_CSRF_ENABLED=True))
     client = app.test_client()
     with app.app_context():
-        from models.db import get_db
+        from models.storage.db import get_db
         users.create_user(get_db(), username="pat1", role=users.PATIENT, name="P",
                           password=PASSWORD, rounds=4)
     response = client.post("/login", data={"username": "pat1", "password": PASSWORD})

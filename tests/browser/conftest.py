@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from app import create_app
-from models.embedded import free_port
+from models.storage.embedded import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

@@ -8,8 +8,9 @@ import re
 
 from playwright.sync_api import expect
 
-from models import organizations, records, users
-from models.db import get_db
+from models.clinical import records
+from models.people import organizations, users
+from models.storage.db import get_db
 
 PASSWORD = "journey pass phrase 1"
 DIAGNOSIS = {"code": "I10", "description": "Essential hypertension, journey test",

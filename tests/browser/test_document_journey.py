@@ -5,8 +5,8 @@ import re
 
 from playwright.sync_api import expect
 
-from models import users
-from models.db import get_db
+from models.people import users
+from models.storage.db import get_db
 from tests.records.world import PDF
 
 PASSWORD = "document pass phrase 1"

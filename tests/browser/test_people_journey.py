@@ -3,8 +3,8 @@ import re
 
 from playwright.sync_api import expect
 
-from models import users
-from models.db import get_db
+from models.people import users
+from models.storage.db import get_db
 
 ADMIN_PASSWORD = "admin pass phrase 1"
 NEW_PASSWORD = "a brand new passphrase"

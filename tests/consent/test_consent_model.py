@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from models import consent
-from models.db import get_db
-from models.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.consent import workflow as consent
+from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.storage.db import get_db
 from tests.records.world import utc
 
 

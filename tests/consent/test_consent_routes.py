@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from models import consent
+from models.consent import workflow as consent
 from tests.conftest import PASSWORD
 
 

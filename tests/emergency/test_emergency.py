@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from models import access, emergency, records
-from models.db import get_db
-from models.errors import Conflict, Forbidden, InvalidInput
+from models.clinical import records
+from models.consent import access, emergency
+from models.core.errors import Conflict, Forbidden, InvalidInput
+from models.storage.db import get_db
 from tests.conftest import PASSWORD
 from tests.records.world import SECRET, VALID
 

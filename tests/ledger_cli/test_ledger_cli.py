@@ -10,8 +10,11 @@ import pytest
 from ledger.notes import SigningKey, TrustFile, VerifierKey, verify_checkpoint
 
 from app import create_app
-from models import ledger_service, ledger_trust, reconcile, records
-from models.db import get_db
+from models.clinical import records
+from models.sealing import reconcile
+from models.sealing import seam as ledger_service
+from models.sealing import trust as ledger_trust
+from models.storage.db import get_db
 from tests.auditor_support import GENERAL, populate
 from tests.conftest import make_config
 

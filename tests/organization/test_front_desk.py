@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from models import users
+from models.people import users
 from tests.support_people import snapshot, store
 
 PATIENT = {"name": "Lena Fischer", "date_of_birth": "1987-03-14", "sex": "female",

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from models import users
+from models.people import users
 from tests.support_people import ANONYMOUS, assert_refused, fresh, login_as, snapshot, store
 
 NEW_DOCTOR = {"role": "doctor", "name": "Ada Okonkwo", "username": "dr.okonkwo"}

@@ -2,7 +2,7 @@
 lab technicians attach lab reports for patients who granted the lab."""
 import io
 
-from models import records
+from models.clinical import records
 from tests.records.world import PDF, SECRET, VALID
 
 
@@ -61,7 +61,7 @@ def test_a_one_time_share_serves_the_read_and_then_the_dispensing(world, client,
 def test_an_amended_prescription_is_dispensed_in_its_current_version(world, client, auth):
     rx = _shared_prescription(world)
     with world.app.app_context():
-        from models.db import get_db
+        from models.storage.db import get_db
         records.amend(get_db(), world.key, author=world.doctor, record_id=rx["record_id"], version=1,
                       raw=dict(VALID["prescription"], quantity="30"), max_bytes=10**6)
     auth.login(world.pharmacist["username"])

@@ -7,8 +7,9 @@ import sys
 import pytest
 from ledger.receipt import verify_receipt
 
-from models import ledger_trust, users
-from models.db import get_db
+from models.people import users
+from models.sealing import trust as ledger_trust
+from models.storage.db import get_db
 from tests.auditor_support import GENERAL, ROLES_AND_ANONYMOUS, login, populate
 
 ROOT = __file__.rsplit("/tests/", 1)[0]

@@ -6,9 +6,10 @@ import io
 import bson
 import pytest
 
-from models import attachments, crypto, records
-from models.db import get_db
-from models.errors import InvalidInput, TooLarge
+from models.clinical import records
+from models.core.errors import InvalidInput, TooLarge
+from models.storage import attachments, crypto
+from models.storage.db import get_db
 from tests.records.world import DICOM, JPEG, PDF, PNG, VALID, upload
 
 

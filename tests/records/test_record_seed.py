@@ -2,8 +2,10 @@
 a second run creates nothing new."""
 import pytest
 
-from models import ledger_audit, record_types, records
-from models.db import get_db
+from models.clinical import records
+from models.core import record_types
+from models.sealing import audit_jobs as ledger_audit
+from models.storage.db import get_db
 
 
 @pytest.mark.parametrize("tier", [pytest.param("mongomock"),

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import record_types
+from models.core import record_types
 from tests.records.world import PDF, PNG, VALID
 
 CLINICIAN_TYPES = list(record_types.CLINICIAN_TYPES)

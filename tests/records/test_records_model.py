@@ -2,9 +2,11 @@
 import bson
 import pytest
 
-from models import crypto, record_types, records
-from models.db import get_db
-from models.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.clinical import records
+from models.core import record_types
+from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.storage import crypto
+from models.storage.db import get_db
 from tests.records.world import SECRET, VALID
 
 CLINICIAN_TYPES = [name for name in VALID if name not in ("patient_provided", "lab_report")]

@@ -12,8 +12,12 @@ import pytest
 from ledger.attributes import attribute_leaf_hashes, find_mismatches
 from ledger.encoding import canonical
 
-from models import audit_trail, consent, crypto, emergency, pharmacy, records, sealed
-from models.db import get_db
+from models.clinical import audit_trail, pharmacy, records
+from models.consent import emergency
+from models.consent import workflow as consent
+from models.sealing import registry as sealed
+from models.storage import crypto
+from models.storage.db import get_db
 from tests.records.world import VALID, upload
 
 SEALING_MODULES = (records, consent, emergency, audit_trail, pharmacy)
@@ -65,7 +69,7 @@ def _every_kind(world):
     once = w.grant(w.manager_b["org_id"], one_time=True)
     rx = w.write(w.doctor, "prescription")
     w.grant(w.pharmacy["human_id"], scope_kind=consent.TYPES, types=["prescription"])
-    from models import access
+    from models.consent import access
     decision = access.decide(db, w.pharmacist, rx)
     audit_trail.record_read(db, w.pharmacist, rx, decision)
     pharmacy.dispense(db, pharmacist=w.pharmacist, record_id=rx["record_id"], version=1)
@@ -153,7 +157,7 @@ def test_direct_database_edits_are_named_by_the_rebuild(world):
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_the_full_audit_finds_nothing_wrong_with_an_honest_history(world, tier):
-    from models import ledger_audit
+    from models.sealing import audit_jobs as ledger_audit
     with world.app.app_context():
         _every_kind(world)
         report = ledger_audit.run_audit(get_db())

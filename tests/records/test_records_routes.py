@@ -2,8 +2,8 @@
 amending and marking entered-in-error through the forms, and the patient's own view."""
 from datetime import timedelta
 
-from models import consent
-from models.db import get_db
+from models.consent import workflow as consent
+from models.storage.db import get_db
 from tests.records.world import SECRET, VALID, upload, utc
 
 

@@ -9,9 +9,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from models import consent, organizations, records, users
-from models.attachments import Upload
-from models.db import get_db
+from models.clinical import records
+from models.consent import workflow as consent
+from models.people import organizations, users
+from models.storage.attachments import Upload
+from models.storage.db import get_db
 
 PDF = b"%PDF-1.4\n% test document\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import patients
+from models.people import patients
 from tests.support_people import store
 
 FIELDS = ("name", "date_of_birth", "sex", "email", "phone", "username", "password", "confirm")

@@ -3,8 +3,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from models import patients, users
-from models.errors import InvalidInput
+from models.core.errors import InvalidInput
+from models.people import patients, users
 from tests.support_people import snapshot, store
 
 GOOD = {"name": "Jamal Haddad", "date_of_birth": "1990-07-21", "sex": "male",

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from models import consent, organizations, users, verification
-from models.db import get_db
+from models.consent import workflow as consent
+from models.people import organizations, users, verification
+from models.storage.db import get_db
 from tests.auditor_support import GENERAL
 
 pytestmark = pytest.mark.browser
@@ -24,7 +25,7 @@ def _people(app):
         verification.approve(db, doctor["human_id"], admin)
         patient = make(users.PATIENT, "drill.patient")
         make(users.AUDITOR, "drill.auditor")
-        from models import records
+        from models.clinical import records
         records.create(db, app.extensions["medledger"]["data_key"], author=doctor,
                        patient_id=patient["human_id"], type_name="general", raw=dict(GENERAL),
                        max_bytes=app.config["MAX_ATTACHMENT_BYTES"])

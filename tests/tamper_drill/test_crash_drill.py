@@ -11,9 +11,10 @@ import urllib.request
 
 import pytest
 
-from models import reconcile, records
-from models.db import get_db
-from models.embedded import free_port
+from models.clinical import records
+from models.sealing import reconcile
+from models.storage.db import get_db
+from models.storage.embedded import free_port
 from tests.auditor_support import GENERAL, login, web_audit
 
 pytestmark = pytest.mark.integration

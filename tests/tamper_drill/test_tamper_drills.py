@@ -5,8 +5,10 @@ import pytest
 from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt
 from ledger.block import block_hash, header_of
 
-from models import checkpoints, crypto, records
-from models.db import get_db
+from models.clinical import records
+from models.sealing import checkpoints
+from models.storage import crypto
+from models.storage.db import get_db
 from tests.auditor_support import login, populate, web_audit
 
 pytestmark = pytest.mark.integration

@@ -1,13 +1,13 @@
 """The admin's side of the licence queue: review, download, approve (sealed), reject (reason)."""
 import pytest
-
 from ledger.attributes import find_mismatches
-from models import users, verification
-from models.db import get_db
-from models.errors import Conflict
-from models.sealed import ATTRIBUTE_SOURCES, COVERAGE
-from tests.support_people import (ANONYMOUS, PNG, assert_refused, blocks_of_kind, fresh,
-                                  login_as, snapshot, store, submit_pending, upload_licence)
+
+from models.core.errors import Conflict
+from models.people import users, verification
+from models.sealing.registry import ATTRIBUTE_SOURCES, COVERAGE
+from models.storage.db import get_db
+from tests.support_people import (ANONYMOUS, PNG, assert_refused, blocks_of_kind, fresh, login_as,
+                                  snapshot, store, submit_pending, upload_licence)
 
 
 def review_urls(doctor):

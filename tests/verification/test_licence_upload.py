@@ -2,7 +2,7 @@
 licence whose type is read from its content, within the size limit."""
 import pytest
 
-from models import users
+from models.people import users
 from tests.support_people import (ANONYMOUS, JPEG, PDF, PNG, assert_refused, fresh, login_as,
                                   snapshot, store, upload_licence)
 

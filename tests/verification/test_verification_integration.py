@@ -1,7 +1,7 @@
 """The licence flow on the embedded SecantusDB server over TCP (GridFS, ledger append)."""
 import pytest
 
-from models import users
+from models.people import users
 from tests.support_people import PDF, blocks_of_kind, fresh, upload_licence
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,17 @@
+"""The only code that talks to MongoDB: layered domain packages.
+
+Left to right, a package imports only packages to its left (and the `ledger` library):
+
+    core -> storage -> sealing -> people -> consent -> clinical      (startup wires them)
+
+- `core`: one clock, domain errors, compare-and-set transitions, human ids, record types.
+- `storage`: the MongoDB client (embedded server, MongoDB or mongomock), keys, encryption,
+  attachments, the indexes step.
+- `sealing`: the seam to the ledger (`seal()` and its hooks), the registry of event kinds,
+  checkpoints, proofs, explorer, audit and reconcile. It never imports a domain package:
+  domains declare their event kinds and `startup.install(app)` registers them.
+- `people`, `consent`, `clinical`: accounts and organizations; requests, grants and the one
+  access decision; records, reads and everything built on them.
+
+`tests/test_layers.py` enforces these rules (see ../shared/design/layout.md).
+"""

@@ -1,0 +1,151 @@
+"""Every read of clinical data by anyone but the patient: a `record.read` block and an entry.
+
+The entry says who read, for which organization, which record version (or which of its files),
+under which grant or emergency, and when. Entries are indexed by patient for the patient's
+"Who saw my records" page, and can be exported as CSV.
+"""
+import csv
+import io
+from datetime import date, datetime, time, timezone
+
+from models.core.clock import now_ms, ts
+from models.people import organizations, users
+from models.sealing import reconcile, registry
+from models.sealing.registry import EventKind, Resealer
+from models.sealing.seam import seal
+
+READ_KIND = "record.read"
+LIST_LIMIT = 5000
+CSV_COLUMNS = ("when", "who", "name", "role", "organization", "record", "version", "type",
+               "what", "under")
+
+INDEXES = {
+    # Only what a query uses: each index costs every sealed read a write (the log is filtered
+    # by reader in Python, within one patient's entries). The sealing height's index comes
+    # from the registry (EVENTS below).
+    "record_reads": [
+        ([("patient_id", 1)], {}),
+    ],
+}
+
+
+def read_attributes(entry):
+    return {"record": entry["record_id"], "version": entry["version"],
+            "viewer": entry["viewer_id"], "role": entry["viewer_role"],
+            "organization": entry["org_id"], "patient": entry["patient_id"],
+            "basis": entry["basis"], "item": entry["item"], "at": ts(entry["at"])}
+
+
+def record_read(db, viewer, record, decision, item=None):
+    """Seal and log one read; a patient reading their own records leaves no trace."""
+    if viewer["human_id"] == record["patient_id"]:
+        return None
+    entry = {
+        "patient_id": record["patient_id"], "record_id": record["record_id"],
+        "version": record["version"], "record_type": record["type"],
+        "viewer_id": viewer["human_id"], "viewer_name": viewer["name"],
+        "viewer_role": viewer["role"], "org_id": viewer.get("org_id"),
+        "basis": decision.basis, "basis_kind": decision.basis_kind,
+        "basis_id": decision.basis_id, "item": item, "at": now_ms(), "sealed_height": None,
+    }
+    entry["_id"] = db.record_reads.insert_one(entry).inserted_id
+    block, salts = seal(READ_KIND, {"record": record["record_id"], "version": record["version"]},
+                        viewer, read_attributes(entry))
+    db.record_reads.update_one({"_id": entry["_id"]}, {"$set": {
+        "sealed_height": block["height"], "seal_salts": salts}})
+    entry["sealed_height"] = block["height"]
+    return entry
+
+
+def parse_day(text):
+    """A YYYY-MM-DD filter value as a date, or None (bad input is ignored, not an error)."""
+    try:
+        return date.fromisoformat((text or "").strip()) if text else None
+    except ValueError:
+        return None
+
+
+def for_patient(db, patient_id, *, viewer=None, record=None, since=None, until=None):
+    """A patient's read log, newest first, filtered by reader, record and day range."""
+    query = {"patient_id": patient_id}
+    found = db.record_reads.find(query, {"seal_salts": 0}, limit=LIST_LIMIT)
+    viewer = (viewer or "").strip().upper()
+    record = (record or "").strip().upper()
+    start = datetime.combine(since, time.min, timezone.utc) if since else None
+    end = datetime.combine(until, time.max, timezone.utc) if until else None
+    entries = [entry for entry in found
+               if (not viewer or entry["viewer_id"] == viewer)
+               and (not record or entry["record_id"] == record)
+               and (not start or entry["at"] >= start) and (not end or entry["at"] <= end)]
+    entries.sort(key=lambda entry: entry["at"], reverse=True)
+    return entries
+
+
+def with_org_names(db, entries):
+    names = {org_id: org["name"] for org_id, org in
+             organizations.by_human_ids(db, [entry["org_id"] for entry in entries]).items()}
+    for entry in entries:
+        entry["org_name"] = names.get(entry["org_id"])
+    return entries
+
+
+def as_csv(entries):
+    """The log as CSV text; cells that a spreadsheet would run as formulas are defused."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        org = entry["org_id"] or ""
+        if entry.get("org_name"):
+            org = f"{entry['org_name']} ({entry['org_id']})"
+        row = (ts(entry["at"]), entry["viewer_id"], entry["viewer_name"],
+               entry["viewer_role"], org, entry["record_id"], entry["version"],
+               entry["record_type"], entry["item"] or "record", entry["basis"])
+        writer.writerow([_defuse(value) for value in row])
+    return out.getvalue()
+
+
+def _defuse(value):
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def rebuild_read(db, block, data_key, prefetched=None):
+    height = block.get("height")
+    entry = registry.take(prefetched, block,
+                          lambda entry: registry.same(entry.get("sealed_height"), height))
+    if entry is None:
+        entry = db.record_reads.find_one({"sealed_height": height})
+    return (read_attributes(entry), entry.get("seal_salts", {})) if entry else None
+
+
+def read_coverage(db):
+    for entry in db.record_reads.find({}, {"sealed_height": 1, "record_id": 1, "version": 1}):
+        yield "record_reads", f"{entry['record_id']} v{entry['version']} read {entry['_id']}", \
+            entry.get("sealed_height")
+
+
+def unsealed_reads(db):
+    return db.record_reads.find({"sealed_height": None})
+
+
+def reseal_read(db, data_key, entry, fix):
+    """Seal a read whose entry a crash left without its block (the entry holds every sealed
+    attribute in clear)."""
+    subject = {"record": entry["record_id"], "version": entry["version"]}
+    item = f"read of {entry['record_id']} v{entry['version']} by {entry['viewer_id']}"
+    if not fix:
+        return reconcile.Finding("unsealed-document", "record_reads", item, "would seal",
+                                 "no record.read block")
+    viewer = users.by_human_id(db, entry["viewer_id"])
+    block, salts = seal(READ_KIND, subject, viewer, read_attributes(entry))
+    db.record_reads.update_one({"_id": entry["_id"], "sealed_height": None},
+                               {"$set": {"sealed_height": block["height"], "seal_salts": salts}})
+    return reconcile.Finding("unsealed-document", "record_reads", item, "sealed",
+                             "sealed now as record.read from the log entry", block["height"])
+
+
+EVENTS = (EventKind(READ_KIND, "record_reads", "sealed_height", rebuild_read,
+                    creates_document=True),)
+COVERAGE = (read_coverage,)
+RESEALERS = (Resealer("record_reads", unsealed_reads, reseal_read),)

@@ -1,0 +1,176 @@
+"""Break-glass emergency access: a verified doctor, their password again, a reason, a time limit.
+
+An emergency lets one doctor read one patient's records (read-only: it gives no right to
+amend) for `EMERGENCY_MINUTES`. It is sealed as `emergency.access`, shown to the patient, and
+waits in the auditor's queue (`pending-review`) until an auditor marks it justified or not
+(`emergency.reviewed`).
+"""
+from datetime import timedelta
+
+from models.core import ids
+from models.core.clock import now_ms, ts
+from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.core.transitions import transition
+from models.people import users
+from models.people.patients import require_patient
+from models.sealing import registry
+from models.sealing.registry import EventKind
+from models.sealing.seam import seal
+
+OPENED_KIND, REVIEWED_KIND = "emergency.access", "emergency.reviewed"
+PENDING_REVIEW, JUSTIFIED, UNJUSTIFIED = "pending-review", "justified", "unjustified"
+MIN_REASON, MAX_REASON = 10, 500
+MAX_NOTE = 1000
+LIST_LIMIT = 500
+
+INDEXES = {
+    "emergencies": [
+        ([("emergency_id", 1)], {"unique": True}),
+        ([("patient_id", 1)], {}),
+        ([("doctor_id", 1)], {}),
+        ([("review_state", 1)], {}),
+    ],
+}
+
+
+def opened_attributes(case):
+    return {"doctor": case["doctor_id"], "organization": case["org_id"],
+            "patient": case["patient_id"], "reason": case["reason"],
+            "opened_at": ts(case["opened_at"]), "ends_at": ts(case["ends_at"])}
+
+
+def reviewed_attributes(case):
+    review = case.get("review") or {}
+    return {"review_state": case["review_state"], "reviewer": review.get("by"),
+            "justified": review.get("justified"), "note": review.get("note"),
+            "reviewed_at": ts(review.get("at"))}
+
+
+def open_for(db, doctor_id, patient_id, now):
+    """The doctor's emergencies on this patient that are open now."""
+    found = db.emergencies.find({"patient_id": patient_id}, limit=LIST_LIMIT)  # one field: cheaper
+    return [case for case in found
+            if case["doctor_id"] == doctor_id and case["opened_at"] <= now < case["ends_at"]]
+
+
+def open_emergency(db, *, doctor, patient_id, password, reason, minutes, now=None):
+    """Open break-glass access after the doctor re-entered their password and said why."""
+    if doctor["role"] != users.DOCTOR or doctor["verification"]["state"] != "verified":
+        raise Forbidden("Only verified doctors may open emergency access.")
+    patient = require_patient(db, patient_id)
+    errors = {}
+    reason = " ".join((reason or "").split())
+    if len(reason) < MIN_REASON:
+        errors["reason"] = f"Describe the emergency (at least {MIN_REASON} characters)."
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = f"Use at most {MAX_REASON} characters."
+    fresh = db.users.find_one({"_id": doctor["_id"]})
+    if not password or not users.check_password(fresh, password):
+        errors["password"] = "That is not your password."
+    if errors:
+        error = Forbidden if set(errors) == {"password"} else InvalidInput
+        raise error("Check the highlighted fields.", errors)
+    now = now or now_ms()
+    if open_for(db, doctor["human_id"], patient["human_id"], now):
+        raise Conflict("You already have emergency access to this patient.")
+    case = {
+        "emergency_id": ids.next_id(db, "emergency"), "doctor_id": doctor["human_id"],
+        "doctor_name": doctor["name"], "org_id": doctor.get("org_id"),
+        "patient_id": patient["human_id"], "reason": reason, "opened_at": now,
+        "ends_at": now + timedelta(minutes=int(minutes)), "review_state": PENDING_REVIEW,
+        "review": None, "sealed_height": None, "seals": {},
+    }
+    case["_id"] = db.emergencies.insert_one(case).inserted_id
+    block, salts = seal(OPENED_KIND, {"emergency": case["emergency_id"]}, doctor,
+                        opened_attributes(case))
+    db.emergencies.update_one({"_id": case["_id"]}, {"$set": {
+        "sealed_height": block["height"], "seals.opened": {"height": block["height"], "salts": salts}}})
+    case["sealed_height"] = block["height"]
+    return case
+
+
+def for_patient(db, patient_id):
+    found = db.emergencies.find({"patient_id": patient_id}, limit=LIST_LIMIT)
+    return sorted(found, key=lambda case: case["opened_at"], reverse=True)
+
+
+def by_doctor(db, doctor_id):
+    found = db.emergencies.find({"doctor_id": doctor_id}, limit=LIST_LIMIT)
+    return sorted(found, key=lambda case: case["opened_at"], reverse=True)
+
+
+def pending_review(db, limit=LIST_LIMIT):
+    """The auditor's queue, oldest first."""
+    found = db.emergencies.find({"review_state": PENDING_REVIEW}, limit=limit)
+    return sorted(found, key=lambda case: case["opened_at"])
+
+
+def get(db, emergency_id):
+    return db.emergencies.find_one({"emergency_id": (emergency_id or "").strip().upper()})
+
+
+def review(db, emergency_id, auditor, justified: bool, note):
+    """pending-review → justified | unjustified in one atomic conditional update, sealed as
+    `emergency.reviewed`."""
+    if auditor["role"] != users.AUDITOR:
+        raise Forbidden("Only auditors review emergency accesses.")
+    note = " ".join((note or "").split()) or None
+    if note and len(note) > MAX_NOTE:
+        problem = f"Use at most {MAX_NOTE} characters."
+        raise InvalidInput(problem, {"note": problem})
+    case = get(db, emergency_id)
+    if case is None:
+        raise NotFound("There is no such emergency access.")
+    state = JUSTIFIED if justified else UNJUSTIFIED
+    reviewed = transition(
+        db.emergencies, {"_id": case["_id"], "review_state": PENDING_REVIEW},
+        {"$set": {"review_state": state, "review": {
+            "by": auditor["human_id"], "justified": bool(justified), "note": note, "at": now_ms()}}})
+    if reviewed is None:
+        raise Conflict("This emergency access was already reviewed.")
+    block, salts = seal(REVIEWED_KIND, {"emergency": case["emergency_id"]}, auditor,
+                        reviewed_attributes(reviewed))
+    db.emergencies.update_one({"_id": case["_id"]}, {"$set": {
+        "seals.reviewed": {"height": block["height"], "salts": salts}}})
+    return reviewed
+
+
+def _named_case(db, block, prefetched):
+    """The emergency the block's subject names (prefetched, or one lookup), or None."""
+    emergency_id = (block.get("subject") or {}).get("emergency")
+    if not isinstance(emergency_id, str):
+        return None
+    case = registry.take(prefetched, block,
+                         lambda case: registry.same(case.get("emergency_id"), emergency_id))
+    return case if case is not None else db.emergencies.find_one({"emergency_id": emergency_id})
+
+
+def rebuild_opened(db, block, data_key, prefetched=None):
+    case = _named_case(db, block, prefetched)
+    if case is None:
+        return None
+    return opened_attributes(case), ((case.get("seals") or {}).get("opened") or {}).get("salts", {})
+
+
+def rebuild_reviewed(db, block, data_key, prefetched=None):
+    case = _named_case(db, block, prefetched)
+    if case is None:
+        return None
+    return reviewed_attributes(case), ((case.get("seals") or {}).get("reviewed") or {}).get("salts", {})
+
+
+def emergency_coverage(db):
+    for case in db.emergencies.find({}, {"emergency_id": 1, "review_state": 1, "sealed_height": 1,
+                                         "seals": 1}):
+        yield "emergencies", case["emergency_id"], case.get("sealed_height")
+        if case.get("review_state") in (JUSTIFIED, UNJUSTIFIED):
+            height = ((case.get("seals") or {}).get("reviewed") or {}).get("height")
+            yield "emergencies", f"{case['emergency_id']} reviewed", height
+
+
+EVENTS = (
+    EventKind(OPENED_KIND, "emergencies", "sealed_height", rebuild_opened,
+              creates_document=True),
+    EventKind(REVIEWED_KIND, "emergencies", "seals.reviewed.height", rebuild_reviewed),
+)
+COVERAGE = (emergency_coverage,)

@@ -1,0 +1,153 @@
+"""Accounts that someone else opens for a person: name and username rules, one-time setup codes,
+and the admin's account actions (find, unlock, disable).
+
+A manager or an admin never chooses another person's password. The new account gets a
+one-time setup code, shown once, that works as the first password; `must_set_password`
+then makes the guard send the person to `auth.set_password` before anything else.
+"""
+import re
+import secrets
+import unicodedata
+
+from models.core import clock
+from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.core.transitions import transition_where
+from models.people import users
+
+# Lock-outs are listed by a range on locked_until; unlocked accounts hold None, which a
+# datetime range never matches.
+INDEXES = {
+    "users": [([("locked_until", 1)], {})],
+}
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
+NAME_PUNCTUATION = set(" '-.")
+MAX_NAME_LENGTH = 100
+SETUP_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud at a desk
+SETUP_CODE_GROUPS = 4
+LIST_LIMIT = 200
+
+
+def clean_fields(checks, extra_errors=None):
+    """Run (field, cleaner, value) checks; the cleaned values, or one InvalidInput naming
+    every bad field at once (so a form shows all its problems in one round trip)."""
+    errors, cleaned = dict(extra_errors or {}), {}
+    for field, cleaner, value in checks:
+        try:
+            cleaned[field] = cleaner(value)
+        except InvalidInput as exc:
+            errors[field] = exc.message
+    if errors:
+        raise InvalidInput("Check the highlighted fields.", errors)
+    return cleaned
+
+
+def clean_name(name):
+    """A person's name, NFC and single-spaced; InvalidInput names the field."""
+    text = " ".join(unicodedata.normalize("NFC", name or "").split())
+    if len(text) < 2:
+        raise InvalidInput("Enter the full name.", {"name": "Enter the full name."})
+    if len(text) > MAX_NAME_LENGTH:
+        problem = f"Use at most {MAX_NAME_LENGTH} characters."
+        raise InvalidInput(problem, {"name": problem})
+    if not any(ch.isalpha() for ch in text) or not all(
+            ch.isalpha() or unicodedata.category(ch).startswith("M") or ch in NAME_PUNCTUATION
+            for ch in text):
+        problem = "Use letters, spaces, apostrophes, hyphens and dots only."
+        raise InvalidInput(problem, {"name": problem})
+    return text
+
+
+def clean_username(username):
+    text = users.normalize_username(username)
+    if not USERNAME_RE.match(text):
+        problem = ("3 to 40 characters: lower-case letters, digits, dots, hyphens or "
+                   "underscores, starting with a letter or digit.")
+        raise InvalidInput(problem, {"username": problem})
+    return text
+
+
+def check_username_free(db, username):
+    if users.by_username(db, username):
+        raise Conflict("That username is taken.", {"username": "That username is taken."})
+
+
+def new_setup_code():
+    """e.g. K7QM-2XWP-9HTR-C4NB: 80 bits, long enough to pass the password policy."""
+    groups = ("".join(secrets.choice(SETUP_CODE_ALPHABET) for _ in range(4))
+              for _ in range(SETUP_CODE_GROUPS))
+    return "-".join(groups)
+
+
+def create_with_setup_code(db, *, rounds, **fields):
+    """(account, code): the code is the first password and is never stored in clear."""
+    code = new_setup_code()
+    account = users.create_user(db, password=code, rounds=rounds, must_set_password=True, **fields)
+    return account, code
+
+
+def create_with_password_hash(db, password_hash, **fields):
+    """An account whose bcrypt hash was computed once by the caller (demo data only)."""
+    account = users.create_user(db, password=None, **fields)
+    db.users.update_one({"_id": account["_id"]}, {"$set": {
+        "password_hash": password_hash, "must_set_password": False}})
+    account.update(password_hash=password_hash, must_set_password=False)
+    return account
+
+
+def find(db, query):
+    """One account by human id or username (both unique indexes), or None."""
+    query = (query or "").strip()
+    if not query:
+        return None
+    return users.by_human_id(db, query) or users.by_username(db, query)
+
+
+def locked(db, at=None):
+    """Accounts locked right now, oldest lock-out expiry first (bounded, indexed)."""
+    found = db.users.find({"locked_until": {"$gt": at or clock.now()}},
+                          {"password_hash": 0}, limit=LIST_LIMIT)
+    return sorted(found, key=lambda doc: doc["locked_until"])
+
+
+def unlock(db, human_id, at=None):
+    """Clear a lock-out; an account that is not locked is a Conflict."""
+    doc = transition_where(
+        db.users, {"human_id": human_id, "locked_until": {"$gt": at or clock.now()}},
+        {"$set": {"locked_until": None, "failed_logins": 0}})
+    if doc is None:
+        _require(db, human_id)
+        raise Conflict("That account is not locked.")
+    return doc
+
+
+def disable(db, human_id, by):
+    """Switch an account off (it can no longer sign in); never the caller's own."""
+    if human_id == by["human_id"]:
+        raise Forbidden("You cannot disable your own account.")
+    doc = transition_where(
+        db.users, {"human_id": human_id, "active": True},
+        {"$set": {"active": False, "disabled_at": clock.now(), "disabled_by": by["human_id"]}})
+    if doc is None:
+        _require(db, human_id)
+        raise Conflict("That account is already disabled.")
+    return doc
+
+
+def by_role(db, role):
+    """Accounts of one role (small roles only: admins, auditors), by human id."""
+    found = db.users.find({"role": role}, {"password_hash": 0}, limit=LIST_LIMIT)
+    return sorted(found, key=lambda doc: doc["human_id"])
+
+
+def _require(db, human_id):
+    if not db.users.find_one({"human_id": human_id}, {"_id": 1}):
+        raise NotFound("There is no such account.")
+
+
+def create_auditor(db, *, name, username, rounds, created_by=None):
+    """(auditor, setup code); every field is checked before anything is written."""
+    cleaned = clean_fields((("name", clean_name, name), ("username", clean_username, username)))
+    check_username_free(db, cleaned["username"])
+    return create_with_setup_code(db, rounds=rounds, role=users.AUDITOR, created_by=created_by,
+                                  **cleaned)

@@ -1,0 +1,200 @@
+"""Organizations (hospital, clinic, lab, pharmacy), their managers and their staff.
+
+An account belongs to an organization through `org_id`, which holds the organization's human
+id (ORG-0007): readable everywhere and a plain string on the ledger. Managers are accounts
+with role ORG_MANAGER; the staff a manager runs are doctors, pharmacists and lab technicians.
+A manager only ever reaches staff through a query that includes its own `org_id`.
+"""
+import unicodedata
+
+import pymongo
+
+from models.core import clock, ids
+from models.core.errors import Conflict, InvalidInput, NotFound
+from models.core.transitions import transition_where
+from models.people import accounts, users
+
+HOSPITAL, CLINIC, LAB, PHARMACY = "hospital", "clinic", "lab", "pharmacy"
+KINDS = (HOSPITAL, CLINIC, LAB, PHARMACY)
+KIND_LABELS = {HOSPITAL: "Hospital", CLINIC: "Clinic", LAB: "Laboratory", PHARMACY: "Pharmacy"}
+MEMBER_ROLES = (users.DOCTOR, users.PHARMACIST, users.LAB_TECH)
+MAX_NAME_LENGTH = 120
+LIST_LIMIT = 1000
+
+INDEXES = {
+    "organizations": [
+        ([("human_id", 1)], {"unique": True}),
+        ([("name_key", 1)], {"unique": True}),
+    ],
+}
+
+
+def name_key(name):
+    """Names compare without case or spacing differences, so a hospital is not created twice."""
+    return " ".join(unicodedata.normalize("NFKC", name or "").casefold().split())
+
+
+def clean(name, kind):
+    """(name, kind) ready to store; InvalidInput with one message per bad field."""
+    errors = {}
+    text = " ".join(unicodedata.normalize("NFC", name or "").split())
+    if len(text) < 3:
+        errors["name"] = "Enter the organization's name (at least 3 characters)."
+    elif len(text) > MAX_NAME_LENGTH:
+        errors["name"] = f"Use at most {MAX_NAME_LENGTH} characters."
+    elif any(unicodedata.category(ch).startswith("C") for ch in text):
+        errors["name"] = "The name contains control characters."
+    if kind not in KINDS:
+        errors["kind"] = "Choose hospital, clinic, lab or pharmacy."
+    if errors:
+        raise InvalidInput("Check the organization's details.", errors)
+    return text, kind
+
+
+def get(db, human_id):
+    return db.organizations.find_one({"human_id": (human_id or "").strip().upper()})
+
+
+def require(db, human_id):
+    org = get(db, human_id)
+    if org is None:
+        raise NotFound("There is no such organization.")
+    return org
+
+
+def by_name(db, name):
+    return db.organizations.find_one({"name_key": name_key(name)})
+
+
+def list_all(db):
+    """Every organization, by human id (a small collection: tens to hundreds)."""
+    return sorted(db.organizations.find({}, limit=LIST_LIMIT), key=lambda org: org["human_id"])
+
+
+def by_human_ids(db, human_ids):
+    wanted = sorted(set(filter(None, human_ids)))
+    if not wanted:
+        return {}
+    return {org["human_id"]: org for org in db.organizations.find({"human_id": {"$in": wanted}})}
+
+
+def create(db, *, name, kind, created_by=None):
+    name, kind = clean(name, kind)
+    if by_name(db, name):
+        raise Conflict("An organization with that name exists.",
+                       {"name": "An organization with that name exists."})
+    org = {
+        "human_id": ids.next_id(db, "organization"),
+        "name": name,
+        "name_key": name_key(name),
+        "kind": kind,
+        "active": True,
+        "created_at": clock.now(),
+        "created_by": created_by,
+    }
+    try:
+        org["_id"] = db.organizations.insert_one(org).inserted_id
+    except pymongo.errors.DuplicateKeyError:
+        raise Conflict("An organization with that name exists.",
+                       {"name": "An organization with that name exists."}) from None
+    return org
+
+
+def create_with_manager(db, *, name, kind, manager_name, manager_username, rounds,
+                        created_by=None):
+    """(organization, manager, setup code), or nothing at all.
+
+    Everything is validated before the first write; if the manager's insert still fails (a
+    username taken in the meantime) the organization is removed again.
+    """
+    try:
+        clean(name, kind)
+        org_errors = {}
+    except InvalidInput as exc:
+        org_errors = exc.field_errors
+    manager = accounts.clean_fields((("manager_name", accounts.clean_name, manager_name),
+                                     ("manager_username", accounts.clean_username, manager_username)),
+                                    org_errors)
+    if by_name(db, name):
+        raise Conflict("An organization with that name exists.",
+                       {"name": "An organization with that name exists."})
+    accounts.check_username_free(db, manager["manager_username"])
+    org = create(db, name=name, kind=kind, created_by=created_by)
+    try:
+        account, code = accounts.create_with_setup_code(
+            db, rounds=rounds, username=manager["manager_username"], role=users.ORG_MANAGER,
+            name=manager["manager_name"], org_id=org["human_id"], created_by=created_by)
+    except Exception:
+        db.organizations.delete_one({"_id": org["_id"]})
+        raise
+    return org, account, code
+
+
+def disable(db, human_id, by=None):
+    """Switch an organization off, and with it every account that belongs to it.
+
+    Accounts disabled this way are marked `disabled_with_org`, so they can be told apart from
+    accounts someone disabled one by one. Patients never belong to an organization.
+    """
+    org = transition_where(
+        db.organizations, {"human_id": human_id, "active": True},
+        {"$set": {"active": False, "disabled_at": clock.now(), "disabled_by": by}})
+    if org is None:
+        require(db, human_id)
+        raise Conflict("That organization is already disabled.")
+    db.users.update_many({"org_id": human_id, "active": True},
+                         {"$set": {"active": False, "disabled_with_org": True}})
+    return org
+
+
+def managers(db, org_human_ids):
+    """Managers of the given organizations, grouped by organization."""
+    grouped = {}
+    found = db.users.find({"org_id": {"$in": list(org_human_ids)}, "role": users.ORG_MANAGER},
+                          {"password_hash": 0}, limit=LIST_LIMIT)
+    for account in found:
+        grouped.setdefault(account["org_id"], []).append(account)
+    return grouped
+
+
+def members(db, org_human_id):
+    """An organization's doctors, pharmacists and lab technicians, by human id."""
+    found = db.users.find({"org_id": org_human_id, "role": {"$in": list(MEMBER_ROLES)}},
+                          {"password_hash": 0}, limit=LIST_LIMIT)
+    return sorted(found, key=lambda account: account["human_id"])
+
+
+def add_member(db, org, *, role, name, username, rounds, created_by=None):
+    """(account, setup code) for a new doctor, pharmacist or lab technician of `org`.
+
+    A doctor starts unverified: the guard keeps them on the verification page until an
+    admin approved their licence.
+    """
+    role_errors = {} if role in MEMBER_ROLES else {"role": "Choose doctor, pharmacist or lab technician."}
+    cleaned = accounts.clean_fields((("name", accounts.clean_name, name),
+                                     ("username", accounts.clean_username, username)), role_errors)
+    if not org.get("active", True):
+        raise Conflict("This organization is disabled.")
+    accounts.check_username_free(db, cleaned["username"])
+    return accounts.create_with_setup_code(
+        db, rounds=rounds, username=cleaned["username"], role=role, name=cleaned["name"],
+        org_id=org["human_id"], verified=False, created_by=created_by)
+
+
+def disable_member(db, org_human_id, member_human_id, by=None):
+    """Disable one of this organization's staff; anyone else's staff is simply not found."""
+    query = {"human_id": (member_human_id or "").strip().upper(), "org_id": org_human_id,
+             "role": {"$in": list(MEMBER_ROLES)}}
+    account = transition_where(
+        db.users, dict(query, active=True),
+        {"$set": {"active": False, "disabled_at": clock.now(), "disabled_by": by}})
+    if account is None:
+        if db.users.find_one(query, {"_id": 1}) is None:
+            raise NotFound("There is no such member of your organization.")
+        raise Conflict("That account is already disabled.")
+    return account
+
+
+def count(db):
+    """How many organizations exist (an estimate; the collection is small)."""
+    return db.organizations.estimated_document_count()

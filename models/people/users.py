@@ -1,0 +1,221 @@
+"""Accounts: creation, password checks with lockout, and the roles people hold.
+
+Passwords are bcrypt hashes; bcrypt only reads 72 bytes, so longer passwords are refused
+up front instead of being silently truncated.
+"""
+import secrets
+from datetime import timedelta
+
+import bcrypt
+import pymongo
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from models.core import clock, ids
+from models.core.errors import Conflict, InvalidInput
+
+ADMIN = "admin"
+ORG_MANAGER = "org_manager"
+DOCTOR = "doctor"
+PHARMACIST = "pharmacist"
+LAB_TECH = "lab_tech"
+PATIENT = "patient"
+AUDITOR = "auditor"
+ROLES = (ADMIN, ORG_MANAGER, DOCTOR, PHARMACIST, LAB_TECH, PATIENT, AUDITOR)
+STAFF_ROLES = (PHARMACIST, LAB_TECH)
+ROLE_LABELS = {
+    ADMIN: "Administrator", ORG_MANAGER: "Organization manager", DOCTOR: "Doctor",
+    PHARMACIST: "Pharmacist", LAB_TECH: "Lab technician", PATIENT: "Patient", AUDITOR: "Auditor",
+}
+HUMAN_ID_KIND = {
+    ADMIN: "admin", ORG_MANAGER: "staff", DOCTOR: "doctor", PHARMACIST: "staff",
+    LAB_TECH: "staff", PATIENT: "patient", AUDITOR: "auditor",
+}
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_BYTES = 72
+
+INDEXES = {
+    "users": [
+        ([("username", 1)], {"unique": True}),
+        ([("human_id", 1)], {"unique": True}),
+        ([("org_id", 1), ("role", 1)], {}),
+        ([("role", 1), ("verification.state", 1)], {}),
+    ],
+}
+
+
+def password_problem(password, username):
+    """The reason a password is refused, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        return f"Use at most {MAX_PASSWORD_BYTES} bytes (bcrypt ignores anything longer)."
+    if username and password.strip().lower() == username.strip().lower():
+        return "The password must not be the username."
+    return None
+
+
+def hash_password(password, rounds):
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def check_password(user, password):
+    stored = user.get("password_hash")
+    if not stored or len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        return False
+    return bcrypt.checkpw(password.encode("utf-8"), stored.encode("ascii"))
+
+
+def normalize_username(username):
+    return (username or "").strip().lower()
+
+
+def create_user(db, *, username, role, name, password=None, rounds=12, org_id=None,
+                profile=None, must_set_password=False, verified=None, created_by=None):
+    """Insert one account atomically; a taken username is a Conflict, never a half account."""
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}")
+    username = normalize_username(username)
+    if password is not None:
+        problem = password_problem(password, username)
+        if problem:
+            raise InvalidInput(problem, {"password": problem})
+    if db.users.find_one({"username": username}, {"_id": 1}):
+        raise Conflict("That username is taken.", {"username": "That username is taken."})
+    state = "verified" if verified or role != DOCTOR else "unverified"
+    doc = {
+        "username": username,
+        "password_hash": hash_password(password, rounds) if password else None,
+        "must_set_password": must_set_password or password is None,
+        "role": role,
+        "name": name.strip(),
+        "human_id": ids.next_id(db, HUMAN_ID_KIND[role]),
+        "org_id": org_id,
+        "profile": profile or {},
+        "active": True,
+        "verification": {"state": state},
+        "failed_logins": 0,
+        "locked_until": None,
+        "actor": "act-" + secrets.token_hex(8),
+        "created_at": clock.now(),
+        "created_by": created_by,
+    }
+    try:
+        doc["_id"] = db.users.insert_one(doc).inserted_id
+    except pymongo.errors.DuplicateKeyError:
+        raise Conflict("That username is taken.", {"username": "That username is taken."}) from None
+    return doc
+
+
+def get(db, user_id):
+    try:
+        oid = user_id if isinstance(user_id, ObjectId) else ObjectId(str(user_id))
+    except (InvalidId, TypeError):
+        return None
+    return db.users.find_one({"_id": oid})
+
+
+def by_username(db, username):
+    return db.users.find_one({"username": normalize_username(username)})
+
+
+def by_human_id(db, human_id, role=None):
+    # human_id is unique: the role is checked here rather than as a second query field,
+    # which would cost the embedded server a second index lookup.
+    found = db.users.find_one({"human_id": (human_id or "").strip().upper()})
+    return found if found is not None and (not role or found.get("role") == role) else None
+
+
+def is_locked(user, at=None):
+    until = user.get("locked_until")
+    return bool(until and until > (at or clock.now()))
+
+
+class LoginResult:
+    def __init__(self, user=None, error=None, locked=False):
+        self.user, self.error, self.locked = user, error, locked
+
+
+def authenticate(db, username, password, *, threshold=5, lock_minutes=15):
+    """Check a login; after `threshold` failures the account locks for `lock_minutes`."""
+    generic = "Unknown username or wrong password."
+    user = by_username(db, username)
+    if user is None:
+        return LoginResult(error=generic)
+    if is_locked(user):
+        return LoginResult(error="This account is locked after too many failed logins. "
+                                 "Try again later or ask an administrator to unlock it.", locked=True)
+    if not user.get("active", True):
+        return LoginResult(error="This account is disabled.")
+    if not check_password(user, password):
+        db.users.update_one({"_id": user["_id"]}, {"$inc": {"failed_logins": 1}})
+        locked = db.users.update_one(
+            {"_id": user["_id"], "failed_logins": {"$gte": threshold}},
+            {"$set": {"locked_until": clock.now() + timedelta(minutes=lock_minutes), "failed_logins": 0}})
+        if locked.matched_count:
+            return LoginResult(error="Too many failed logins: this account is locked for "
+                                     f"{lock_minutes} minutes.", locked=True)
+        return LoginResult(error=generic)
+    db.users.update_one({"_id": user["_id"]}, {"$set": {"failed_logins": 0, "locked_until": None,
+                                                         "last_login": clock.now()}})
+    return LoginResult(user=user)
+
+
+def unlock(db, user_id):
+    return db.users.update_one({"_id": user_id}, {"$set": {"locked_until": None,
+                                                            "failed_logins": 0}}).modified_count
+
+
+def set_password(db, user, password, rounds):
+    problem = password_problem(password, user["username"])
+    if problem:
+        raise InvalidInput(problem, {"password": problem})
+    db.users.update_one({"_id": user["_id"]}, {"$set": {
+        "password_hash": hash_password(password, rounds), "must_set_password": False}})
+
+
+def set_active(db, user_id, active):
+    return db.users.update_one({"_id": user_id}, {"$set": {"active": bool(active)}}).modified_count
+
+
+class User:
+    """The signed-in person as Flask-Login sees it; a thin view over the account document."""
+
+    is_anonymous = False
+
+    def __init__(self, doc):
+        self.doc = doc
+
+    def get_id(self):
+        return str(self.doc["_id"])
+
+    @property
+    def id(self):
+        return self.doc["_id"]
+
+    @property
+    def is_authenticated(self):
+        return True
+
+    @property
+    def is_active(self):
+        return bool(self.doc.get("active", True))
+
+    def __getattr__(self, name):
+        try:
+            return self.doc[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def role_label(self):
+        return ROLE_LABELS[self.doc["role"]]
+
+    @property
+    def must_set_password(self):
+        return bool(self.doc.get("must_set_password"))
+
+    @property
+    def needs_verification(self):
+        return self.doc["role"] == DOCTOR and self.doc["verification"]["state"] != "verified"

@@ -1,0 +1,73 @@
+"""Start-up: the one place that wires the packages together for an app.
+
+`install(app)` registers every domain's event kinds with the sealing registry, the hooks
+around each append, the indexes, and refuses to run under keys the database does not know.
+Registries are filled here, explicitly, never as a side effect of importing a module.
+"""
+from models.clinical import audit_trail, pharmacy, records
+from models.consent import emergency
+from models.consent import workflow as consent
+from models.people import accounts, organizations, users, verification
+from models.sealing import (
+    activity,
+    audit_jobs,
+    checkpoints,
+    explorer,
+    reconcile,
+    registry,
+    seam,
+    trust,
+)
+from models.storage import db as storage
+from models.storage import keys, schema
+
+DOMAINS = (users, accounts, organizations, verification, consent, emergency, records,
+           audit_trail, pharmacy, trust)
+"""Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`), coverage checks
+(`COVERAGE`) or resealers (`RESEALERS`). Order matters only for reconcile's report."""
+SEALING_TABLES = (explorer, activity, audit_jobs)
+"""Sealing modules with collections of their own."""
+
+
+def register_events():
+    """Fill the sealing registry from the domains (idempotent)."""
+    for module in DOMAINS:
+        registry.declare(getattr(module, "EVENTS", ()), getattr(module, "COVERAGE", ()),
+                         getattr(module, "RESEALERS", ()))
+
+
+def declared_indexes():
+    """Every index the app needs: the modules' own, and one per sealing height."""
+    register_events()
+    return schema.merge(*(getattr(module, "INDEXES", {}) for module in DOMAINS + SEALING_TABLES),
+                        registry.height_indexes())
+
+
+def ensure_indexes(db):
+    schema.ensure_indexes(db, declared_indexes())
+    seam.store_for(db).ensure_indexes()
+
+
+def install_hooks(app):
+    """What runs around each append: the crash rehearsal before it (testing apps only), the
+    day counter and the checkpoint cadence after it."""
+    hooks = seam.hooks(app)
+    if app.testing and reconcile.crash_if_injected not in hooks.before_append:
+        hooks.before_append.append(reconcile.crash_if_injected)
+    for after in (activity.after_seal, checkpoints.after_seal):
+        if after not in hooks.after_seal:
+            hooks.after_seal.append(after)
+
+
+def install(app):
+    """Registries, hooks, indexes and key checks: refuse to run under the wrong keys."""
+    register_events()
+    install_hooks(app)
+    with app.app_context():
+        db = storage.get_db(app)
+        ensure_indexes(db)
+        data_key = keys.load_data_key(app)
+        ledger_key = keys.load_ledger_key(app)
+        keys.check_fingerprints(db, data_key, ledger_key,
+                                keys.data_key_path(app), keys.ledger_key_path(app))
+        app.extensions.setdefault("medledger", {}).update(data_key=data_key, ledger_key=ledger_key)

@@ -1,0 +1,77 @@
+"""Clinical values at rest: AES-256-GCM with the data key, bound to record id and version.
+
+The associated data ties a ciphertext to its record id and version, so moving one record's
+ciphertext onto another record (or another version) fails the tag check just like editing a
+byte does. A failed tag is `TamperedCiphertext`: the audit reports it as tampering and a page
+that meets it refuses to show anything.
+"""
+import json
+
+from bson import Binary
+from Crypto.Cipher import AES
+from Crypto.Random import get_random_bytes
+
+from models.core.errors import DomainError
+
+NONCE_BYTES = 12
+TAG_BYTES = 16
+SCHEME = "aes-256-gcm/v1"
+
+
+class TamperedCiphertext(DomainError):
+    """The stored ciphertext, nonce, tag or its binding (record id, version) was altered."""
+
+    status = 500
+
+
+def associated_data(record_id, version):
+    return f"medledger-record\n{record_id}\n{int(version)}".encode("utf-8")
+
+
+def encrypt(key, record_id, version, payload):
+    """The payload (a JSON-able dict) as a storable sealed box."""
+    cipher = AES.new(key, AES.MODE_GCM, nonce=get_random_bytes(NONCE_BYTES), mac_len=TAG_BYTES)
+    cipher.update(associated_data(record_id, version))
+    plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    ciphertext, tag = cipher.encrypt_and_digest(plaintext.encode("utf-8"))
+    return {"scheme": SCHEME, "nonce": Binary(cipher.nonce), "ciphertext": Binary(ciphertext),
+            "tag": Binary(tag)}
+
+
+def decrypt(key, record_id, version, box):
+    """The payload back, or TamperedCiphertext if anything about the box or its binding changed."""
+    try:
+        if box.get("scheme") != SCHEME:
+            raise ValueError("unknown scheme")
+        cipher = AES.new(key, AES.MODE_GCM, nonce=bytes(box["nonce"]), mac_len=TAG_BYTES)
+        cipher.update(associated_data(record_id, version))
+        plaintext = cipher.decrypt_and_verify(bytes(box["ciphertext"]), bytes(box["tag"]))
+        return json.loads(plaintext.decode("utf-8"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise TamperedCiphertext(
+            f"Record {record_id} version {version} failed its integrity check "
+            "(its encrypted data was altered). It cannot be shown.") from None
+
+
+def attachment_associated_data(patient_id, sha256):
+    return f"medledger-attachment\n{patient_id}\n{sha256}".encode("utf-8")
+
+
+def encrypt_file(key, patient_id, sha256, data):
+    """nonce || tag || ciphertext of a file, bound to its patient and its content hash."""
+    cipher = AES.new(key, AES.MODE_GCM, nonce=get_random_bytes(NONCE_BYTES), mac_len=TAG_BYTES)
+    cipher.update(attachment_associated_data(patient_id, sha256))
+    ciphertext, tag = cipher.encrypt_and_digest(data)
+    return cipher.nonce + tag + ciphertext
+
+
+def decrypt_file(key, patient_id, sha256, blob):
+    try:
+        nonce, tag, ciphertext = blob[:NONCE_BYTES], blob[NONCE_BYTES:NONCE_BYTES + TAG_BYTES], \
+            blob[NONCE_BYTES + TAG_BYTES:]
+        cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=TAG_BYTES)
+        cipher.update(attachment_associated_data(patient_id, sha256))
+        return cipher.decrypt_and_verify(ciphertext, tag)
+    except (ValueError, TypeError):
+        raise TamperedCiphertext("This attachment failed its integrity check (its stored "
+                                 "content was altered). It cannot be downloaded.") from None

@@ -1,0 +1,87 @@
+"""The one storage module: picks the backend from MONGO_URI and hands out pymongo objects.
+
+Everything else uses pymongo's own API and errors. One client per process, created lazily,
+so that Flask's reloader parent never starts an embedded server.
+"""
+import os
+import threading
+
+import pymongo
+from flask import current_app
+
+from models.storage.embedded import EmbeddedServer
+
+_lock = threading.Lock()
+_clients = {}  # uri -> MongoClient, one per process
+_servers = {}  # storage path -> EmbeddedServer
+
+
+def backend(uri):
+    if not uri or uri.startswith("secantus:"):
+        return "embedded"
+    if uri.startswith("mongomock://"):
+        return "mongomock"
+    if uri.startswith(("mongodb://", "mongodb+srv://")):
+        return "mongodb"
+    raise RuntimeError(f"MONGO_URI {uri!r}: use mongodb://, mongodb+srv://, mongomock:// or secantus:<dir>")
+
+
+def _embedded_path(app, uri):
+    path = uri[len("secantus:"):] if uri else ""
+    return path or os.path.join(app.instance_path, "db")
+
+
+def _new_client(app, uri):
+    kind = backend(uri)
+    if kind == "mongomock":
+        import mongomock
+        import mongomock.gridfs
+        mongomock.gridfs.enable_gridfs_integration()
+        return mongomock.MongoClient(tz_aware=True)
+    options = {}
+    if kind == "embedded":
+        path = _embedded_path(app, uri)
+        server = _servers.get(path)
+        if server is None:
+            server = _servers[path] = EmbeddedServer(path).start()
+        uri = server.uri
+        # SecantusDB keeps the reply of every retryable write for 30 minutes (up to 10,000)
+        # and scans and sorts that whole registry on each write once it is full: 9-14 ms of
+        # server CPU per insert instead of under 1 ms (bench/retryable_writes_bench.py). It is
+        # on loopback, where a retry would rarely help, so writes are sent without it. A
+        # MONGO_URI to a secantusd-py started by hand should say `retryWrites=false` too.
+        options["retryWrites"] = False
+    return pymongo.MongoClient(uri, tz_aware=True, connect=False,
+                               serverSelectionTimeoutMS=10_000, **options)
+
+
+def client(app=None):
+    app = app or current_app
+    injected = app.config.get("MONGO_CLIENT")
+    if injected is not None:
+        return injected
+    uri = app.config.get("MONGO_URI", "")
+    if backend(uri) == "mongomock":
+        # Each test app gets its own in-process database.
+        store = app.extensions.setdefault("medledger", {})
+        if "mongomock_client" not in store:
+            store["mongomock_client"] = _new_client(app, uri)
+        return store["mongomock_client"]
+    with _lock:
+        key = uri or _embedded_path(app, uri)
+        if key not in _clients:
+            _clients[key] = _new_client(app, uri)
+        return _clients[key]
+
+
+def get_db(app=None):
+    app = app or current_app
+    return client(app)[app.config["MONGO_DB"]]
+
+
+def embedded_uri(app=None):
+    """The TCP address of the embedded server, for tools that need a URI (rate-limit storage)."""
+    app = app or current_app
+    client(app)
+    server = _servers.get(_embedded_path(app, app.config.get("MONGO_URI", "")))
+    return server.uri if server else None
