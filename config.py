@@ -24,6 +24,9 @@ class Config:
     GENERATE_MISSING_KEYS = True
     CHECKPOINT_EVERY_BLOCKS = _env_int("CHECKPOINT_EVERY_BLOCKS", 100)
     CHECKPOINT_EVERY_SECONDS = _env_int("CHECKPOINT_EVERY_SECONDS", 3600)
+    # After a crash, finish the changes it left waiting for their blocks (in the background,
+    # once in-flight requests of other processes must have ended).
+    RECONCILE_AT_STARTUP = os.environ.get("RECONCILE_AT_STARTUP", "1") != "0"
 
     SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 15)
     SESSION_COOKIE_HTTPONLY = True
@@ -66,6 +69,7 @@ class TestingConfig(Config):
     BCRYPT_ROUNDS = 4
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = False
+    RECONCILE_AT_STARTUP = False  # each test app would leave a timer behind; tests call it
 
 
 class ProductionConfig(Config):

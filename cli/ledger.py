@@ -106,17 +106,23 @@ def recount_command():
 
 
 @ledger_cli.command("reconcile")
-@click.option("--dry-run", is_flag=True, help="Report only; seal or link nothing.")
-def reconcile_command(dry_run):
-    """After a crash: seal documents that have no block, report blocks without a document."""
+@click.option("--dry-run", is_flag=True, help="Report only; seal, link or roll back nothing.")
+@click.option("--grace", default=reconcile.GRACE_SECONDS, show_default=True,
+              type=click.IntRange(0, 86_400),
+              help="Leave changes younger than this many seconds alone (their request may "
+                   "still be running); 0 when the app is stopped.")
+def reconcile_command(dry_run, grace):
+    """After a crash: finish every change left without its block (seal it, link the block
+    appended before the crash, or roll back an incomplete one); report what only a person can
+    repair (tampering, blocks whose document is gone)."""
     data_key = current_app.extensions["medledger"]["data_key"]
     try:
-        findings = reconcile.reconcile(get_db(), data_key, fix=not dry_run)
+        findings = reconcile.reconcile(get_db(), data_key, fix=not dry_run, grace=grace)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     for finding in findings:
         click.echo(finding.line())
-    unresolved = [f for f in findings if f.action in ("reported", "would seal", "would link")]
+    unresolved = [f for f in findings if f.for_a_person or f.action.startswith("would")]
     click.echo(f"{len(findings)} finding(s), {len(findings) - len(unresolved)} resolved, "
                f"{len(unresolved)} left for a person.")
     sys.exit(1 if unresolved else 0)

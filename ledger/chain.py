@@ -68,6 +68,11 @@ class Ledger:
                 return doc
             doc = nxt
 
+    def forget_tip(self) -> None:
+        """Read the tip from the store at the next append: after a reconnect, the database
+        may not hold what this process last saw (a server restarted without its journal)."""
+        self._last = None
+
     def tip(self) -> int:
         """Height of the last block, -1 when the chain is empty."""
         doc = self._tip_doc()
@@ -107,12 +112,22 @@ class Ledger:
             try:
                 self.store.insert_block(doc)
             except HeightTaken:
+                self._last = None
                 self._last = self.store.get_block(height)  # the winner: probe on from it
                 time.sleep(random.uniform(0, 0.0005 * min(attempt + 1, 8)))
                 continue
+            except BaseException:
+                # The insert may or may not have reached the store: never build on a tip
+                # that was not read back from it.
+                self._last = None
+                raise
             self._last = doc
             if height % HINT_EVERY == 0:
-                self.store.set_tip_hint(height)
+                try:
+                    self.store.set_tip_hint(height)
+                except BaseException:
+                    self._last = None
+                    raise
             return doc
         raise AppendConflict(f"gave up after {self.max_retries} lost races for the next height")
 

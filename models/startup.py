@@ -1,39 +1,36 @@
 """Start-up: the one place that wires the packages together for an app.
 
 `install(app)` registers every domain's event kinds with the sealing registry, the hooks
-around each append, the indexes, and refuses to run under keys the database does not know.
-Registries are filled here, explicitly, never as a side effect of importing a module.
+around each append, the indexes, refuses to run under keys the database does not know, and
+schedules a reconcile of what a crash may have left pending. Registries are filled here,
+explicitly, never as a side effect of importing a module.
 """
+import logging
+import threading
+
 from models.clinical import audit_trail, pharmacy, records
 from models.consent import emergency
 from models.consent import workflow as consent
+from models.core.errors import Conflict
 from models.people import accounts, organizations, users, verification
-from models.sealing import (
-    activity,
-    audit_jobs,
-    checkpoints,
-    explorer,
-    reconcile,
-    registry,
-    seam,
-    trust,
-)
+from models.sealing import (activity, audit_jobs, checkpoints, explorer, reconcile, registry, seam,
+                            trust)
 from models.storage import db as storage
 from models.storage import keys, schema
 
 DOMAINS = (users, accounts, organizations, verification, consent, emergency, records,
            audit_trail, pharmacy, trust)
-"""Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`), coverage checks
-(`COVERAGE`) or resealers (`RESEALERS`). Order matters only for reconcile's report."""
+"""Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`) or coverage checks
+(`COVERAGE`)."""
 SEALING_TABLES = (explorer, activity, audit_jobs)
+log = logging.getLogger(__name__)
 """Sealing modules with collections of their own."""
 
 
 def register_events():
     """Fill the sealing registry from the domains (idempotent)."""
     for module in DOMAINS:
-        registry.declare(getattr(module, "EVENTS", ()), getattr(module, "COVERAGE", ()),
-                         getattr(module, "RESEALERS", ()))
+        registry.declare(getattr(module, "EVENTS", ()), getattr(module, "COVERAGE", ()))
 
 
 def declared_indexes():
@@ -54,7 +51,10 @@ def install_hooks(app):
     hooks = seam.hooks(app)
     if app.testing and reconcile.crash_if_injected not in hooks.before_append:
         hooks.before_append.append(reconcile.crash_if_injected)
-    for after in (activity.after_seal, checkpoints.after_seal):
+    afters = (activity.after_seal, checkpoints.after_seal)
+    if app.testing:
+        afters = (reconcile.crash_after_append_if_injected,) + afters
+    for after in afters:
         if after not in hooks.after_seal:
             hooks.after_seal.append(after)
 
@@ -71,3 +71,34 @@ def install(app):
         keys.check_fingerprints(db, data_key, ledger_key,
                                 keys.data_key_path(app), keys.ledger_key_path(app))
         app.extensions.setdefault("medledger", {}).update(data_key=data_key, ledger_key=ledger_key)
+    if app.config.get("RECONCILE_AT_STARTUP"):
+        schedule_reconcile(app)
+
+
+def schedule_reconcile(app, delay=None):
+    """Finish what a crash left pending, once the grace period has passed (a change younger
+    than that may still be in flight in another process), in the background."""
+    delay = reconcile.GRACE_SECONDS if delay is None else delay
+    timer = threading.Timer(delay, reconcile_pending, args=(app,))
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def reconcile_pending(app):
+    """One bounded reconcile: the pending markers only (indexed), never a pass over all data."""
+    with app.app_context():
+        try:
+            findings = reconcile.reconcile(storage.get_db(app),
+                                           app.extensions["medledger"]["data_key"], full=False)
+        except Conflict:
+            log.info("start-up reconcile skipped: another process is reconciling")
+            return None
+        except Exception:  # noqa: BLE001 - a background repair must never take the app down
+            log.exception("start-up reconcile failed; run `flask ledger reconcile`")
+            return None
+    left = [finding for finding in findings if finding.for_a_person]
+    if findings:
+        log.warning("start-up reconcile: %d finished, %d left for a person",
+                    len(findings) - len(left), len(left))
+    return findings

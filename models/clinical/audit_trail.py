@@ -10,9 +10,9 @@ from datetime import date, datetime, time, timezone
 
 from models.core.clock import now_ms, ts
 from models.people import organizations, users
-from models.sealing import reconcile, registry
-from models.sealing.registry import EventKind, Resealer
-from models.sealing.seam import seal
+from models.sealing import registry
+from models.sealing.registry import EventKind
+from models.sealing.seam import new_salts, pending_fields, seal_pending
 
 READ_KIND = "record.read"
 LIST_LIMIT = 5000
@@ -48,12 +48,9 @@ def record_read(db, viewer, record, decision, item=None):
         "basis": decision.basis, "basis_kind": decision.basis_kind,
         "basis_id": decision.basis_id, "item": item, "at": now_ms(), "sealed_height": None,
     }
-    entry["_id"] = db.record_reads.insert_one(entry).inserted_id
-    block, salts = seal(READ_KIND, {"record": record["record_id"], "version": record["version"]},
-                        viewer, read_attributes(entry))
-    db.record_reads.update_one({"_id": entry["_id"]}, {"$set": {
-        "sealed_height": block["height"], "seal_salts": salts}})
-    entry["sealed_height"] = block["height"]
+    salts = new_salts(read_attributes(entry))
+    entry["_id"] = db.record_reads.insert_one(pending_fields(entry, READ_KIND, salts)).inserted_id
+    seal_pending(db, READ_KIND, entry, viewer, read_attributes(entry), salts)
     return entry
 
 
@@ -119,33 +116,27 @@ def rebuild_read(db, block, data_key, prefetched=None):
     return (read_attributes(entry), entry.get("seal_salts", {})) if entry else None
 
 
+def read_label(entry):
+    return f"{entry['record_id']} v{entry['version']} read {entry['_id']}"
+
+
 def read_coverage(db):
     for entry in db.record_reads.find({}, {"sealed_height": 1, "record_id": 1, "version": 1}):
-        yield "record_reads", f"{entry['record_id']} v{entry['version']} read {entry['_id']}", \
-            entry.get("sealed_height")
+        yield "record_reads", read_label(entry), entry.get("sealed_height")
 
 
-def unsealed_reads(db):
-    return db.record_reads.find({"sealed_height": None})
+def _read_subject(entry):
+    return {"record": entry["record_id"], "version": entry["version"]}
 
 
-def reseal_read(db, data_key, entry, fix):
-    """Seal a read whose entry a crash left without its block (the entry holds every sealed
-    attribute in clear)."""
-    subject = {"record": entry["record_id"], "version": entry["version"]}
-    item = f"read of {entry['record_id']} v{entry['version']} by {entry['viewer_id']}"
-    if not fix:
-        return reconcile.Finding("unsealed-document", "record_reads", item, "would seal",
-                                 "no record.read block")
-    viewer = users.by_human_id(db, entry["viewer_id"])
-    block, salts = seal(READ_KIND, subject, viewer, read_attributes(entry))
-    db.record_reads.update_one({"_id": entry["_id"], "sealed_height": None},
-                               {"$set": {"sealed_height": block["height"], "seal_salts": salts}})
-    return reconcile.Finding("unsealed-document", "record_reads", item, "sealed",
-                             "sealed now as record.read from the log entry", block["height"])
+def _viewer(db, entry):
+    return users.by_human_id(db, entry["viewer_id"])
 
 
 EVENTS = (EventKind(READ_KIND, "record_reads", "sealed_height", rebuild_read,
-                    creates_document=True),)
+                    creates_document=True, subject=_read_subject, salts_at="seal_salts",
+                    actor=_viewer,
+                    sealed=lambda db, key, entry: (read_attributes(entry),
+                                                   entry.get("seal_salts", {})),
+                    label=read_label),)
 COVERAGE = (read_coverage,)
-RESEALERS = (Resealer("record_reads", unsealed_reads, reseal_read),)

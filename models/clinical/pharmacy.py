@@ -13,7 +13,7 @@ from models.core.errors import Conflict, Forbidden
 from models.core.transitions import transition
 from models.people import users
 from models.sealing.registry import EventKind
-from models.sealing.seam import seal
+from models.sealing.seam import merge, new_salts, pending_update, seal_pending
 
 DISPENSED_KIND = "record.dispensed"
 LIST_LIMIT = 500
@@ -67,10 +67,12 @@ def dispense(db, *, pharmacist, record_id, version, now=None):
     grants = _pharmacy_grants(db, pharmacist, now)
     if doc["type"] != record_types.PRESCRIPTION or not _grant_for(grants, doc, now):
         raise Forbidden("This prescription is not shared with your pharmacy.")
+    salts = new_salts(dispense_attributes(doc))
     dispensed = transition(
         db.records, {"_id": doc["_id"], "status": records.FINAL, "rx_status": records.RX_ACTIVE},
-        {"$set": {"rx_status": records.RX_DISPENSED, "dispense": {
-            "by": pharmacist["human_id"], "pharmacy": pharmacist["org_id"], "at": now}}})
+        merge({"$set": {"rx_status": records.RX_DISPENSED, "dispense": {
+            "by": pharmacist["human_id"], "pharmacy": pharmacist["org_id"], "at": now,
+            "seal_salts": salts}}}, pending_update(DISPENSED_KIND)))
     if dispensed is None:
         current = db.records.find_one({"_id": doc["_id"]}, records.ENVELOPE)
         if current["rx_status"] == records.RX_DISPENSED:
@@ -78,10 +80,7 @@ def dispense(db, *, pharmacist, record_id, version, now=None):
         if current["rx_status"] == records.RX_CANCELLED:
             raise Conflict("The prescriber cancelled this prescription.")
         raise Conflict("This prescription is no longer current (amended or entered in error).")
-    block, salts = seal(DISPENSED_KIND, {"record": record_id, "version": int(version)},
-                        pharmacist, dispense_attributes(dispensed))
-    db.records.update_one({"_id": doc["_id"]}, {"$set": {
-        "dispense.sealed_height": block["height"], "dispense.seal_salts": salts}})
+    seal_pending(db, DISPENSED_KIND, dispensed, pharmacist, dispense_attributes(dispensed), salts)
     return dispensed
 
 
@@ -92,5 +91,13 @@ def rebuild_dispensed(db, block, data_key, prefetched=None):
     return dispense_attributes(doc), doc["dispense"].get("seal_salts", {})
 
 
+def _pharmacist(db, doc):
+    return users.by_human_id(db, (doc.get("dispense") or {}).get("by") or "")
+
+
 EVENTS = (EventKind(DISPENSED_KIND, "records", "dispense.sealed_height", rebuild_dispensed,
-                    projection=records.ENVELOPE),)
+                    projection=records.ENVELOPE, subject=records.version_subject,
+                    salts_at="dispense.seal_salts", actor=_pharmacist,
+                    sealed=lambda db, key, doc: (dispense_attributes(doc),
+                                                 doc["dispense"].get("seal_salts", {})),
+                    label=lambda doc: records.version_label(doc, records.RX_DISPENSED)),)

@@ -19,9 +19,9 @@ from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.transitions import next_in_sequence, transition
 from models.people import users
 from models.people.patients import require_patient
-from models.sealing import reconcile, registry
-from models.sealing.registry import EventKind, Resealer
-from models.sealing.seam import seal
+from models.sealing import registry
+from models.sealing.registry import EventKind
+from models.sealing.seam import merge, new_salts, pending_fields, pending_update, seal_pending
 from models.storage import attachments, crypto
 
 FINAL, AMENDED, ENTERED_IN_ERROR = "final", "amended", "entered-in-error"
@@ -128,8 +128,9 @@ def _clean(spec, raw, uploads, max_bytes):
 
 
 def _new_version(key, *, record_id, version, patient_id, author, type_name, data, sensitivity,
-                 files, supersedes):
-    """(document, sealed attributes, salts) of one version, its payload encrypted."""
+                 files, supersedes, kind):
+    """(document, sealed attributes, salts) of one version, its payload encrypted, pending its
+    `kind` block (the salts are inside the payload, written with it)."""
     doc = {
         "record_id": record_id,
         "version": version,
@@ -151,7 +152,7 @@ def _new_version(key, *, record_id, version, patient_id, author, type_name, data
     attributes = sealed_attributes(doc, data)
     salts = {name: new_salt() for name in attributes}
     doc["box"] = crypto.encrypt(key, record_id, version, {"data": data, "salts": salts})
-    return doc, attributes, salts
+    return pending_fields(doc, kind, None), attributes, salts
 
 
 def _insert(db, doc):
@@ -165,13 +166,10 @@ def _insert(db, doc):
 def _seal_version(db, doc, author, attributes, salts, kind):
     """Seal a written version and keep the height that sealed it.
 
-    Once the version is written nothing undoes it: if sealing fails, the version (with its
-    files) stays for `reconcile`, which links the block or seals it from the document.
+    Once the version is written and complete nothing undoes it: if sealing fails, the version
+    (with its files) stays for reconcile, which links the block or seals it from the document.
     """
-    block, _ = seal(kind, {"record": doc["record_id"], "version": doc["version"]}, author,
-                    attributes, salts)
-    db.records.update_one({"_id": doc["_id"]}, {"$set": {"sealed_height": block["height"]}})
-    doc["sealed_height"] = block["height"]
+    seal_pending(db, kind, doc, author, attributes, salts)
     return doc
 
 
@@ -190,7 +188,8 @@ def create(db, key, *, author, patient_id, type_name, raw, uploads=(), max_bytes
     files = attachments.store(db, key, checked, patient["human_id"])
     doc, attributes, salts = _new_version(
         key, record_id=record_id, version=1, patient_id=patient["human_id"], author=author,
-        type_name=type_name, data=data, sensitivity=sensitivity, files=files, supersedes=None)
+        type_name=type_name, data=data, sensitivity=sensitivity, files=files, supersedes=None,
+        kind=CREATED)
     try:
         _insert(db, doc)
     except Exception:
@@ -258,25 +257,38 @@ def add_files(db, key, *, author, record_id, version, uploads, max_bytes):
 
 
 def _supersede(db, key, doc, author, data, sensitivity, checked):
+    """Insert the next version (pending), then claim the current one for it, then seal.
+
+    In that order a crash leaves either a new version whose predecessor does not name it
+    (reconcile removes it: the amendment was never acknowledged) or a complete amendment
+    (reconcile seals it); never an `amended` version without its successor.
+    """
     next_version = doc["version"] + 1
     files = attachments.store(db, key, checked, doc["patient_id"])
-    try:
-        _claim_for_amendment(db, doc, next_version)
-    except Conflict:
-        attachments.discard(db, files)
-        raise
     new, attributes, salts = _new_version(
         key, record_id=doc["record_id"], version=next_version, patient_id=doc["patient_id"],
         author=author, type_name=doc["type"], data=data, sensitivity=sensitivity,
-        files=list(doc["attachments"]) + files, supersedes=doc["version"])
+        files=list(doc["attachments"]) + files, supersedes=doc["version"], kind=AMENDED_KIND)
     try:
         _insert(db, new)
     except Exception:
         attachments.discard(db, files)
-        db.records.update_one({"_id": doc["_id"], "status": AMENDED},
-                              {"$set": {"status": FINAL, "superseded_by": None}})
+        raise
+    try:
+        _claim_for_amendment(db, doc, next_version)
+    except Conflict:
+        _remove_unclaimed(db, new)
         raise
     return _seal_version(db, new, author, attributes, salts, AMENDED_KIND)
+
+
+def _remove_unclaimed(db, new):
+    """Undo a version whose predecessor was never claimed for it (and the files it added)."""
+    if db.records.delete_one({"_id": new["_id"], "sealed_height": None}).deleted_count:
+        previous = get_version(db, new["record_id"], new["version"] - 1, ENVELOPE) or {}
+        kept = {meta["file_id"] for meta in previous.get("attachments", [])}
+        attachments.discard(db, [meta for meta in new["attachments"]
+                                 if meta["file_id"] not in kept])
 
 
 def error_attributes(doc):
@@ -296,15 +308,14 @@ def mark_entered_in_error(db, *, user, record_id, version, reason):
     doc = require_version(db, record_id, version)
     if not may_amend(user, doc):
         raise Forbidden("Only the author can mark this record as entered in error.")
-    error = {"reason": reason, "by": user["human_id"], "at": now_ms()}
+    salts = new_salts(error_attributes(doc))
+    error = {"reason": reason, "by": user["human_id"], "at": now_ms(), "seal_salts": salts}
     marked = transition(db.records, {"_id": doc["_id"], "status": FINAL},
-                        {"$set": {"status": ENTERED_IN_ERROR, "error": error}})
+                        merge({"$set": {"status": ENTERED_IN_ERROR, "error": error}},
+                              pending_update(ERROR_KIND)))
     if marked is None:
         raise Conflict("This version was already amended or marked as entered in error.")
-    attributes = error_attributes(marked)
-    block, salts = seal(ERROR_KIND, {"record": record_id, "version": int(version)}, user, attributes)
-    db.records.update_one({"_id": doc["_id"]}, {"$set": {
-        "error.sealed_height": block["height"], "error.seal_salts": salts}})
+    seal_pending(db, ERROR_KIND, marked, user, error_attributes(marked), salts)
     return marked
 
 
@@ -326,16 +337,16 @@ def cancel_prescription(db, *, user, record_id, version, reason):
         raise NotFound("There is no such prescription.")
     if not may_amend(user, doc):
         raise Forbidden("Only the prescriber can cancel this prescription.")
+    salts = new_salts(cancellation_attributes(doc))
     cancelled = transition(
         db.records, {"_id": doc["_id"], "status": FINAL, "rx_status": RX_ACTIVE},
-        {"$set": {"rx_status": RX_CANCELLED,
-                  "rx_cancel": {"reason": reason, "by": user["human_id"], "at": now_ms()}}})
+        merge({"$set": {"rx_status": RX_CANCELLED, "rx_cancel": {
+            "reason": reason, "by": user["human_id"], "at": now_ms(), "seal_salts": salts}}},
+            pending_update(RX_CANCELLED_KIND)))
     if cancelled is None:
         raise Conflict("Only an active, current prescription can be cancelled.")
-    block, salts = seal(RX_CANCELLED_KIND, {"record": record_id, "version": int(version)}, user,
-                        cancellation_attributes(cancelled))
-    db.records.update_one({"_id": doc["_id"]}, {"$set": {
-        "rx_cancel.sealed_height": block["height"], "rx_cancel.seal_salts": salts}})
+    seal_pending(db, RX_CANCELLED_KIND, cancelled, user, cancellation_attributes(cancelled),
+                 salts)
     return cancelled
 
 
@@ -431,61 +442,75 @@ def record_coverage(db):
     fields = {"record_id": 1, "version": 1, "sealed_height": 1, "status": 1, "rx_status": 1,
               "error.sealed_height": 1, "dispense.sealed_height": 1, "rx_cancel.sealed_height": 1}
     for doc in db.records.find({}, fields):
-        name = f"{doc['record_id']} v{doc['version']}"
-        yield "records", name, doc.get("sealed_height")
+        yield "records", version_label(doc), doc.get("sealed_height")
         if doc.get("status") == ENTERED_IN_ERROR:
-            yield "records", name + " entered-in-error", (doc.get("error") or {}).get("sealed_height")
+            yield "records", version_label(doc, ENTERED_IN_ERROR), \
+                (doc.get("error") or {}).get("sealed_height")
         if doc.get("rx_status") == RX_DISPENSED:
-            yield "records", name + " dispensed", (doc.get("dispense") or {}).get("sealed_height")
+            yield "records", version_label(doc, RX_DISPENSED), \
+                (doc.get("dispense") or {}).get("sealed_height")
         if doc.get("rx_status") == RX_CANCELLED:
-            yield "records", name + " cancelled", (doc.get("rx_cancel") or {}).get("sealed_height")
+            yield "records", version_label(doc, RX_CANCELLED), \
+                (doc.get("rx_cancel") or {}).get("sealed_height")
 
 
-# What reconcile repairs --------------------------------------------------------------------
+# What reconcile finishes after a crash -------------------------------------------------------
 
-def unsealed_versions(db):
-    return db.records.find({"sealed_height": None})
+def version_subject(doc):
+    return {"record": doc["record_id"], "version": doc["version"]}
 
 
-def reseal_version(db, data_key, doc, fix):
-    """Link the block a crash left unrecorded, or seal the version now from its document (the
-    salts are inside its encrypted payload, so the new block commits to exactly what was
-    written)."""
-    subject = {"record": doc["record_id"], "version": doc["version"]}
-    kind = CREATED if doc["version"] == 1 else AMENDED_KIND
-    item = f"{doc['record_id']} v{doc['version']}"
-    existing = reconcile.existing_block(db, kind, subject)
-    if existing is not None:
-        if fix:
-            db.records.update_one({"_id": doc["_id"], "sealed_height": None},
-                                  {"$set": {"sealed_height": existing["height"]}})
-        return reconcile.Finding("unsealed-document", "records", item,
-                                 "linked" if fix else "would link",
-                                 f"its {kind} block was appended before the crash",
-                                 existing["height"])
-    try:
-        payload = open_payload(data_key, doc)
-    except crypto.TamperedCiphertext:
-        return reconcile.Finding("unsealed-document", "records", item, "reported",
-                                 "its encrypted payload fails the integrity check; not sealed")
-    if not fix:
-        return reconcile.Finding("unsealed-document", "records", item, "would seal",
-                                 f"no {kind} block; the document is intact")
-    author = users.by_human_id(db, doc["author_id"])
-    block, _ = seal(kind, subject, author, sealed_attributes(doc, payload["data"]),
-                    payload["salts"])
-    db.records.update_one({"_id": doc["_id"], "sealed_height": None},
-                          {"$set": {"sealed_height": block["height"]}})
-    return reconcile.Finding("unsealed-document", "records", item, "sealed",
-                             f"sealed now as {kind} from the stored document", block["height"])
+def _author(db, doc):
+    return users.by_human_id(db, doc["author_id"])
+
+
+def _sealed_version(db, data_key, doc):
+    """The version's attributes and salts from its payload (TamperedCiphertext if altered)."""
+    payload = open_payload(data_key, doc)
+    return sealed_attributes(doc, payload["data"]), payload["salts"]
+
+
+def _sealed_amendment(db, data_key, doc):
+    """Complete only if the previous version was claimed for this one; else None."""
+    previous = get_version(db, doc["record_id"], doc["version"] - 1, ENVELOPE)
+    if previous is None or previous["status"] != AMENDED \
+            or previous.get("superseded_by") != doc["version"]:
+        return None
+    return _sealed_version(db, data_key, doc)
+
+
+def _by(part):
+    """The actor of a status event: the account named by `<part>.by`."""
+    def actor(db, doc):
+        return users.by_human_id(db, (doc.get(part) or {}).get("by") or "")
+    return actor
+
+
+def _salts(doc, part):
+    return (doc.get(part) or {}).get("seal_salts", {})
+
+
+def version_label(doc, event=""):
+    """How the coverage check names a version (and an event on it)."""
+    return f"{doc['record_id']} v{doc['version']}" + (f" {event}" if event else "")
+
+
+def _status_event(kind, part, rebuild, attributes, status):
+    return EventKind(kind, "records", f"{part}.sealed_height", rebuild, projection=ENVELOPE,
+                     subject=version_subject, salts_at=f"{part}.seal_salts", actor=_by(part),
+                     sealed=lambda db, key, doc: (attributes(doc), _salts(doc, part)),
+                     label=lambda doc: version_label(doc, status))
 
 
 EVENTS = (
-    EventKind(CREATED, "records", "sealed_height", rebuild_version, creates_document=True),
-    EventKind(AMENDED_KIND, "records", "sealed_height", rebuild_version, creates_document=True),
-    EventKind(ERROR_KIND, "records", "error.sealed_height", rebuild_error, projection=ENVELOPE),
-    EventKind(RX_CANCELLED_KIND, "records", "rx_cancel.sealed_height", rebuild_cancellation,
-              projection=ENVELOPE),
+    EventKind(CREATED, "records", "sealed_height", rebuild_version, creates_document=True,
+              subject=version_subject, actor=_author, sealed=_sealed_version,
+              label=version_label),
+    EventKind(AMENDED_KIND, "records", "sealed_height", rebuild_version, creates_document=True,
+              subject=version_subject, actor=_author, sealed=_sealed_amendment,
+              rollback=_remove_unclaimed, label=version_label),
+    _status_event(ERROR_KIND, "error", rebuild_error, error_attributes, ENTERED_IN_ERROR),
+    _status_event(RX_CANCELLED_KIND, "rx_cancel", rebuild_cancellation, cancellation_attributes,
+                  RX_CANCELLED),
 )
 COVERAGE = (record_coverage,)
-RESEALERS = (Resealer("records", unsealed_versions, reseal_version),)

@@ -7,6 +7,8 @@ three rules holds:
      the grant's period, the record's type is in the grant's scope (or the grant names the
      record), the grant is not revoked, and a one-time grant has not been used;
   3. an emergency access is open for that doctor and that patient.
+Authority whose block is still pending (a crash between the change and its block) is not in
+force until reconcile seals it.
 Pharmacists only ever read prescriptions and lab technicians lab reports, whatever a grant
 says; admins and auditors never read clinical data.
 
@@ -20,6 +22,7 @@ from models.consent import emergency
 from models.consent import workflow as consent
 from models.core.clock import now_ms
 from models.people import users
+from models.sealing.seam import is_pending
 
 PATIENT_SELF, AUTHOR, GRANT, EMERGENCY = "patient", "author", "grant", "emergency"
 NO_CONSENT, EXPIRED, REVOKED, NOT_IN_SCOPE = "no consent", "expired", "revoked", "not in scope"
@@ -121,7 +124,7 @@ def evaluate(ctx, record):
         return Decision(True, GRANT, grant=active[0])
     for case in ctx.open_emergencies() if viewer["role"] == users.DOCTOR else ():
         if case["doctor_id"] == viewer["human_id"] and case["patient_id"] == record["patient_id"] \
-                and case["opened_at"] <= now < case["ends_at"]:
+                and case["opened_at"] <= now < case["ends_at"] and not is_pending(case):
             return Decision(True, EMERGENCY, emergency=case)
     return Decision(False, _denial_reason(ctx, mine, covering))
 

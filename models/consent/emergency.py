@@ -15,7 +15,8 @@ from models.people import users
 from models.people.patients import require_patient
 from models.sealing import registry
 from models.sealing.registry import EventKind
-from models.sealing.seam import seal
+from models.sealing.seam import (is_pending, merge, new_salts, pending_fields, pending_update,
+                                 seal_pending)
 
 OPENED_KIND, REVIEWED_KIND = "emergency.access", "emergency.reviewed"
 PENDING_REVIEW, JUSTIFIED, UNJUSTIFIED = "pending-review", "justified", "unjustified"
@@ -55,7 +56,8 @@ def open_for(db, doctor_id, patient_id, now):
 
 def open_emergency(db, *, doctor, patient_id, password, reason, minutes, now=None):
     """Open break-glass access after the doctor re-entered their password and said why."""
-    if doctor["role"] != users.DOCTOR or doctor["verification"]["state"] != "verified":
+    if doctor["role"] != users.DOCTOR or doctor["verification"]["state"] != "verified" \
+            or is_pending(doctor):
         raise Forbidden("Only verified doctors may open emergency access.")
     patient = require_patient(db, patient_id)
     errors = {}
@@ -80,12 +82,9 @@ def open_emergency(db, *, doctor, patient_id, password, reason, minutes, now=Non
         "ends_at": now + timedelta(minutes=int(minutes)), "review_state": PENDING_REVIEW,
         "review": None, "sealed_height": None, "seals": {},
     }
-    case["_id"] = db.emergencies.insert_one(case).inserted_id
-    block, salts = seal(OPENED_KIND, {"emergency": case["emergency_id"]}, doctor,
-                        opened_attributes(case))
-    db.emergencies.update_one({"_id": case["_id"]}, {"$set": {
-        "sealed_height": block["height"], "seals.opened": {"height": block["height"], "salts": salts}}})
-    case["sealed_height"] = block["height"]
+    salts = new_salts(opened_attributes(case))
+    case["_id"] = db.emergencies.insert_one(pending_fields(case, OPENED_KIND, salts)).inserted_id
+    seal_pending(db, OPENED_KIND, case, doctor, opened_attributes(case), salts)
     return case
 
 
@@ -122,16 +121,15 @@ def review(db, emergency_id, auditor, justified: bool, note):
     if case is None:
         raise NotFound("There is no such emergency access.")
     state = JUSTIFIED if justified else UNJUSTIFIED
+    salts = new_salts(reviewed_attributes(case))
     reviewed = transition(
         db.emergencies, {"_id": case["_id"], "review_state": PENDING_REVIEW},
-        {"$set": {"review_state": state, "review": {
-            "by": auditor["human_id"], "justified": bool(justified), "note": note, "at": now_ms()}}})
+        merge({"$set": {"review_state": state, "review": {
+            "by": auditor["human_id"], "justified": bool(justified), "note": note,
+            "at": now_ms()}}}, pending_update(REVIEWED_KIND, salts)))
     if reviewed is None:
         raise Conflict("This emergency access was already reviewed.")
-    block, salts = seal(REVIEWED_KIND, {"emergency": case["emergency_id"]}, auditor,
-                        reviewed_attributes(reviewed))
-    db.emergencies.update_one({"_id": case["_id"]}, {"$set": {
-        "seals.reviewed": {"height": block["height"], "salts": salts}}})
+    seal_pending(db, REVIEWED_KIND, reviewed, auditor, reviewed_attributes(reviewed), salts)
     return reviewed
 
 
@@ -149,14 +147,14 @@ def rebuild_opened(db, block, data_key, prefetched=None):
     case = _named_case(db, block, prefetched)
     if case is None:
         return None
-    return opened_attributes(case), ((case.get("seals") or {}).get("opened") or {}).get("salts", {})
+    return opened_attributes(case), _salts_of(case, "opened")
 
 
 def rebuild_reviewed(db, block, data_key, prefetched=None):
     case = _named_case(db, block, prefetched)
     if case is None:
         return None
-    return reviewed_attributes(case), ((case.get("seals") or {}).get("reviewed") or {}).get("salts", {})
+    return reviewed_attributes(case), _salts_of(case, "reviewed")
 
 
 def emergency_coverage(db):
@@ -168,9 +166,32 @@ def emergency_coverage(db):
             yield "emergencies", f"{case['emergency_id']} reviewed", height
 
 
+
+def _subject(case):
+    return {"emergency": case["emergency_id"]}
+
+
+def _doctor(db, case):
+    return users.by_human_id(db, case["doctor_id"])
+
+
+def _reviewer(db, case):
+    return users.by_human_id(db, (case.get("review") or {}).get("by") or "")
+
+
+def _salts_of(case, event):
+    return ((case.get("seals") or {}).get(event) or {}).get("salts", {})
+
+
 EVENTS = (
     EventKind(OPENED_KIND, "emergencies", "sealed_height", rebuild_opened,
-              creates_document=True),
-    EventKind(REVIEWED_KIND, "emergencies", "seals.reviewed.height", rebuild_reviewed),
+              creates_document=True, subject=_subject, salts_at="seals.opened.salts",
+              also_at=("seals.opened.height",), actor=_doctor,
+              sealed=lambda db, key, case: (opened_attributes(case), _salts_of(case, "opened"))),
+    EventKind(REVIEWED_KIND, "emergencies", "seals.reviewed.height", rebuild_reviewed,
+              subject=_subject, salts_at="seals.reviewed.salts", actor=_reviewer,
+              label=lambda case: f"{case['emergency_id']} reviewed",
+              sealed=lambda db, key, case: (reviewed_attributes(case),
+                                            _salts_of(case, "reviewed"))),
 )
 COVERAGE = (emergency_coverage,)

@@ -23,7 +23,8 @@ from models.people import organizations, users
 from models.people.patients import require_patient
 from models.sealing import registry
 from models.sealing.registry import EventKind
-from models.sealing.seam import seal
+from models.sealing.seam import (is_pending, merge, new_salts, pending_fields, pending_update,
+                                 seal_pending)
 
 PENDING, APPROVED, REJECTED, CANCELLED = "pending", "approved", "rejected", "cancelled"
 REVOKED, EXPIRED, USED = "revoked", "expired", "used"
@@ -185,15 +186,6 @@ def end_attributes(grant):
             "ended_at": ts(grant.get("ended_at")), "record": grant.get("used_record")}
 
 
-def _seal_onto(collection, doc_id, event, kind, subject, actor, attributes, height_field=None):
-    block, salts = seal(kind, subject, actor, attributes)
-    update = {f"seals.{event}": {"height": block["height"], "salts": salts}}
-    if height_field:
-        update[height_field] = block["height"]
-    collection.update_one({"_id": doc_id}, {"$set": update})
-    return block
-
-
 # Requests --------------------------------------------------------------------------------------
 
 def _requester_fields(db, requester):
@@ -238,11 +230,9 @@ def request_access(db, *, requester, patient_id, scope_kind, type_names=(), reco
         "created_at": now_ms(), "decided_at": None, "decided_by": None, "decision_note": None,
         "grant_id": None, "sealed_height": None, "seals": {},
     })
-    req["_id"] = db.access_requests.insert_one(req).inserted_id
-    block = _seal_onto(db.access_requests, req["_id"], "requested", REQUESTED,
-                       {"request": req["request_id"]}, requester, request_attributes(req),
-                       height_field="sealed_height")
-    req["sealed_height"] = block["height"]
+    salts = new_salts(request_attributes(req))
+    req["_id"] = db.access_requests.insert_one(pending_fields(req, REQUESTED, salts)).inserted_id
+    seal_pending(db, REQUESTED, req, requester, request_attributes(req), salts)
     return req
 
 
@@ -262,13 +252,15 @@ def _already_decided(req):
     return Conflict(f"This request was already {req['state']}: nothing was changed.")
 
 
-def _decide(db, patient, request_id, to_state, extra):
-    """The one atomic pending → decided update; Conflict for the second of two decisions."""
+def _decide(db, patient, request_id, to_state, extra, sealing=None):
+    """The one atomic pending → decided update (with the pending marker of its block, if it
+    has one); Conflict for the second of two decisions."""
     current = request_for_patient(db, patient, request_id)
+    update = {"$set": dict(extra, state=to_state, decided_by=patient["human_id"],
+                           decided_at=extra.get("decided_at") or now_ms())}
     decided = transition(
         db.access_requests, {"_id": current["_id"], "patient_id": patient["human_id"], "state": PENDING},
-        {"$set": dict(extra, state=to_state, decided_by=patient["human_id"],
-                      decided_at=extra.get("decided_at") or now_ms())})
+        merge(update, sealing) if sealing else update)
     if decided is None:
         raise _already_decided(db.access_requests.find_one({"_id": current["_id"]}))
     return decided
@@ -301,15 +293,23 @@ def approve(db, *, patient, request_id, scope=None, duration_days=None, one_time
         raise InvalidInput("Check the highlighted fields.", errors)
     start = now or now_ms()
     grant_id = ids.next_id(db, "grant")
-    decided = _decide(db, patient, request_id, APPROVED, {"grant_id": grant_id, "decided_at": start})
+    # The grant first (pending, so not yet in force), then the request's decision naming it:
+    # a crash in between leaves a grant whose request does not name it, which reconcile
+    # removes; a crash after leaves a complete approval, which reconcile seals.
     grant = _insert_grant(db, patient=patient, grantee_kind=req["requester_kind"],
                           grantee_id=req["requester_id"], grantee_name=req["requester_name"],
                           grantee_org=req["requester_org"], scope=scope, purpose=req["purpose"],
                           start=start, days=days, one_time=bool(one_time or req["one_time"]),
-                          request_id=req["request_id"], grant_id=grant_id, note=None)
-    _seal_onto(db.grants, grant["_id"], "approved", APPROVED_KIND,
-               {"request": req["request_id"], "grant": grant_id}, patient,
-               grant_attributes(grant, decided), height_field="sealed_height")
+                          request_id=req["request_id"], grant_id=grant_id, note=None,
+                          kind=APPROVED_KIND)
+    try:
+        decided = _decide(db, patient, request_id, APPROVED,
+                          {"grant_id": grant_id, "decided_at": start})
+    except Conflict:
+        db.grants.delete_one({"_id": grant["_id"], "sealed_height": None})
+        raise
+    seal_pending(db, APPROVED_KIND, grant, patient, grant_attributes(grant, decided),
+                 grant["seals"]["approved"]["salts"])
     return db.grants.find_one({"_id": grant["_id"]})
 
 
@@ -318,9 +318,10 @@ def reject(db, *, patient, request_id, note=""):
     if note and len(note) > MAX_MESSAGE_LENGTH:
         problem = f"Use at most {MAX_MESSAGE_LENGTH} characters."
         raise InvalidInput(problem, {"note": problem})
-    decided = _decide(db, patient, request_id, REJECTED, {"decision_note": note})
-    _seal_onto(db.access_requests, decided["_id"], "rejected", REJECTED_KIND,
-               {"request": decided["request_id"]}, patient, decision_attributes(decided))
+    salts = new_salts(decision_attributes({"state": REJECTED}))
+    decided = _decide(db, patient, request_id, REJECTED, {"decision_note": note},
+                      pending_update(REJECTED_KIND, salts))
+    seal_pending(db, REJECTED_KIND, decided, patient, decision_attributes(decided), salts)
     return decided
 
 
@@ -335,13 +336,14 @@ def cancel(db, *, user, request_id):
     req = get_request(db, request_id)
     if req is None or not _may_cancel(user, req):
         raise NotFound("There is no such request of yours.")
+    salts = new_salts(decision_attributes({"state": CANCELLED}))
     cancelled = transition(
         db.access_requests, {"_id": req["_id"], "state": PENDING},
-        {"$set": {"state": CANCELLED, "decided_by": user["human_id"], "decided_at": now_ms()}})
+        merge({"$set": {"state": CANCELLED, "decided_by": user["human_id"], "decided_at": now_ms()}},
+              pending_update(CANCELLED_KIND, salts)))
     if cancelled is None:
         raise _already_decided(db.access_requests.find_one({"_id": req["_id"]}))
-    _seal_onto(db.access_requests, req["_id"], "cancelled", CANCELLED_KIND,
-               {"request": req["request_id"]}, user, decision_attributes(cancelled))
+    seal_pending(db, CANCELLED_KIND, cancelled, user, decision_attributes(cancelled), salts)
     return cancelled
 
 
@@ -382,7 +384,8 @@ def requests_of_org(db, org_id):
 # Grants ----------------------------------------------------------------------------------------
 
 def _insert_grant(db, *, patient, grantee_kind, grantee_id, grantee_name, grantee_org, scope,
-                  purpose, start, days, one_time, request_id, grant_id, note):
+                  purpose, start, days, one_time, request_id, grant_id, note, kind):
+    """A new grant, written pending its `kind` block (with that event's salts)."""
     grant = {
         "grant_id": grant_id, "patient_id": patient["human_id"], "grantee_kind": grantee_kind,
         "grantee_id": grantee_id, "grantee_name": grantee_name, "grantee_org": grantee_org,
@@ -392,6 +395,7 @@ def _insert_grant(db, *, patient, grantee_kind, grantee_id, grantee_name, grante
         "note": note, "ended_by": None, "ended_at": None, "used_record": None,
         "sealed_height": None, "seals": {},
     }
+    pending_fields(grant, kind, new_salts(grant_attributes(grant, {"state": APPROVED})))
     try:
         grant["_id"] = db.grants.insert_one(grant).inserted_id
     except pymongo.errors.DuplicateKeyError:
@@ -437,9 +441,10 @@ def grant_proactively(db, *, patient, grantee, scope_kind, type_names=(), record
     grant = _insert_grant(db, patient=patient, grantee_kind=kind, grantee_id=grantee_id,
                           grantee_name=name, grantee_org=org, scope=scope, purpose=purpose,
                           start=now or now_ms(), days=days, one_time=one_time, request_id=None,
-                          grant_id=ids.next_id(db, "grant"), note=note or None)
-    _seal_onto(db.grants, grant["_id"], "granted", GRANTED_KIND, {"grant": grant["grant_id"]},
-               patient, grant_attributes(grant), height_field="sealed_height")
+                          grant_id=ids.next_id(db, "grant"), note=note or None,
+                          kind=GRANTED_KIND)
+    seal_pending(db, GRANTED_KIND, grant, patient, grant_attributes(grant),
+                 grant["seals"]["granted"]["salts"])
     return db.grants.find_one({"_id": grant["_id"]})
 
 
@@ -451,13 +456,13 @@ def _end(db, grant, to_state, actor, *, extra_query=None, record_id=None, now=No
     """approved → revoked | expired | used in one atomic update; the winner seals it."""
     query = {"_id": grant["_id"], "state": APPROVED}
     query.update(extra_query or {})
-    ended = transition(db.grants, query, {"$set": {
+    kind = {REVOKED: REVOKED_KIND, EXPIRED: EXPIRED_KIND, USED: USED_KIND}[to_state]
+    salts = new_salts(end_attributes(grant))
+    ended = transition(db.grants, query, merge({"$set": {
         "state": to_state, "ended_by": actor["human_id"] if actor else "system",
-        "ended_at": now or now_ms(), "used_record": record_id}})
+        "ended_at": now or now_ms(), "used_record": record_id}}, pending_update(kind, salts)))
     if ended is not None:
-        kind = {REVOKED: REVOKED_KIND, EXPIRED: EXPIRED_KIND, USED: USED_KIND}[to_state]
-        _seal_onto(db.grants, ended["_id"], to_state, kind, {"grant": ended["grant_id"]}, actor,
-                   end_attributes(ended))
+        seal_pending(db, kind, ended, actor, end_attributes(ended), salts)
     return ended
 
 
@@ -513,7 +518,14 @@ def grants_to(db, grantee_ids, patient_id=None, now=None):
 
 
 def is_active(grant, now):
-    return grant["state"] == APPROVED and grant["valid_from"] <= now < grant["valid_until"]
+    """In force now: approved, sealed (a grant still waiting for its block is not), in period."""
+    return grant["state"] == APPROVED and not is_pending(grant, grant_kind(grant)) \
+        and grant["valid_from"] <= now < grant["valid_until"]
+
+
+def grant_kind(grant):
+    """The event that created the grant: an approval of a request, or a proactive grant."""
+    return APPROVED_KIND if grant.get("request_id") else GRANTED_KIND
 
 
 # What the audit rebuilds ---------------------------------------------------------------------
@@ -594,17 +606,89 @@ def consent_coverage(db):
             yield "grants", f"{grant['grant_id']} {grant['state']}", height
 
 
+# What reconcile finishes after a crash -------------------------------------------------------
+
+def _by(field):
+    """The account named by a human id field (None for "system": an expiry)."""
+    def actor(db, doc):
+        return users.by_human_id(db, doc.get(field) or "")
+    return actor
+
+
+def _request_subject(req):
+    return {"request": req["request_id"]}
+
+
+def _grant_subject(grant):
+    return {"grant": grant["grant_id"]}
+
+
+def _approval_subject(grant):
+    return {"request": grant["request_id"], "grant": grant["grant_id"]}
+
+
+def _sealed_request(db, data_key, req):
+    return request_attributes(req), _salts(req, "requested")
+
+
+def _sealed_decision(db, data_key, req):
+    return decision_attributes(req), _salts(req, req["state"])
+
+
+def _sealed_approval(db, data_key, grant):
+    """Complete only if the request was decided for this very grant; else None (the crash
+    came between the grant and the decision: the grant is removed, the request stays open)."""
+    request = db.access_requests.find_one({"request_id": grant.get("request_id")})
+    if request is None or request.get("state") != APPROVED \
+            or request.get("grant_id") != grant["grant_id"]:
+        return None
+    return grant_attributes(grant, request), _salts(grant, "approved")
+
+
+def _remove_unsealed_grant(db, grant):
+    db.grants.delete_one({"_id": grant["_id"], "sealed_height": None})
+
+
+def _sealed_grant(db, data_key, grant):
+    return grant_attributes(grant), _salts(grant, "granted")
+
+
+def _sealed_end(db, data_key, grant):
+    return end_attributes(grant), _salts(grant, grant["state"])
+
+
+def _ending(kind, state):
+    return EventKind(kind, "grants", f"seals.{state}.height", rebuild_end,
+                     subject=_grant_subject, salts_at=f"seals.{state}.salts",
+                     actor=_by("ended_by"), sealed=_sealed_end,
+                     label=lambda grant: f"{grant['grant_id']} {state}")
+
+
+def _decision(kind, state):
+    return EventKind(kind, "access_requests", f"seals.{state}.height", rebuild_decision,
+                     subject=_request_subject, salts_at=f"seals.{state}.salts",
+                     actor=_by("decided_by"), sealed=_sealed_decision,
+                     label=lambda req: f"{req['request_id']} {state}")
+
+
 EVENTS = (
     EventKind(REQUESTED, "access_requests", "sealed_height", rebuild_request,
-              creates_document=True),
-    EventKind(REJECTED_KIND, "access_requests", "seals.rejected.height", rebuild_decision),
-    EventKind(CANCELLED_KIND, "access_requests", "seals.cancelled.height", rebuild_decision),
+              creates_document=True, subject=_request_subject,
+              salts_at="seals.requested.salts", also_at=("seals.requested.height",),
+              actor=_by("requested_by"), sealed=_sealed_request),
+    _decision(REJECTED_KIND, REJECTED),
+    _decision(CANCELLED_KIND, CANCELLED),
     EventKind(APPROVED_KIND, "grants", "sealed_height", rebuild_grant, creates_document=True,
-              prefetch=grants_sealed_in),
+              prefetch=grants_sealed_in, subject=_approval_subject,
+              salts_at="seals.approved.salts", also_at=("seals.approved.height",),
+              actor=_by("granted_by"), sealed=_sealed_approval, rollback=_remove_unsealed_grant,
+              label=lambda grant: grant["grant_id"]),
     EventKind(GRANTED_KIND, "grants", "sealed_height", rebuild_grant, creates_document=True,
-              prefetch=grants_sealed_in),
-    EventKind(REVOKED_KIND, "grants", "seals.revoked.height", rebuild_end),
-    EventKind(EXPIRED_KIND, "grants", "seals.expired.height", rebuild_end),
-    EventKind(USED_KIND, "grants", "seals.used.height", rebuild_end),
+              prefetch=grants_sealed_in, subject=_grant_subject,
+              salts_at="seals.granted.salts", also_at=("seals.granted.height",),
+              actor=_by("granted_by"), sealed=_sealed_grant),
+    _ending(REVOKED_KIND, REVOKED),
+    _ending(EXPIRED_KIND, EXPIRED),
+    _ending(USED_KIND, USED),
 )
 COVERAGE = (consent_coverage,)

@@ -12,6 +12,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from models.core import clock, ids
+from models.sealing.seam import is_pending
 from models.core.errors import Conflict, InvalidInput
 
 ADMIN = "admin"
@@ -218,4 +219,7 @@ class User:
 
     @property
     def needs_verification(self):
-        return self.doc["role"] == DOCTOR and self.doc["verification"]["state"] != "verified"
+        """A doctor whose licence is not verified, or whose verification still waits for its
+        block (not in force until sealed)."""
+        return self.doc["role"] == DOCTOR and (self.doc["verification"]["state"] != "verified"
+                                               or is_pending(self.doc))

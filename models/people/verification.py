@@ -22,7 +22,7 @@ from models.core.transitions import transition_where
 from models.people import users
 from models.sealing import registry
 from models.sealing.registry import EventKind
-from models.sealing.seam import seal
+from models.sealing.seam import merge, new_salts, pending_update, seal_pending
 from models.storage import attachments
 
 UNVERIFIED, PENDING, VERIFIED, REJECTED = "unverified", "pending", "verified", "rejected"
@@ -123,26 +123,16 @@ def open_licence(db, doctor):
 
 def approve(db, human_id, admin):
     """pending → verified, sealed as `account.verified`; a second approval is a Conflict."""
+    salts = new_salts(sealed_attributes({}))
     doctor = transition_where(
         db.users, {"human_id": human_id, "role": users.DOCTOR, "verification.state": PENDING},
-        {"$set": {"verification.state": VERIFIED, "verification.decided_at": now_ms(),
-                  "verification.decided_by": admin["human_id"],
-                  "verification.decided_by_actor": admin["actor"]}})
+        merge({"$set": {"verification.state": VERIFIED, "verification.decided_at": now_ms(),
+                        "verification.decided_by": admin["human_id"],
+                        "verification.decided_by_actor": admin["actor"]}},
+              pending_update(SEALED_KIND, salts)))
     if doctor is None:
         _refuse_decision(db, human_id)
-    try:
-        block, salts = seal(SEALED_KIND, {"account": doctor["human_id"]}, admin,
-                            sealed_attributes(doctor))
-    except Exception:
-        db.users.update_one(
-            {"_id": doctor["_id"], "verification.state": VERIFIED},
-            {"$set": {"verification.state": PENDING},
-             "$unset": {"verification.decided_at": "", "verification.decided_by": "",
-                        "verification.decided_by_actor": ""}})
-        raise
-    db.users.update_one({"_id": doctor["_id"]}, {"$set": {
-        "verification.sealed_height": block["height"], "verification.seal_salts": salts}})
-    doctor["verification"].update(sealed_height=block["height"], seal_salts=salts)
+    seal_pending(db, SEALED_KIND, doctor, admin, sealed_attributes(doctor), salts)
     return doctor
 
 
@@ -209,7 +199,14 @@ def verified_doctors(db):
         yield "users", doctor["human_id"], doctor["verification"].get("sealed_height")
 
 
+def _decider(db, doctor):
+    return users.by_human_id(db, (doctor.get("verification") or {}).get("decided_by") or "")
+
+
 EVENTS = (EventKind(SEALED_KIND, "users", "verification.sealed_height",
                     rebuild_sealed_verification, creates_document=True,
-                    projection={"password_hash": 0}),)
+                    projection={"password_hash": 0}, subject=lambda doc: {"account": doc["human_id"]},
+                    salts_at="verification.seal_salts", actor=_decider,
+                    sealed=lambda db, key, doc: (sealed_attributes(doc),
+                                                 doc["verification"].get("seal_salts") or {})),)
 COVERAGE = (verified_doctors,)

@@ -2,8 +2,8 @@
 audit rebuilds what the block sealed. Everything that needs the list of kinds derives it from
 here: the block explorer's filter, the audit's document checks, reconcile, the height indexes.
 
-Domain packages declare their kinds as `EventKind`s (with `EVENTS`, `COVERAGE` and `RESEALERS`
-tuples in their modules) and `models.startup.install` registers them, once per process, at
+Domain packages declare their kinds as `EventKind`s (with `EVENTS` and `COVERAGE` tuples in
+their modules) and `models.startup.install` registers them, once per process, at
 start-up: this package never imports a domain.
 
 - rebuild: `fn(db, block, data_key[, prefetched]) -> (attributes, salts) | None` rebuilds the
@@ -13,7 +13,8 @@ start-up: this package never imports a domain.
 - coverage: `fn(db) -> iterable of (collection, doc_id, sealed_height | None)` names every
   document that must be covered by a block (`unsealed-document` otherwise).
 - a kind that `creates_document` must find its document (`missing-document` otherwise).
-- resealers: how reconcile seals a document that a crash left without its block.
+- subject, salts_at, actor, sealed, rollback: how a change is sealed, and how reconcile
+  finishes (or, when incomplete, undoes) a change that a crash left without its block.
 
 Batching: one lookup per block costs a round trip each, so each kind with a collection and an
 indexed sealing height (`sealed_at`) gets a prefetch companion,
@@ -34,14 +35,18 @@ DECLARED = {}  # kind -> EventKind
 ATTRIBUTE_SOURCES = {}  # kind -> rebuild, derived from DECLARED
 PREFETCH = {}  # kind -> fn(db, lo, hi) -> {height: document}, derived from DECLARED
 COVERAGE = []  # fn(db) -> iterable of (collection, doc_id, sealed_height | None)
-RESEALERS = []  # Resealer, for reconcile
+PENDING = "pending_seals"
+"""[{kind, at}]: the events whose block a document's change still waits for, written in the
+same update as the change (with the event's salts) and pulled when the block's height is
+recorded. Reconcile looks for them; authority still pending is not in force."""
 IN_CHUNK = 50
 """Ids per `$in` query: the embedded server answers short lists by index, long ones far slower."""
 
 
 @dataclass(frozen=True)
 class EventKind:
-    """One kind of block and where the document it seals lives."""
+    """One kind of block: where its document lives, how the audit rebuilds what it sealed, and
+    how reconcile finishes (or undoes) a change that a crash left without its block."""
     kind: str
     collection: str | None = None
     sealed_at: str | None = None
@@ -53,15 +58,26 @@ class EventKind:
     """Fields the prefetch companion reads (default: the whole document)."""
     prefetch: Callable | None = None
     """A custom prefetch companion; by default one range on `sealed_at`."""
+    subject: Callable | None = None
+    """fn(doc) -> the block's subject."""
+    salts_at: str | None = None
+    """Where the document keeps this event's salts (written with the change, before the block)."""
+    also_at: tuple = ()
+    """More fields (dotted paths) that record the block's height."""
+    actor: Callable | None = None
+    """fn(db, doc) -> the account document whose pseudonym the block names."""
+    sealed: Callable | None = None
+    """fn(db, data_key, doc) -> (attributes, salts) as the block must seal them, or None when
+    the document's change is incomplete (reconcile then rolls it back)."""
+    rollback: Callable | None = None
+    """fn(db, doc): undo an incomplete change that was never acknowledged."""
+    label: Callable | None = None
+    """fn(doc) -> the name the coverage check gives the document for this event (default:
+    the subject's values)."""
 
-
-@dataclass(frozen=True)
-class Resealer:
-    """How reconcile finds a collection's documents written without their block, and seals
-    (or links) each: `reseal(db, data_key, doc, fix) -> reconcile.Finding`."""
-    collection: str
-    unsealed: Callable
-    reseal: Callable
+    @property
+    def heights(self):
+        return ((self.sealed_at,) if self.sealed_at else ()) + tuple(self.also_at)
 
 
 _shared_readers = {}  # (collection, path, projection) -> prefetch companion, one window for all
@@ -78,9 +94,12 @@ def _reader(event):
     return _shared_readers[key]
 
 
-def declare(events=(), coverage=(), resealers=()):
-    """Register a domain's event kinds, coverage checks and resealers (idempotent)."""
+def declare(events=(), coverage=()):
+    """Register a domain's event kinds and coverage checks (idempotent)."""
     for event in events:
+        if event.collection and not (event.subject and event.actor and event.sealed):
+            raise ValueError(f"{event.kind}: a kind with a document needs subject, actor and "
+                             "sealed, so that reconcile can finish it after a crash")
         DECLARED[event.kind] = event
         for table, value in ((ATTRIBUTE_SOURCES, event.rebuild), (PREFETCH, _reader(event))):
             if value is None:
@@ -90,9 +109,15 @@ def declare(events=(), coverage=(), resealers=()):
     for check in coverage:
         if check not in COVERAGE:
             COVERAGE.append(check)
-    for resealer in resealers:
-        if resealer not in RESEALERS:
-            RESEALERS.append(resealer)
+
+
+def pending_kinds():
+    """{collection: [kinds]} of the kinds whose changes reconcile may have to finish."""
+    found = {}
+    for event in DECLARED.values():
+        if event.collection:
+            found.setdefault(event.collection, []).append(event.kind)
+    return found
 
 
 def kinds():
@@ -107,13 +132,15 @@ def document_kinds():
 
 def height_indexes():
     """{collection: [(keys, options)]}: an index on each sealing height, for the audit's
-    window reads."""
+    window reads, and on the pending marker, for reconcile."""
     found = {}
     for event in DECLARED.values():
-        if event.collection and event.sealed_at:
-            spec = ([(event.sealed_at, 1)], {})
-            if spec not in found.setdefault(event.collection, []):
-                found[event.collection].append(spec)
+        if not event.collection:
+            continue
+        specs = found.setdefault(event.collection, [([(f"{PENDING}.kind", 1)], {"sparse": True})])
+        spec = ([(event.sealed_at, 1)], {})
+        if event.sealed_at and spec not in specs:
+            specs.append(spec)
     return found
 
 

@@ -1,7 +1,14 @@
 """The app's seam to the ledger library: one Ledger per database, and `seal()` for models.
 
-Every state change that matters calls `seal(...)` in the same request. Actors appear on the
-chain by their pseudonymous id, never by name.
+Every state change that matters is sealed in the same request, in three steps that a crash
+may cut anywhere without losing or forking anything:
+  1. the change is written together with its event's salts and a pending marker
+     (`pending_update` / `pending_fields`), in one atomic write;
+  2. the block is appended (`seal`);
+  3. the block's height is recorded and the marker pulled (`seal_pending`).
+After a crash, reconcile finds the marker and either links the block that was appended,
+seals the event from the document (its salts are there), or rolls an incomplete change back.
+Actors appear on the chain by their pseudonymous id, never by name.
 
 Work that follows an append (the auditor's day counter, the checkpoint cadence) and the
 crash rehearsal before it are hooks that `models.startup.install` registers on the app, so the
@@ -17,7 +24,10 @@ from ledger.attributes import new_salt
 from ledger.chain import Ledger
 from ledger.store import MongoStore
 
-from models.storage.db import get_db
+from models.core.clock import now_ms
+from models.sealing import registry
+from models.sealing.registry import PENDING
+from models.storage.db import get_db, reconnects
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +61,15 @@ def hooks(app=None):
 
 
 def current_ledger():
+    """This app's Ledger; its cached tip is dropped after any reconnect of the database, so
+    no block is ever built on a tip that was not read back since (no fork after a restart)."""
     state = _state()
     if "ledger" not in state:
         state["ledger"] = ledger_for(get_db())
+        state["ledger_reconnects"] = reconnects()
+    elif state.get("ledger_reconnects") != reconnects():
+        state["ledger"].forget_tip()
+        state["ledger_reconnects"] = reconnects()
     return state["ledger"]
 
 
@@ -83,3 +99,75 @@ def seal(kind, subject, actor, attributes, salts=None):
             log.exception("after-seal hook %s failed at height %s",
                           getattr(after, "__qualname__", after), block.get("height"))
     return block, salts
+
+
+def new_salts(names):
+    """A fresh salt per attribute name, chosen before the change is written."""
+    return {name: new_salt() for name in names}
+
+
+def pending_update(kind, salts=None):
+    """The update operators that mark a change as waiting for its `kind` block, with the
+    event's salts, to merge into the change's own atomic update. Without `salts` only the
+    marker: the caller writes the salts inside a sub-document its update sets whole."""
+    event = registry.DECLARED[kind]
+    update = {"$push": {PENDING: _marker(kind)}}
+    if salts is not None and event.salts_at:
+        update["$set"] = {event.salts_at: salts}
+    return update
+
+
+def _marker(kind):
+    return {"kind": kind, "at": now_ms()}
+
+
+def pending_fields(doc, kind, salts):
+    """The same marker and salts for a document about to be inserted (nested fields)."""
+    event = registry.DECLARED[kind]
+    doc[PENDING] = list(doc.get(PENDING) or []) + [_marker(kind)]
+    if event.salts_at:
+        _put(doc, event.salts_at, salts)
+    return doc
+
+
+def _put(doc, path, value):
+    *parents, last = path.split(".")
+    for name in parents:
+        if not isinstance(doc.get(name), dict):
+            doc[name] = {}
+        doc = doc[name]
+    doc[last] = value
+
+
+def merge(*updates):
+    """One update document from several (their operators' fields are disjoint)."""
+    merged = {}
+    for update in updates:
+        for operator, fields in update.items():
+            merged.setdefault(operator, {}).update(fields)
+    return merged
+
+
+def seal_pending(db, kind, doc, actor, attributes, salts):
+    """Append the block of a change already written with `pending_update`/`pending_fields`
+    and record its height; the block."""
+    event = registry.DECLARED[kind]
+    block, _ = seal(kind, event.subject(doc), actor, attributes, salts)
+    record_height(db, event, doc["_id"], block["height"])
+    doc[PENDING] = [marker for marker in doc.get(PENDING) or [] if marker.get("kind") != kind]
+    for path in event.heights:
+        _put(doc, path, block["height"])
+    return block
+
+
+def record_height(db, event, doc_id, height):
+    """Step 3: the block's height on the document, the pending marker pulled."""
+    db[event.collection].update_one({"_id": doc_id}, {
+        "$set": {path: height for path in event.heights}, "$pull": {PENDING: {"kind": event.kind}}})
+
+
+def is_pending(doc, kind=None):
+    """Whether the document's change (of `kind`, or any) still waits for its block."""
+    waiting = [marker.get("kind") for marker in doc.get(PENDING) or []
+               if isinstance(marker, dict)]
+    return bool(waiting) if kind is None else kind in waiting

@@ -2,18 +2,64 @@
 
 Everything else uses pymongo's own API and errors. One client per process, created lazily,
 so that Flask's reloader parent never starts an embedded server.
+
+Durability: what the app acknowledges must survive `kill -9` of any process, so every write
+waits for the journal (`j: true`: the embedded server then fsyncs that commit) and, on a
+MongoDB replica set, for a majority (`w: "majority"`), unless MONGO_URI says otherwise.
+`reconnects()` counts the times the driver dropped its connections (a server restarted or
+unreachable), so that caches of database state (the ledger's tip) are read again after one.
 """
 import os
 import threading
 
 import pymongo
 from flask import current_app
+from pymongo import monitoring, uri_parser
 
 from models.storage.embedded import EmbeddedServer
 
 _lock = threading.Lock()
 _clients = {}  # uri -> MongoClient, one per process
 _servers = {}  # storage path -> EmbeddedServer
+_reconnect_count = 0
+
+
+class _PoolWatch(monitoring.ConnectionPoolListener):
+    """Counts cleared pools: pymongo clears a server's pool on a network error or when the
+    server is marked unknown, which is every way a restart of the database shows."""
+
+    def pool_cleared(self, event):
+        global _reconnect_count
+        _reconnect_count += 1
+
+    def pool_created(self, event): pass
+    def pool_ready(self, event): pass
+    def pool_closed(self, event): pass
+    def connection_created(self, event): pass
+    def connection_ready(self, event): pass
+    def connection_closed(self, event): pass
+    def connection_check_out_started(self, event): pass
+    def connection_check_out_failed(self, event): pass
+    def connection_checked_out(self, event): pass
+    def connection_checked_in(self, event): pass
+
+
+def reconnects():
+    """How many times a connection pool was cleared in this process (only ever grows)."""
+    return _reconnect_count
+
+
+def write_concern_options(uri, kind):
+    """The write concern for acknowledged writes: journaled, and majority on MongoDB; an
+    option the URI sets itself wins."""
+    given = {name.lower() for name in uri_parser.parse_uri(uri)["options"]} if kind == "mongodb" \
+        else set()
+    options = {}
+    if "journal" not in given:
+        options["journal"] = True
+    if "w" not in given:
+        options["w"] = "majority" if kind == "mongodb" else 1
+    return options
 
 
 def backend(uri):
@@ -38,7 +84,7 @@ def _new_client(app, uri):
         import mongomock.gridfs
         mongomock.gridfs.enable_gridfs_integration()
         return mongomock.MongoClient(tz_aware=True)
-    options = {}
+    options = {"event_listeners": [_PoolWatch()]}
     if kind == "embedded":
         path = _embedded_path(app, uri)
         server = _servers.get(path)
@@ -51,6 +97,7 @@ def _new_client(app, uri):
         # on loopback, where a retry would rarely help, so writes are sent without it. A
         # MONGO_URI to a secantusd-py started by hand should say `retryWrites=false` too.
         options["retryWrites"] = False
+    options.update(write_concern_options(uri, kind))
     return pymongo.MongoClient(uri, tz_aware=True, connect=False,
                                serverSelectionTimeoutMS=10_000, **options)
 

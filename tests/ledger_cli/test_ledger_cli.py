@@ -146,25 +146,26 @@ def test_the_app_restarts_with_the_rotated_key(tmp_path):
         ledger_trust.signing_key(app).key_id
 
 
-def _record_without_block(world, monkeypatch):
-    """Write a record whose process 'dies' right before the append (the injected fault)."""
+def _record_without_block(world, monkeypatch, flag=reconcile.FAULT_FLAG):
+    """Write a record whose process 'dies' right before the append (the injected fault), or
+    right after it with `flag=reconcile.FAULT_AFTER_APPEND`."""
     class Died(BaseException):
         pass
 
     def die(code):
         raise Died(code)
     monkeypatch.setattr(reconcile.os, "_exit", die)
-    world.app.config[reconcile.FAULT_FLAG] = "record.created"
+    world.app.config[flag] = "record.created"
     with pytest.raises(Died):
         world.write(world.doctor, "general", raw=GENERAL)
-    world.app.config[reconcile.FAULT_FLAG] = None
+    world.app.config[flag] = None
     return get_db(world.app).records.find_one({"sealed_height": None})
 
 
 def test_reconcile_seals_a_record_left_without_its_block(app, runner, sealed_world, monkeypatch):
     orphan = _record_without_block(sealed_world, monkeypatch)
     assert runner.invoke(args=["ledger", "verify"]).exit_code == 1
-    result = runner.invoke(args=["ledger", "reconcile"])
+    result = runner.invoke(args=["ledger", "reconcile", "--grace", "0"])
     assert result.exit_code == 0, result.output
     assert f"{orphan['record_id']} v1" in result.output and ": sealed:" in result.output
     assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
@@ -172,13 +173,13 @@ def test_reconcile_seals_a_record_left_without_its_block(app, runner, sealed_wor
 
 def test_reconcile_links_a_block_appended_just_before_the_crash(app, runner, sealed_world,
                                                                 monkeypatch):
-    record = sealed_world.write(sealed_world.doctor, "general", raw=GENERAL)
+    record = _record_without_block(sealed_world, monkeypatch, reconcile.FAULT_AFTER_APPEND)
     db = get_db(app)
-    db.records.update_one({"_id": record["_id"]}, {"$set": {"sealed_height": None}})
+    appended = db.ledger_blocks.find_one({"subject.record": record["record_id"]})
     blocks = db.ledger_blocks.count_documents({})
-    result = runner.invoke(args=["ledger", "reconcile"])
+    result = runner.invoke(args=["ledger", "reconcile", "--grace", "0"])
     assert result.exit_code == 0 and ": linked:" in result.output
-    assert db.records.find_one({"_id": record["_id"]})["sealed_height"] == record["sealed_height"]
+    assert db.records.find_one({"_id": record["_id"]})["sealed_height"] == appended["height"]
     assert db.ledger_blocks.count_documents({}) == blocks
 
 
@@ -201,7 +202,7 @@ def test_reconcile_refuses_a_record_whose_ciphertext_was_altered(app, runner, se
                                                                  monkeypatch):
     orphan = _record_without_block(sealed_world, monkeypatch)
     get_db(app).records.update_one({"_id": orphan["_id"]}, {"$set": {"box.tag": b"\x01" * 16}})
-    result = runner.invoke(args=["ledger", "reconcile"])
+    result = runner.invoke(args=["ledger", "reconcile", "--grace", "0"])
     assert result.exit_code == 1 and "fails the integrity check" in result.output
     assert get_db(app).records.find_one({"_id": orphan["_id"]})["sealed_height"] is None
     assert records.get_version(get_db(app), orphan["record_id"], 1) is not None

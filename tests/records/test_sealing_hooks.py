@@ -7,7 +7,8 @@ counter is rebuilt by `flask ledger recount`).
 import pytest
 
 from models.clinical import records
-from models.sealing import activity, seam
+from models import startup
+from models.sealing import activity, checkpoints, reconcile, seam
 from models.storage.db import get_db
 from tests.records.world import PDF, VALID, upload
 
@@ -27,8 +28,22 @@ def _day_counts(app):
 
 
 def test_the_hooks_are_installed_on_the_app(app):
-    hooks = seam.hooks(app).after_seal
-    assert activity.after_seal in hooks and len(hooks) == len(set(hooks)) == 2
+    """The day counter and the checkpoint cadence after each append, once each; the crash
+    rehearsals only because this is a testing app."""
+    hooks = seam.hooks(app)
+    assert hooks.after_seal == [reconcile.crash_after_append_if_injected, activity.after_seal,
+                                checkpoints.after_seal]
+    assert hooks.before_append == [reconcile.crash_if_injected]
+    startup.install_hooks(app)
+    assert len(hooks.after_seal) == 3 and len(hooks.before_append) == 1
+
+
+def test_a_production_app_has_no_crash_rehearsal(app):
+    app.testing = False
+    app.extensions["medledger"].pop("sealing_hooks")
+    startup.install_hooks(app)
+    assert seam.hooks(app).after_seal == [activity.after_seal, checkpoints.after_seal]
+    assert seam.hooks(app).before_append == []
 
 
 def test_a_failing_hook_keeps_a_new_record_its_files_and_its_block(app, world, broken_counter,

@@ -89,11 +89,11 @@ def test_a_crash_between_record_and_block_is_found_and_reconciled(app, client, r
     assert [(p["kind"], p["record"]) for p in job["report"]["problems"]] == \
         [("unsealed-document", f"{orphan['record_id']} v1")]
 
-    dry = runner.invoke(args=["ledger", "reconcile", "--dry-run"])
+    dry = runner.invoke(args=["ledger", "reconcile", "--dry-run", "--grace", "0"])
     assert dry.exit_code == 1 and f"{orphan['record_id']} v1" in dry.output and "would seal" in dry.output
     assert db.records.find_one({"_id": orphan["_id"]})["sealed_height"] is None
 
-    result = runner.invoke(args=["ledger", "reconcile"])
+    result = runner.invoke(args=["ledger", "reconcile", "--grace", "0"])
     assert result.exit_code == 0, result.output
     assert "sealed" in result.output and "0 left for a person" in result.output
     sealed = db.records.find_one({"_id": orphan["_id"]})

@@ -4,6 +4,7 @@ from ledger.attributes import find_mismatches
 
 from models.core.errors import Conflict
 from models.people import users, verification
+from models.sealing import reconcile, seam
 from models.sealing.registry import ATTRIBUTE_SOURCES, COVERAGE
 from models.storage.db import get_db
 from tests.support_people import (ANONYMOUS, PNG, assert_refused, blocks_of_kind, fresh, login_as,
@@ -137,16 +138,28 @@ def test_model_refuses_a_decision_on_a_doctor_who_is_not_pending(app, admin, mak
     assert blocks_of_kind(app, "account.verified") == []
 
 
-def test_a_failed_seal_leaves_the_doctor_pending(app, admin, pending_doctor, monkeypatch):
+def test_a_failed_seal_leaves_the_verification_pending_until_reconcile(
+        app, admin, pending_doctor, monkeypatch):
+    """The approval is written with its pending marker; while its block is missing the doctor
+    is not verified in force, and reconcile then seals it (nothing to approve again)."""
     def broken_seal(*args, **kwargs):
         raise RuntimeError("ledger unavailable")
-    monkeypatch.setattr(verification, "seal", broken_seal)
+    monkeypatch.setattr(seam, "seal", broken_seal)
     with app.app_context():
         with pytest.raises(RuntimeError):
             verification.approve(get_db(), pending_doctor["human_id"], admin)
     doc = fresh(app, pending_doctor)
-    assert doc["verification"]["state"] == "pending"
-    assert "decided_by" not in doc["verification"]
+    assert users.User(doc).needs_verification
+    assert blocks_of_kind(app, "account.verified") == []
+    monkeypatch.undo()
+    with app.app_context():
+        findings = reconcile.reconcile(get_db(), app.extensions["medledger"]["data_key"],
+                                       grace=0)
+    assert [finding.action for finding in findings] == ["sealed"]
+    doc = fresh(app, pending_doctor)
+    assert not users.User(doc).needs_verification
+    sealed = blocks_of_kind(app, "account.verified")[0]
+    assert doc["verification"]["sealed_height"] == sealed["height"]
 
 
 def approve(app, admin, doctor):

@@ -1,0 +1,223 @@
+"""Every sealed kind, cut by a crash, is finished by reconcile: never left for a person.
+
+For each kind the registry declares with a document, the change is made with the process
+'dying' right before its block is appended (or right after, before the height is recorded);
+reconcile then seals it (or links the block) and the full audit is sound. The table of actions
+is checked against the registry, so a kind added tomorrow fails here until it has a row. The
+two changes made of two writes (an approval, an amendment) are also cut between their writes:
+reconcile rolls them back, and the person can simply do it again.
+"""
+from datetime import timedelta
+
+import pytest
+
+from models.clinical import pharmacy, reading, records
+from models.consent import access, emergency
+from models.consent import workflow as consent
+from models.people import users, verification
+from models.sealing import audit_jobs, reconcile, registry, seam
+from models.sealing.registry import PENDING
+from models.storage.db import get_db
+from tests.records.world import VALID, upload
+from tests.support_people import submit_pending
+
+PASSWORD = "correct horse battery"
+
+
+class Died(BaseException):
+    """The process 'dies' (os._exit, patched): nothing after it runs."""
+
+
+def _prescription_shared(w, db):
+    rx = w.write(w.doctor, "prescription")
+    w.grant(w.pharmacy["human_id"], scope_kind=consent.TYPES, types=["prescription"])
+    return rx
+
+
+def _emergency(w, db):
+    return emergency.open_emergency(db, doctor=w.outsider, patient_id=w.patient["human_id"],
+                                    password=PASSWORD, reason="Unconscious in the emergency room",
+                                    minutes=60)
+
+
+def _read(w, db):
+    doc = w.write(w.doctor, "note")
+    w.grant(w.colleague["human_id"])
+    return lambda: reading.read_version(db, w.colleague, doc["record_id"], 1)
+
+
+def _pending_doctor(w, db):
+    doctor = users.create_user(db, username="newdoc", role=users.DOCTOR, name="New Doctor",
+                               password=PASSWORD, rounds=4, org_id=w.hospital_a["human_id"])
+    return submit_pending(w.app, doctor)
+
+
+# kind -> fn(world, db) -> the action to cut (a callable), after any set-up it needs
+ACTIONS = {
+    "record.created": lambda w, db: lambda: w.write(w.doctor, "general"),
+    "record.amended": lambda w, db: (lambda note: lambda: records.amend(
+        db, w.key, author=w.doctor, record_id=note["record_id"], version=1,
+        raw=dict(VALID["note"], title="Amended"), max_bytes=10**6))(w.write(w.doctor, "note")),
+    "record.entered_in_error": lambda w, db: (lambda doc: lambda: records.mark_entered_in_error(
+        db, user=w.doctor, record_id=doc["record_id"], version=1, reason="Wrong patient"))(
+        w.write(w.doctor, "allergy")),
+    "record.prescription_cancelled": lambda w, db: (lambda rx: lambda: records.cancel_prescription(
+        db, user=w.doctor, record_id=rx["record_id"], version=1, reason="Interaction"))(
+        w.write(w.doctor, "prescription")),
+    "record.dispensed": lambda w, db: (lambda rx: lambda: pharmacy.dispense(
+        db, pharmacist=w.pharmacist, record_id=rx["record_id"], version=1))(
+        _prescription_shared(w, db)),
+    "record.read": _read,
+    "access.requested": lambda w, db: lambda: w.ask(w.colleague),
+    "access.approved": lambda w, db: (lambda req: lambda: w.approve(req["request_id"]))(
+        w.ask(w.colleague)),
+    "access.rejected": lambda w, db: (lambda req: lambda: consent.reject(
+        db, patient=w.patient, request_id=req["request_id"], note="No"))(w.ask(w.colleague)),
+    "access.cancelled": lambda w, db: (lambda req: lambda: consent.cancel(
+        db, user=w.colleague, request_id=req["request_id"]))(w.ask(w.colleague)),
+    "access.granted": lambda w, db: lambda: w.grant(w.colleague["human_id"]),
+    "access.revoked": lambda w, db: (lambda grant: lambda: consent.revoke(
+        db, patient=w.patient, grant_id=grant["grant_id"]))(w.grant(w.colleague["human_id"])),
+    "access.expired": lambda w, db: (lambda grant: lambda: consent.notice_expiry(
+        db, grant, grant["valid_until"] + timedelta(seconds=1)))(
+        w.grant(w.colleague["human_id"], days=1)),
+    "access.used": lambda w, db: (lambda doc, grant: lambda: access.decide(db, w.colleague, doc))(
+        w.write(w.doctor, "note"), w.grant(w.colleague["human_id"], one_time=True)),
+    "emergency.access": lambda w, db: lambda: _emergency(w, db),
+    "emergency.reviewed": lambda w, db: (lambda case: lambda: emergency.review(
+        db, case["emergency_id"], w.auditor, True, "Justified"))(_emergency(w, db)),
+    "account.verified": lambda w, db: (lambda doctor: lambda: verification.approve(
+        db, doctor["human_id"], w.admin))(_pending_doctor(w, db)),
+}
+KINDS_WITH_DOCUMENTS = sorted(ACTIONS)
+
+
+@pytest.fixture
+def dying(app, monkeypatch):
+    def die(code):
+        raise Died(code)
+    monkeypatch.setattr(reconcile.os, "_exit", die)
+
+    def cut(flag, kind, action):
+        app.config[flag] = kind
+        try:
+            with pytest.raises(Died):
+                action()
+        finally:
+            app.config[flag] = None
+    return cut
+
+
+def _pending(db):
+    return [(collection, doc["_id"]) for collection in registry.pending_kinds()
+            for doc in db[collection].find({f"{PENDING}.kind": {"$exists": True}})]
+
+
+def _finish(app):
+    with app.app_context():
+        return reconcile.reconcile(get_db(), app.extensions["medledger"]["data_key"], grace=0)
+
+
+def test_the_table_has_a_row_for_every_kind_with_a_document(app):
+    assert KINDS_WITH_DOCUMENTS == sorted(kind for kinds in registry.pending_kinds().values()
+                                          for kind in kinds)
+
+
+@pytest.mark.parametrize("flag, action_taken", [
+    (reconcile.FAULT_FLAG, "sealed"), (reconcile.FAULT_AFTER_APPEND, "linked")],
+    ids=["before-append", "after-append"])
+@pytest.mark.parametrize("kind", KINDS_WITH_DOCUMENTS)
+def test_a_change_cut_by_a_crash_is_finished_by_reconcile(sealed_world, dying, kind, flag,
+                                                          action_taken):
+    world = sealed_world
+    app = world.app
+    with app.app_context():
+        db = get_db()
+        action = ACTIONS[kind](world, db)
+        blocks = db.ledger_blocks.count_documents({"kind": kind})
+        dying(flag, kind, action)
+        appended = db.ledger_blocks.count_documents({"kind": kind}) - blocks
+        assert appended == (1 if flag == reconcile.FAULT_AFTER_APPEND else 0)
+        assert _pending(db), "the cut change carries its pending marker"
+    findings = _finish(app)
+    assert [(finding.action, finding.problem) for finding in findings] == \
+        [(action_taken, "unsealed-document")], [finding.line() for finding in findings]
+    assert not any(finding.for_a_person for finding in findings)
+    with app.app_context():
+        db = get_db()
+        assert _pending(db) == []
+        assert db.ledger_blocks.count_documents({"kind": kind}) == blocks + 1
+        report = audit_jobs.run_audit(db, app)
+    assert report.ok, [(p.kind, p.detail) for p in report.problems]
+    assert _finish(app) == []
+
+
+def test_an_approval_cut_before_the_request_names_its_grant_is_rolled_back(sealed_world, monkeypatch):
+    world = sealed_world
+    app = world.app
+    req = world.ask(world.colleague)
+
+    def dies(*args, **kwargs):
+        raise Died(0)
+    monkeypatch.setattr(consent, "_decide", dies)
+    with pytest.raises(Died):
+        world.approve(req["request_id"])
+    monkeypatch.undo()
+    with app.app_context():
+        grant = get_db().grants.find_one({"request_id": req["request_id"]})
+        assert grant is not None and seam.is_pending(grant)
+        assert not consent.is_active(grant, grant["valid_from"])  # never in force
+    findings = _finish(app)
+    assert [finding.action for finding in findings] == ["rolled back"]
+    with app.app_context():
+        db = get_db()
+        assert db.grants.count_documents({"request_id": req["request_id"]}) == 0
+        assert db.access_requests.find_one({"_id": req["_id"]})["state"] == consent.PENDING
+    grant = world.approve(req["request_id"])  # the patient simply approves again
+    assert consent.is_active(grant, grant["valid_from"])
+    with app.app_context():
+        assert audit_jobs.run_audit(get_db(), app).ok
+
+
+def test_an_amendment_cut_before_its_predecessor_is_claimed_is_rolled_back(sealed_world, monkeypatch):
+    world = sealed_world
+    app = world.app
+    first = world.write(world.doctor, "imaging", uploads=[upload()])
+
+    def dies(*args, **kwargs):
+        raise Died(0)
+    monkeypatch.setattr(records, "_claim_for_amendment", dies)
+    with app.app_context(), pytest.raises(Died):
+        records.amend(get_db(), world.key, author=world.doctor, record_id=first["record_id"],
+                      version=1, raw=dict(VALID["imaging"], conclusion="Grade I"),
+                      uploads=[upload(name="second.pdf")], max_bytes=10**6)
+    monkeypatch.undo()
+    with app.app_context():
+        assert get_db()["attachments.files"].count_documents({}) == 2
+    findings = _finish(app)
+    assert [finding.action for finding in findings] == ["rolled back"]
+    with app.app_context():
+        db = get_db()
+        assert [doc["version"] for doc in db.records.find({"record_id": first["record_id"]})] == [1]
+        assert db.records.find_one({"_id": first["_id"]})["status"] == records.FINAL
+        assert db["attachments.files"].count_documents({}) == 1  # the first version's file
+        assert audit_jobs.run_audit(db, app).ok
+
+
+def test_pending_authority_is_not_in_force(world, dying):
+    """A grant or an emergency whose block is missing opens nothing until it is sealed."""
+    note = world.write(world.doctor, "note")
+    dying(reconcile.FAULT_FLAG, "access.granted", lambda: world.grant(world.colleague["human_id"]))
+    with world.app.app_context():
+        assert not access.decide(get_db(), world.colleague, note).allowed
+    _finish(world.app)
+    with world.app.app_context():
+        assert access.decide(get_db(), world.colleague, note).allowed
+
+
+def test_young_markers_are_left_to_their_request(world, dying):
+    dying(reconcile.FAULT_FLAG, "record.created", lambda: world.write(world.doctor, "note"))
+    with world.app.app_context():
+        findings = reconcile.reconcile(get_db(), world.key, full=False,
+                                       grace=reconcile.GRACE_SECONDS)
+        assert findings == [] and _pending(get_db())
