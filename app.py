@@ -2,6 +2,7 @@
 
 `flask --app app run` and `gunicorn 'app:create_app()'` both work.
 """
+import atexit
 import logging
 import os
 import secrets
@@ -89,6 +90,23 @@ def register_extensions(app):
                       session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
                       strict_transport_security=app.config.get("SESSION_COOKIE_SECURE", False))
     bootstrap.init_app(app)
+
+
+class _NoClient:
+    def close(self):
+        pass
+
+
+def _quiet_rate_limit_storage(limiter):
+    """limits' MongoDB storage opens a client in its __del__ if it never opened one, which at
+    interpreter exit fails with a traceback (every `flask` command on a mongodb:// URI): give
+    it nothing to open."""
+    storage = getattr(limiter, "_storage", None)
+    if getattr(storage, "_storage", False) is None:
+        storage._storage = _NoClient()
+
+
+atexit.register(_quiet_rate_limit_storage, limiter)
 
 
 def register_blueprints(app):

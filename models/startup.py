@@ -24,6 +24,7 @@ DOMAINS = (users, accounts, organizations, verification, consent, emergency, rec
 (`COVERAGE`)."""
 SEALING_TABLES = (explorer, activity, audit_jobs)
 log = logging.getLogger(__name__)
+_schedule_lock = threading.Lock()
 """Sealing modules with collections of their own."""
 
 
@@ -72,7 +73,17 @@ def install(app):
                                 keys.data_key_path(app), keys.ledger_key_path(app))
         app.extensions.setdefault("medledger", {}).update(data_key=data_key, ledger_key=ledger_key)
     if app.config.get("RECONCILE_AT_STARTUP"):
-        schedule_reconcile(app)
+        app.before_request(lambda: _reconcile_once(app))
+
+
+def _reconcile_once(app):
+    """At the first request this process serves (never in a `flask` command), schedule the
+    reconcile of what a crash may have left pending."""
+    state = app.extensions["medledger"]
+    if "reconcile_timer" not in state:
+        with _schedule_lock:
+            if "reconcile_timer" not in state:
+                state["reconcile_timer"] = schedule_reconcile(app)
 
 
 def schedule_reconcile(app, delay=None):

@@ -1,4 +1,6 @@
 """The storage module: backend choice, the embedded server's life cycle, indexes."""
+import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -218,3 +220,29 @@ def test_the_guard_kills_a_server_that_hangs_on_sigterm(monkeypatch):
         if stuck.poll() is None:
             stuck.kill()
         stuck.stdout.close()
+
+
+@pytest.mark.parametrize("uri, kind, expected", [
+    ("", "embedded", {"journal": True, "w": 1}),
+    ("mongodb://db1,db2/?replicaSet=rs0", "mongodb", {"journal": True, "w": "majority"}),
+    ("mongodb://db1/?w=2&journal=false", "mongodb", {}),
+])
+def test_acknowledged_writes_wait_for_the_journal(uri, kind, expected):
+    """What the app acknowledges survives kill -9 of the database: journaled writes (and a
+    majority on a replica set), unless MONGO_URI says otherwise itself."""
+    assert storage.write_concern_options(uri, kind) == expected
+
+
+@pytest.mark.integration
+def test_a_flask_command_on_a_mongodb_uri_exits_without_a_traceback(tmp_path, embedded_uri):
+    """The rate limiter's MongoDB storage used to open a client in its destructor at exit."""
+    env = dict(os.environ, MONGO_URI=embedded_uri, MONGO_DB="cli_exit",
+               DATA_KEY_FILE=str(tmp_path / "data.key"),
+               LEDGER_KEY_FILE=str(tmp_path / "ledger.key"))
+    env.pop("RATELIMIT_STORAGE_URI", None)
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "ledger", "verify"],
+                            capture_output=True, text=True, timeout=120, env=env,
+                            cwd=str(pathlib.Path(__file__).resolve().parents[1]))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("SOUND")
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr

@@ -14,7 +14,9 @@ MESSAGES = {
     409: "That was already done.",
     413: "The upload is too large.",
     429: "Too many attempts. Wait a minute and try again.",
-    500: "Something went wrong on our side. Nothing was saved.",
+    500: ("Something went wrong on our side. What you were doing may or may not have been "
+          "saved: reload the page to check before you try again (a change cut short is "
+          "finished or undone automatically)."),
 }
 
 

@@ -192,7 +192,7 @@ def _missing_documents(db, data_key, first_height=0):
                               "from a backup", block.get("height"))
 
 
-def reconcile(db, data_key, fix=True, full=True, grace=GRACE_SECONDS):
+def reconcile(db, data_key, fix=True, full=True, grace=None):
     """Finish (with `fix`) what a crash left behind; one run at a time, across processes.
 
     `full` also reports documents unsealed without a marker and blocks whose document is gone
@@ -203,6 +203,7 @@ def reconcile(db, data_key, fix=True, full=True, grace=GRACE_SECONDS):
     try:
         _claim(db)
         try:
+            grace = GRACE_SECONDS if grace is None else grace
             older_than = clock.now() - timedelta(seconds=grace) if grace else None
             findings = [finish(db, data_key, event, doc, fix)
                         for event, doc in list(_pending(db, older_than))]

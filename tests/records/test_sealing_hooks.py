@@ -104,3 +104,25 @@ def test_a_hook_raising_before_the_append_stops_the_event(app, world):
     db = get_db(app)
     assert db.ledger_blocks.count_documents({"kind": records.CREATED}) == 0
     assert db.records.count_documents({"sealed_height": None}) == 1
+
+
+def test_a_read_whose_block_fails_answers_500_without_claiming_nothing_was_saved(
+        app, world, client, monkeypatch):
+    """The read's log entry is written before its block: the error page must not say that
+    nothing was saved, and the entry waits, pending, for reconcile."""
+    doc = world.write(world.doctor, "note")
+    world.grant(world.colleague["human_id"])
+    client.post("/login", data={"username": world.colleague["username"],
+                                "password": "correct horse battery"})
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the ledger is unavailable")
+    monkeypatch.setattr(seam, "seal", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get(f"/doctor/records/{doc['record_id']}/v1")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Nothing was saved" not in body and "may or may not have been saved" in body
+    assert "marbleflux" not in body  # nothing decrypted for a read that was not sealed
+    entry = get_db(app).record_reads.find_one({"record_id": doc["record_id"]})
+    assert entry is not None and seam.is_pending(entry)

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from models import startup
 from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -221,3 +222,25 @@ def test_young_markers_are_left_to_their_request(world, dying):
         findings = reconcile.reconcile(get_db(), world.key, full=False,
                                        grace=reconcile.GRACE_SECONDS)
         assert findings == [] and _pending(get_db())
+
+
+def test_the_app_reconciles_in_the_background_after_its_first_request(sealed_world, dying, client,
+                                                                    monkeypatch):
+    """A serving process schedules one bounded reconcile (never a `flask` command: it serves
+    no request); once the grace has passed it finishes what a crash left pending."""
+    app = sealed_world.app
+    app.config["RECONCILE_AT_STARTUP"] = True
+    startup.install(app)
+    dying(reconcile.FAULT_FLAG, "record.created", lambda: sealed_world.write(
+        sealed_world.doctor, "note"))
+    assert "reconcile_timer" not in app.extensions["medledger"]
+    client.get("/login")
+    client.get("/login")
+    timer = app.extensions["medledger"]["reconcile_timer"]
+    timer.cancel()  # run it now instead of after the grace period
+    assert timer.interval == reconcile.GRACE_SECONDS
+    monkeypatch.setattr(reconcile, "GRACE_SECONDS", 0)
+    findings = startup.reconcile_pending(app)
+    assert [finding.action for finding in findings] == ["sealed"]
+    with app.app_context():
+        assert _pending(get_db()) == []
