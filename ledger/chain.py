@@ -13,6 +13,7 @@ it only reads the blocks appended since. The tree arithmetic (proof shapes, comp
 all in ledger.merkle and this module only reads, so streamed and in-memory proofs agree.
 """
 import random
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -49,6 +50,9 @@ class Ledger:
         self.clock = clock or _utcnow
         self.max_retries = max_retries
         self._last = None  # the last tip this process saw: saves a round trip per append
+        self._appending = threading.Lock()
+        """Threads of one process take turns: racing each other for the same height would
+        only cost the losers a refused insert, a probe and a retry each."""
 
     # Reading the tip -----------------------------------------------------------------
     def _tip_doc(self):
@@ -96,6 +100,10 @@ class Ledger:
         """
         leaves = attribute_leaf_hashes(attributes, salts)
         attr_root = attribute_root(leaves).hex()
+        with self._appending:
+            return self._append(kind, subject, actor, leaves, attr_root)
+
+    def _append(self, kind, subject, actor, leaves, attr_root):
         timestamp = self.clock()
         for attempt in range(self.max_retries):
             # First try the tip this process saw last as is: if another process appended since,

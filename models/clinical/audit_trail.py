@@ -13,6 +13,7 @@ from models.people import organizations, users
 from models.sealing import registry
 from models.sealing.registry import EventKind
 from models.sealing.seam import new_salts, pending_fields, seal_pending
+from models.storage.db import unjournaled
 
 READ_KIND = "record.read"
 LIST_LIMIT = 5000
@@ -49,7 +50,10 @@ def record_read(db, viewer, record, decision, item=None):
         "basis_id": decision.basis_id, "item": item, "at": now_ms(), "sealed_height": None,
     }
     salts = new_salts(read_attributes(entry))
-    entry["_id"] = db.record_reads.insert_one(pending_fields(entry, READ_KIND, salts)).inserted_id
+    # No journal wait of its own: the block's journaled append right after makes it durable
+    # (one log), and if that append fails the read was never acknowledged.
+    entry["_id"] = unjournaled(db.record_reads).insert_one(
+        pending_fields(entry, READ_KIND, salts)).inserted_id
     seal_pending(db, READ_KIND, entry, viewer, read_attributes(entry), salts)
     return entry
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from models.core import clock
 from models.sealing.seam import store_for
-from models.storage.db import get_db
+from models.storage.db import get_db, unjournaled
 
 INDEXES = {
     "ledger_daily": [([("day", 1)], {})],
@@ -20,9 +20,9 @@ def count_block(db, block):
     """+1 for the block's (day, kind); the day is the UTC date of its timestamp."""
     day = str(block.get("timestamp", ""))[:10]
     kind = block.get("kind", "")
-    db.ledger_daily.update_one({"_id": f"{day}|{kind}"},
-                               {"$inc": {"n": 1}, "$setOnInsert": {"day": day, "kind": kind}},
-                               upsert=True)
+    unjournaled(db.ledger_daily).update_one(
+        {"_id": f"{day}|{kind}"}, {"$inc": {"n": 1}, "$setOnInsert": {"day": day, "kind": kind}},
+        upsert=True)
 
 
 def after_seal(block):

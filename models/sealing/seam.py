@@ -27,7 +27,7 @@ from ledger.store import MongoStore
 from models.core.clock import now_ms
 from models.sealing import registry
 from models.sealing.registry import PENDING
-from models.storage.db import get_db, reconnects
+from models.storage.db import get_db, reconnects, unjournaled
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,9 @@ def seal_pending(db, kind, doc, actor, attributes, salts):
 
 
 def record_height(db, event, doc_id, height):
-    """Step 3: the block's height on the document, the pending marker pulled."""
-    db[event.collection].update_one({"_id": doc_id}, {
+    """Step 3: the block's height on the document, the pending marker pulled (without a
+    journal wait of its own: if a crash loses it, reconcile links the block again)."""
+    unjournaled(db[event.collection]).update_one({"_id": doc_id}, {
         "$set": {path: height for path in event.heights}, "$pull": {PENDING: {"kind": event.kind}}})
 
 

@@ -49,6 +49,18 @@ def reconnects():
     return _reconnect_count
 
 
+def unjournaled(collection):
+    """The collection for writes that need no journal of their own: a convenience that can
+    be rebuilt (the day counter), or a step that reconcile repairs if a crash loses it (a
+    block's height on its document; the block itself was journaled, and every earlier write
+    with it, for the server keeps one log). Saves an fsync per sealed change."""
+    concern = collection.write_concern
+    if not concern.acknowledged or not concern.document.get("j"):
+        return collection
+    return collection.with_options(write_concern=pymongo.WriteConcern(
+        **{key: value for key, value in concern.document.items() if key != "j"}))
+
+
 def write_concern_options(uri, kind):
     """The write concern for acknowledged writes: journaled, and majority on MongoDB; an
     option the URI sets itself wins."""
