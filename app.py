@@ -18,6 +18,7 @@ from config import config_class
 from extensions import CONTENT_SECURITY_POLICY, bootstrap, csrf, limiter, login_manager, talisman
 from models import startup
 from models.people import users
+from models.storage import authority
 from models.storage import db as storage
 
 AREAS = ("auth", "admin", "organization", "doctor", "staff", "patient", "auditor")
@@ -76,8 +77,9 @@ def register_extensions(app):
 
     @login_manager.user_loader
     def load_user(user_id):
-        doc = users.get(storage.get_db(app), user_id)
-        # A disabled account loses its open sessions at the next request, not the next login.
+        doc = authority.authentic("users", users.get(storage.get_db(app), user_id))
+        # A disabled account loses its open sessions at the next request, not the next login;
+        # an account changed outside the app (its authority check fails) at once, too.
         return users.User(doc) if doc and doc.get("active", True) else None
 
     csrf.init_app(app)

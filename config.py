@@ -20,6 +20,7 @@ class Config:
     # Key files live in the instance folder unless a path is given; never in MongoDB.
     DATA_KEY_FILE = os.environ.get("DATA_KEY_FILE")
     LEDGER_KEY_FILE = os.environ.get("LEDGER_KEY_FILE")
+    AUTHORITY_KEY_FILE = os.environ.get("AUTHORITY_KEY_FILE")
     LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "medledger.local/ledger")
     GENERATE_MISSING_KEYS = True
     CHECKPOINT_EVERY_BLOCKS = _env_int("CHECKPOINT_EVERY_BLOCKS", 100)
@@ -82,7 +83,8 @@ class ProductionConfig(Config):
     @classmethod
     def validate(cls, config):
         missing = [name for name in ("SECRET_KEY", "MONGO_URI", "DATA_KEY_FILE", "LEDGER_KEY_FILE",
-                                     "RATELIMIT_STORAGE_URI") if not config.get(name)]
+                                     "AUTHORITY_KEY_FILE", "RATELIMIT_STORAGE_URI")
+                   if not config.get(name)]
         if missing:
             raise RuntimeError("production configuration is missing: " + ", ".join(missing))
         if not config["MONGO_URI"].startswith(("mongodb://", "mongodb+srv://")):

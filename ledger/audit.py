@@ -39,7 +39,7 @@ __all__ = ["PROBLEM_KINDS", "Problem", "Report", "AttributeSourceError", "audit"
 
 PROBLEM_KINDS = ("broken-link", "bad-block-hash", "bad-attr-root", "attribute-mismatch",
                  "missing-block", "unsealed-document", "missing-document", "bad-signature",
-                 "inconsistent-with-checkpoint", "truncated")
+                 "inconsistent-with-checkpoint", "truncated", "unauthenticated-document")
 MAX_PROBLEMS = 10000
 _NO_HASH = b"\x00" * 32
 

@@ -16,12 +16,12 @@ from models.people import accounts, organizations, users, verification
 from models.sealing import (activity, audit_jobs, checkpoints, explorer, reconcile, registry, seam,
                             trust)
 from models.storage import db as storage
-from models.storage import keys, schema
+from models.storage import authority, keys, schema
 
 DOMAINS = (users, accounts, organizations, verification, consent, emergency, records,
            audit_trail, pharmacy, trust)
-"""Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`) or coverage checks
-(`COVERAGE`)."""
+"""Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`), coverage checks
+(`COVERAGE`) or authenticated collections (`AUTHORITY`)."""
 SEALING_TABLES = (explorer, activity, audit_jobs)
 log = logging.getLogger(__name__)
 _schedule_lock = threading.Lock()
@@ -29,9 +29,11 @@ _schedule_lock = threading.Lock()
 
 
 def register_events():
-    """Fill the sealing registry from the domains (idempotent)."""
+    """Fill the sealing registry and the list of authenticated collections from the domains
+    (idempotent)."""
     for module in DOMAINS:
         registry.declare(getattr(module, "EVENTS", ()), getattr(module, "COVERAGE", ()))
+        authority.declare(*getattr(module, "AUTHORITY", ()))
 
 
 def declared_indexes():
@@ -69,9 +71,13 @@ def install(app):
         ensure_indexes(db)
         data_key = keys.load_data_key(app)
         ledger_key = keys.load_ledger_key(app)
+        authority_keys = keys.load_authority_keys(app)
         keys.check_fingerprints(db, data_key, ledger_key,
-                                keys.data_key_path(app), keys.ledger_key_path(app))
-        app.extensions.setdefault("medledger", {}).update(data_key=data_key, ledger_key=ledger_key)
+                                keys.data_key_path(app), keys.ledger_key_path(app),
+                                authority_keys, keys.authority_key_path(app))
+        app.extensions.setdefault("medledger", {}).update(
+            data_key=data_key, ledger_key=ledger_key, authority_keys=authority_keys)
+        authority.install(authority_keys)
     if app.config.get("RECONCILE_AT_STARTUP"):
         app.before_request(lambda: _reconcile_once(app))
 

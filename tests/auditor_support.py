@@ -10,6 +10,7 @@ import pytest
 
 from models.people import users, verification
 from models.storage.db import get_db
+from tests.conftest import as_the_app
 from tests.records.world import SECRET, VALID, world  # noqa: F401  (fixture re-exported)
 
 AUDIT_TIMEOUT = 120
@@ -19,8 +20,9 @@ def verify_through_ledger(app, doctor, admin):
     """A doctor created `verified` by a fixture, re-verified the real way (sealed block)."""
     with app.app_context():
         db = get_db()
-        db.users.update_one({"_id": doctor["_id"]}, {"$set": {"verification.state": "pending"}})
-        return verification.approve(db, doctor["human_id"], admin)
+    as_the_app(app, "users", {"_id": doctor["_id"]}, {"$set": {"verification.state": "pending"}})
+    with app.app_context():
+        return verification.approve(get_db(), doctor["human_id"], admin)
 
 
 @pytest.fixture

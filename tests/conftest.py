@@ -59,6 +59,7 @@ def make_config(tmp_path, **overrides):
         "INSTANCE_PATH": str(instance),
         "DATA_KEY_FILE": str(instance / "data.key"),
         "LEDGER_KEY_FILE": str(instance / "ledger.key"),
+        "AUTHORITY_KEY_FILE": str(instance / "authority.key"),
     }
     config.update(overrides)
     return config
@@ -136,3 +137,15 @@ def csrf_token_from(html):
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
         re.search(r'name="csrf_token" value="([^"]+)"', html)
     return match.group(1) if match else None
+
+
+def as_the_app(app, collection, query, update):
+    """Change a protected document the way the app's models do (its authority MAC rewritten
+    in the same update): for test set-ups that need a state no route reaches quickly (a lock
+    already expired, say). A raw `update_one` instead is what an insider does, and every
+    decision refuses the document afterwards."""
+    from models.storage import authority
+    with app.app_context():
+        changed = authority.transition_where(get_db(app)[collection], query, update)
+    assert changed is not None, (collection, query)
+    return changed

@@ -114,7 +114,8 @@ def test_the_embedded_server_gets_no_retryable_writes(tmp_path):
 
 
 def test_production_refuses_missing_secrets(tmp_path, monkeypatch):
-    for name in ("SECRET_KEY", "MONGO_URI", "DATA_KEY_FILE", "LEDGER_KEY_FILE", "RATELIMIT_STORAGE_URI"):
+    for name in ("SECRET_KEY", "MONGO_URI", "DATA_KEY_FILE", "LEDGER_KEY_FILE",
+                 "AUTHORITY_KEY_FILE", "RATELIMIT_STORAGE_URI"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path)})
@@ -123,7 +124,8 @@ def test_production_refuses_missing_secrets(tmp_path, monkeypatch):
 def test_production_refuses_a_non_mongodb_backend(tmp_path):
     config = {"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 32,
               "MONGO_URI": "mongomock://", "DATA_KEY_FILE": "/nonexistent/k",
-              "LEDGER_KEY_FILE": "/nonexistent/l", "RATELIMIT_STORAGE_URI": "memory://"}
+              "LEDGER_KEY_FILE": "/nonexistent/l", "AUTHORITY_KEY_FILE": "/nonexistent/a",
+              "RATELIMIT_STORAGE_URI": "memory://"}
     with pytest.raises(RuntimeError, match="replica set"):
         create_app(config)
 
@@ -132,7 +134,9 @@ def test_production_refuses_missing_key_files(tmp_path):
     from models.storage.keys import KeyProblem
     config = {"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 32,
               "MONGO_URI": "mongodb://127.0.0.1:1/", "DATA_KEY_FILE": str(tmp_path / "none.key"),
-              "LEDGER_KEY_FILE": str(tmp_path / "none-ledger.key"), "RATELIMIT_STORAGE_URI": "memory://",
+              "LEDGER_KEY_FILE": str(tmp_path / "none-ledger.key"),
+              "AUTHORITY_KEY_FILE": str(tmp_path / "none-authority.key"),
+              "RATELIMIT_STORAGE_URI": "memory://",
               "MONGO_CLIENT": __import__("mongomock").MongoClient(tz_aware=True)}
     with pytest.raises(KeyProblem, match="data key file .* is missing"):
         create_app(config)
@@ -144,7 +148,9 @@ def test_production_cookies_are_secure_behind_proxy(tmp_path):
     config = {"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path / "instance"),
               "SECRET_KEY": "x" * 32, "MONGO_URI": "mongodb://127.0.0.1:1/",
               "DATA_KEY_FILE": dev.config["DATA_KEY_FILE"],
-              "LEDGER_KEY_FILE": dev.config["LEDGER_KEY_FILE"], "RATELIMIT_STORAGE_URI": "memory://",
+              "LEDGER_KEY_FILE": dev.config["LEDGER_KEY_FILE"],
+              "AUTHORITY_KEY_FILE": dev.config["AUTHORITY_KEY_FILE"],
+              "RATELIMIT_STORAGE_URI": "memory://",
               "MONGO_CLIENT": __import__("mongomock").MongoClient(tz_aware=True),
               "WTF_CSRF_ENABLED": False, "BCRYPT_ROUNDS": 4}
     app = create_app(config)

@@ -10,10 +10,10 @@ from models.consent import workflow as consent
 from models.core import record_types
 from models.core.clock import now_ms, ts
 from models.core.errors import Conflict, Forbidden
-from models.core.transitions import transition
 from models.people import users
 from models.sealing.registry import EventKind
 from models.sealing.seam import merge, new_salts, pending_update, seal_pending
+from models.storage import authority
 
 DISPENSED_KIND = "record.dispensed"
 LIST_LIMIT = 500
@@ -44,7 +44,7 @@ def shared_prescriptions(db, pharmacist, now=None):
     shared = []
     for doc in found:
         grant = _grant_for(grants, doc, now)
-        if grant:
+        if grant and authority.authentic("records", doc) is not None:
             shared.append((doc, grant))
     shared.sort(key=lambda pair: pair[0]["created_at"], reverse=True)
     return shared
@@ -68,7 +68,7 @@ def dispense(db, *, pharmacist, record_id, version, now=None):
     if doc["type"] != record_types.PRESCRIPTION or not _grant_for(grants, doc, now):
         raise Forbidden("This prescription is not shared with your pharmacy.")
     salts = new_salts(dispense_attributes(doc))
-    dispensed = transition(
+    dispensed = authority.transition(
         db.records, {"_id": doc["_id"], "status": records.FINAL, "rx_status": records.RX_ACTIVE},
         merge({"$set": {"rx_status": records.RX_DISPENSED, "dispense": {
             "by": pharmacist["human_id"], "pharmacy": pharmacist["org_id"], "at": now,

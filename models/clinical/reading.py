@@ -10,7 +10,7 @@ import logging
 from models.clinical import audit_trail, records
 from models.consent import access
 from models.core.errors import Forbidden, NotFound
-from models.storage import attachments
+from models.storage import attachments, authority
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ def read_version(db, viewer, record_id, version, item=None, versions=None):
         doc = next((each for each in versions if each["version"] == version), None)
     if doc is None:
         raise NotFound("There is no such record.")
+    authority.require("records", doc)  # an envelope changed outside the app decides nothing
     decision = access.decide(db, viewer, doc)
     if not decision.allowed:
         log.info("read refused user=%s record=%s v%s reason=%s", viewer["human_id"], record_id,

@@ -17,7 +17,7 @@ from models.core import record_types
 from models.core.clock import now_ms
 from models.core.transitions import next_in_sequence
 from models.sealing.seam import store_for
-from models.storage import crypto
+from models.storage import authority, crypto
 
 BATCH = 2000
 META_ID = "seed-records"
@@ -154,7 +154,7 @@ def _batch(db, key, store, plan, doctors, rng, tip):
         prev, height = block["hash"], height + 1
     store.insert_blocks(blocks)
     store.set_tip_hint(blocks[-1]["height"])
-    db.records.insert_many(docs, ordered=False)
+    db.records.insert_many([authority.stamp("records", doc) for doc in docs], ordered=False)
     return blocks[-1]
 
 

@@ -16,13 +16,13 @@ from models.core import ids
 from models.core import record_types as types
 from models.core.clock import now_ms, ts
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from models.core.transitions import next_in_sequence, transition
+from models.core.transitions import next_in_sequence
 from models.people import users
 from models.people.patients import require_patient
 from models.sealing import registry
 from models.sealing.registry import EventKind
 from models.sealing.seam import merge, new_salts, pending_fields, pending_update, seal_pending
-from models.storage import attachments, crypto
+from models.storage import attachments, authority, crypto
 
 FINAL, AMENDED, ENTERED_IN_ERROR = "final", "amended", "entered-in-error"
 STATUSES = (FINAL, AMENDED, ENTERED_IN_ERROR)
@@ -34,6 +34,13 @@ RX_CANCELLED_KIND = "record.prescription_cancelled"
 MAX_REASON_LENGTH = 500
 PATIENT_LIST_LIMIT = 5000
 ENVELOPE = {"box": 0}  # projection for lists: everything but the ciphertext
+
+AUTHORITY = (authority.Protected(
+    "records", ("record_id", "version", "patient_id", "type", "author_id", "author_role",
+                "org_id", "status", "rx_status", "sensitivity", "supersedes", "superseded_by"),
+    name=lambda doc: f"{doc.get('record_id')} v{doc.get('version')}"),)
+"""The envelope fields the access decision reads (whose record, who wrote it, what type, is it
+current): MAC'd, so that moving a record to another author or patient opens nothing."""
 
 INDEXES = {
     "records": [
@@ -157,7 +164,7 @@ def _new_version(key, *, record_id, version, patient_id, author, type_name, data
 
 def _insert(db, doc):
     try:
-        doc["_id"] = db.records.insert_one(doc).inserted_id
+        db.records.insert_one(authority.stamp("records", doc))
     except pymongo.errors.DuplicateKeyError:
         raise Conflict("This record was changed by someone else at the same moment. "
                        "Reload it and try again.") from None
@@ -221,7 +228,7 @@ def may_amend(user, doc):
 
 
 def _claim_for_amendment(db, doc, next_version):
-    claimed = transition(db.records, {"_id": doc["_id"], "status": FINAL},
+    claimed = authority.transition(db.records, {"_id": doc["_id"], "status": FINAL},
                          {"$set": {"status": AMENDED, "superseded_by": next_version}})
     if claimed is None:
         raise Conflict("This version was already amended or marked as entered in error; "
@@ -310,7 +317,7 @@ def mark_entered_in_error(db, *, user, record_id, version, reason):
         raise Forbidden("Only the author can mark this record as entered in error.")
     salts = new_salts(error_attributes(doc))
     error = {"reason": reason, "by": user["human_id"], "at": now_ms(), "seal_salts": salts}
-    marked = transition(db.records, {"_id": doc["_id"], "status": FINAL},
+    marked = authority.transition(db.records, {"_id": doc["_id"], "status": FINAL},
                         merge({"$set": {"status": ENTERED_IN_ERROR, "error": error}},
                               pending_update(ERROR_KIND)))
     if marked is None:
@@ -338,7 +345,7 @@ def cancel_prescription(db, *, user, record_id, version, reason):
     if not may_amend(user, doc):
         raise Forbidden("Only the prescriber can cancel this prescription.")
     salts = new_salts(cancellation_attributes(doc))
-    cancelled = transition(
+    cancelled = authority.transition(
         db.records, {"_id": doc["_id"], "status": FINAL, "rx_status": RX_ACTIVE},
         merge({"$set": {"rx_status": RX_CANCELLED, "rx_cancel": {
             "reason": reason, "by": user["human_id"], "at": now_ms(), "seal_salts": salts}}},

@@ -23,11 +23,13 @@ from models.consent import workflow as consent
 from models.core.clock import now_ms
 from models.people import users
 from models.sealing.seam import is_pending
+from models.storage import authority
 
 PATIENT_SELF, AUTHOR, GRANT, EMERGENCY = "patient", "author", "grant", "emergency"
 NO_CONSENT, EXPIRED, REVOKED, NOT_IN_SCOPE = "no consent", "expired", "revoked", "not in scope"
 USED = "one-time access already used"
 NOT_FOR_ROLE = "not available to your role"
+UNAUTHENTIC = "failed its integrity check"
 
 READER_ROLES = (users.DOCTOR, users.PHARMACIST, users.LAB_TECH, users.ORG_MANAGER)
 ROLE_TYPES = {users.PHARMACIST: ("prescription",), users.LAB_TECH: ("lab_report",)}
@@ -152,9 +154,12 @@ def decide(db, viewer, record, *, now=None, consume=True, ctx=None):
 
 
 def evaluate_all(db, viewer, patient_id, records, now=None):
-    """Decisions for a list of versions (a patient page): no grant is used up by listing."""
+    """Decisions for a list of versions (a patient page): no grant is used up by listing; an
+    envelope that fails its authority check is refused whatever it says."""
     ctx = load_context(db, viewer, patient_id, now)
-    return ctx, {(doc["record_id"], doc["version"]): evaluate(ctx, doc) for doc in records}
+    return ctx, {(doc["record_id"], doc["version"]):
+                 evaluate(ctx, doc) if authority.authentic("records", doc) is not None
+                 else Decision(False, UNAUTHENTIC) for doc in records}
 
 
 def active_grant_for_type(db, viewer, patient_id, type_name, now=None):

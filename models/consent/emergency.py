@@ -10,9 +10,9 @@ from datetime import timedelta
 from models.core import ids
 from models.core.clock import now_ms, ts
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from models.core.transitions import transition
 from models.people import users
 from models.people.patients import require_patient
+from models.storage import authority
 from models.sealing import registry
 from models.sealing.registry import EventKind
 from models.sealing.seam import (is_pending, merge, new_salts, pending_fields, pending_update,
@@ -23,6 +23,10 @@ PENDING_REVIEW, JUSTIFIED, UNJUSTIFIED = "pending-review", "justified", "unjusti
 MIN_REASON, MAX_REASON = 10, 500
 MAX_NOTE = 1000
 LIST_LIMIT = 500
+
+AUTHORITY = (authority.Protected(
+    "emergencies", ("emergency_id", "doctor_id", "patient_id", "org_id", "opened_at", "ends_at",
+                    "review_state"), name=lambda case: case.get("emergency_id")),)
 
 INDEXES = {
     "emergencies": [
@@ -51,7 +55,8 @@ def open_for(db, doctor_id, patient_id, now):
     """The doctor's emergencies on this patient that are open now."""
     found = db.emergencies.find({"patient_id": patient_id}, limit=LIST_LIMIT)  # one field: cheaper
     return [case for case in found
-            if case["doctor_id"] == doctor_id and case["opened_at"] <= now < case["ends_at"]]
+            if case["doctor_id"] == doctor_id and case["opened_at"] <= now < case["ends_at"]
+            and authority.authentic("emergencies", case) is not None]
 
 
 def open_emergency(db, *, doctor, patient_id, password, reason, minutes, now=None):
@@ -83,7 +88,8 @@ def open_emergency(db, *, doctor, patient_id, password, reason, minutes, now=Non
         "review": None, "sealed_height": None, "seals": {},
     }
     salts = new_salts(opened_attributes(case))
-    case["_id"] = db.emergencies.insert_one(pending_fields(case, OPENED_KIND, salts)).inserted_id
+    db.emergencies.insert_one(authority.stamp("emergencies",
+                                              pending_fields(case, OPENED_KIND, salts)))
     seal_pending(db, OPENED_KIND, case, doctor, opened_attributes(case), salts)
     return case
 
@@ -105,7 +111,8 @@ def pending_review(db, limit=LIST_LIMIT):
 
 
 def get(db, emergency_id):
-    return db.emergencies.find_one({"emergency_id": (emergency_id or "").strip().upper()})
+    return authority.authentic("emergencies", db.emergencies.find_one(
+        {"emergency_id": (emergency_id or "").strip().upper()}))
 
 
 def review(db, emergency_id, auditor, justified: bool, note):
@@ -122,7 +129,7 @@ def review(db, emergency_id, auditor, justified: bool, note):
         raise NotFound("There is no such emergency access.")
     state = JUSTIFIED if justified else UNJUSTIFIED
     salts = new_salts(reviewed_attributes(case))
-    reviewed = transition(
+    reviewed = authority.transition(
         db.emergencies, {"_id": case["_id"], "review_state": PENDING_REVIEW},
         merge({"$set": {"review_state": state, "review": {
             "by": auditor["human_id"], "justified": bool(justified), "note": note,

@@ -18,13 +18,13 @@ import pymongo
 from models.core import ids, record_types
 from models.core.clock import now_ms, ts
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from models.core.transitions import transition
 from models.people import organizations, users
 from models.people.patients import require_patient
 from models.sealing import registry
 from models.sealing.registry import EventKind
 from models.sealing.seam import (is_pending, merge, new_salts, pending_fields, pending_update,
                                  seal_pending)
+from models.storage import authority
 
 PENDING, APPROVED, REJECTED, CANCELLED = "pending", "approved", "rejected", "cancelled"
 REVOKED, EXPIRED, USED = "revoked", "expired", "used"
@@ -44,6 +44,18 @@ LIST_LIMIT = 500
 REQUESTED, REJECTED_KIND, CANCELLED_KIND = "access.requested", "access.rejected", "access.cancelled"
 APPROVED_KIND, GRANTED_KIND = "access.approved", "access.granted"
 REVOKED_KIND, EXPIRED_KIND, USED_KIND = "access.revoked", "access.expired", "access.used"
+
+AUTHORITY = (
+    authority.Protected("access_requests", (
+        "request_id", "patient_id", "requester_kind", "requester_id", "requester_org",
+        "requested_by", "scope", "purpose", "duration_days", "one_time", "state", "grant_id"),
+        name=lambda req: req.get("request_id")),
+    authority.Protected("grants", (
+        "grant_id", "patient_id", "grantee_kind", "grantee_id", "grantee_org", "scope",
+        "purpose", "valid_from", "valid_until", "one_time", "state", "request_id",
+        "granted_by", "used_record"), name=lambda grant: grant.get("grant_id")),
+)
+"""Fields that decide who may read what: MAC'd, checked by every decision that reads them."""
 
 INDEXES = {
     "access_requests": [
@@ -231,13 +243,16 @@ def request_access(db, *, requester, patient_id, scope_kind, type_names=(), reco
         "grant_id": None, "sealed_height": None, "seals": {},
     })
     salts = new_salts(request_attributes(req))
-    req["_id"] = db.access_requests.insert_one(pending_fields(req, REQUESTED, salts)).inserted_id
+    db.access_requests.insert_one(authority.stamp("access_requests",
+                                                  pending_fields(req, REQUESTED, salts)))
     seal_pending(db, REQUESTED, req, requester, request_attributes(req), salts)
     return req
 
 
 def get_request(db, request_id):
-    return db.access_requests.find_one({"request_id": (request_id or "").strip().upper()})
+    """The request, if authentic (one written outside the app decides nothing: None, logged)."""
+    return authority.authentic("access_requests", db.access_requests.find_one(
+        {"request_id": (request_id or "").strip().upper()}))
 
 
 def request_for_patient(db, patient, request_id):
@@ -258,7 +273,7 @@ def _decide(db, patient, request_id, to_state, extra, sealing=None):
     current = request_for_patient(db, patient, request_id)
     update = {"$set": dict(extra, state=to_state, decided_by=patient["human_id"],
                            decided_at=extra.get("decided_at") or now_ms())}
-    decided = transition(
+    decided = authority.transition(
         db.access_requests, {"_id": current["_id"], "patient_id": patient["human_id"], "state": PENDING},
         merge(update, sealing) if sealing else update)
     if decided is None:
@@ -337,7 +352,7 @@ def cancel(db, *, user, request_id):
     if req is None or not _may_cancel(user, req):
         raise NotFound("There is no such request of yours.")
     salts = new_salts(decision_attributes({"state": CANCELLED}))
-    cancelled = transition(
+    cancelled = authority.transition(
         db.access_requests, {"_id": req["_id"], "state": PENDING},
         merge({"$set": {"state": CANCELLED, "decided_by": user["human_id"], "decided_at": now_ms()}},
               pending_update(CANCELLED_KIND, salts)))
@@ -397,7 +412,7 @@ def _insert_grant(db, *, patient, grantee_kind, grantee_id, grantee_name, grante
     }
     pending_fields(grant, kind, new_salts(grant_attributes(grant, {"state": APPROVED})))
     try:
-        grant["_id"] = db.grants.insert_one(grant).inserted_id
+        db.grants.insert_one(authority.stamp("grants", grant))
     except pymongo.errors.DuplicateKeyError:
         raise Conflict("This grant already exists.") from None
     return grant
@@ -407,7 +422,7 @@ def find_grantee(db, grantee_id):
     """(kind, id, name, org) of a doctor (DOC-…) or an organization (ORG-…) to grant to."""
     text = (grantee_id or "").strip().upper()
     if text.startswith("DOC-"):
-        doctor = users.by_human_id(db, text, role=users.DOCTOR)
+        doctor = authority.authentic("users", users.by_human_id(db, text, role=users.DOCTOR))
         if doctor and doctor.get("active", True):
             return DOCTOR_GRANTEE, doctor["human_id"], doctor["name"], doctor.get("org_id")
     elif text.startswith("ORG-"):
@@ -449,7 +464,9 @@ def grant_proactively(db, *, patient, grantee, scope_kind, type_names=(), record
 
 
 def get_grant(db, grant_id):
-    return db.grants.find_one({"grant_id": (grant_id or "").strip().upper()})
+    """The grant, if authentic (a forged one decides nothing: None, logged)."""
+    return authority.authentic("grants", db.grants.find_one(
+        {"grant_id": (grant_id or "").strip().upper()}))
 
 
 def _end(db, grant, to_state, actor, *, extra_query=None, record_id=None, now=None):
@@ -458,7 +475,7 @@ def _end(db, grant, to_state, actor, *, extra_query=None, record_id=None, now=No
     query.update(extra_query or {})
     kind = {REVOKED: REVOKED_KIND, EXPIRED: EXPIRED_KIND, USED: USED_KIND}[to_state]
     salts = new_salts(end_attributes(grant))
-    ended = transition(db.grants, query, merge({"$set": {
+    ended = authority.transition(db.grants, query, merge({"$set": {
         "state": to_state, "ended_by": actor["human_id"] if actor else "system",
         "ended_at": now or now_ms(), "used_record": record_id}}, pending_update(kind, salts)))
     if ended is not None:
@@ -496,7 +513,7 @@ def grants_for_patient(db, patient_id, now=None):
     """All of a patient's grants (expiry noticed on the way), newest first."""
     now = now or now_ms()
     found = [notice_expiry(db, grant, now)
-             for grant in db.grants.find({"patient_id": patient_id}, limit=LIST_LIMIT)]
+             for grant in _authentic(db.grants.find({"patient_id": patient_id}, limit=LIST_LIMIT))]
     return sorted(found, key=lambda grant: grant["created_at"], reverse=True)
 
 
@@ -512,9 +529,16 @@ def grants_to(db, grantee_ids, patient_id=None, now=None):
         found = [grant for grant in found if grant["grantee_id"] in wanted]
     else:
         found = db.grants.find({"grantee_id": {"$in": wanted}}, limit=LIST_LIMIT)
+    found = _authentic(found)
     now = now or now_ms()
     found = [notice_expiry(db, grant, now) for grant in found]
     return sorted(found, key=lambda grant: grant["created_at"], reverse=True)
+
+
+def _authentic(grants):
+    """Only grants that pass their authority check: a forged or widened one opens nothing
+    (it is logged, and the audit names it)."""
+    return [grant for grant in grants if authority.authentic("grants", grant) is not None]
 
 
 def is_active(grant, now):

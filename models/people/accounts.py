@@ -11,7 +11,8 @@ import unicodedata
 
 from models.core import clock
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from models.core.transitions import transition_where
+from models.storage import authority
+from models.storage.authority import transition_where
 from models.people import users
 
 # Lock-outs are listed by a range on locked_until; unlocked accounts hold None, which a
@@ -89,10 +90,8 @@ def create_with_setup_code(db, *, rounds, **fields):
 def create_with_password_hash(db, password_hash, **fields):
     """An account whose bcrypt hash was computed once by the caller (demo data only)."""
     account = users.create_user(db, password=None, **fields)
-    db.users.update_one({"_id": account["_id"]}, {"$set": {
-        "password_hash": password_hash, "must_set_password": False}})
-    account.update(password_hash=password_hash, must_set_password=False)
-    return account
+    return authority.transition(db.users, {"_id": account["_id"]}, {"$set": {
+        "password_hash": password_hash, "must_set_password": False}}, current=account)
 
 
 def find(db, query):

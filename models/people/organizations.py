@@ -11,7 +11,8 @@ import pymongo
 
 from models.core import clock, ids
 from models.core.errors import Conflict, InvalidInput, NotFound
-from models.core.transitions import transition_where
+from models.storage import authority
+from models.storage.authority import transition_where
 from models.people import accounts, users
 
 HOSPITAL, CLINIC, LAB, PHARMACY = "hospital", "clinic", "lab", "pharmacy"
@@ -27,6 +28,10 @@ INDEXES = {
         ([("name_key", 1)], {"unique": True}),
     ],
 }
+
+
+AUTHORITY = (authority.Protected("organizations", ("human_id", "kind", "active", "name_key"),
+                                 name=lambda org: org.get("human_id")),)
 
 
 def name_key(name):
@@ -52,7 +57,9 @@ def clean(name, kind):
 
 
 def get(db, human_id):
-    return db.organizations.find_one({"human_id": (human_id or "").strip().upper()})
+    """The organization, if it is authentic (a forged one decides nothing: None, logged)."""
+    return authority.authentic("organizations", db.organizations.find_one(
+        {"human_id": (human_id or "").strip().upper()}))
 
 
 def require(db, human_id):
@@ -93,7 +100,7 @@ def create(db, *, name, kind, created_by=None):
         "created_by": created_by,
     }
     try:
-        org["_id"] = db.organizations.insert_one(org).inserted_id
+        db.organizations.insert_one(authority.stamp("organizations", org))
     except pymongo.errors.DuplicateKeyError:
         raise Conflict("An organization with that name exists.",
                        {"name": "An organization with that name exists."}) from None
@@ -142,7 +149,8 @@ def disable(db, human_id, by=None):
     if org is None:
         require(db, human_id)
         raise Conflict("That organization is already disabled.")
-    db.users.update_many({"org_id": human_id, "active": True},
+    for account in db.users.find({"org_id": human_id, "active": True}, {"_id": 1}):
+        transition_where(db.users, {"_id": account["_id"], "active": True},
                          {"$set": {"active": False, "disabled_with_org": True}})
     return org
 

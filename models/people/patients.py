@@ -12,6 +12,7 @@ import email_validator
 
 from models.core import clock, ids
 from models.core.errors import InvalidInput, NotFound
+from models.storage import authority
 from models.people import accounts, users
 
 SEXES = ("female", "male", "other", "unknown")
@@ -152,7 +153,7 @@ def insert_prepared(db, rows, password_hash, created_by):
         "created_at": created_at,
         "created_by": created_by,
     } for row, human_id in zip(rows, human_ids)]
-    db.users.insert_many(docs)
+    db.users.insert_many([authority.stamp("users", doc) for doc in docs])
     return docs
 
 

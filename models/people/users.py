@@ -14,6 +14,7 @@ from bson.errors import InvalidId
 from models.core import clock, ids
 from models.sealing.seam import is_pending
 from models.core.errors import Conflict, InvalidInput
+from models.storage import authority
 
 ADMIN = "admin"
 ORG_MANAGER = "org_manager"
@@ -32,6 +33,13 @@ HUMAN_ID_KIND = {
     ADMIN: "admin", ORG_MANAGER: "staff", DOCTOR: "doctor", PHARMACIST: "staff",
     LAB_TECH: "staff", PATIENT: "patient", AUDITOR: "auditor",
 }
+
+AUTHORITY = (authority.Protected(
+    "users", ("username", "human_id", "role", "org_id", "password_hash", "must_set_password",
+              "active", "locked_until", "failed_logins", "verification.state", "actor"),
+    name=lambda doc: doc.get("human_id")),)
+"""The fields that decide who an account is and what it may do: MAC'd (models.storage.
+authority), checked at sign-in and by every request's user loader."""
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_BYTES = 72
@@ -103,7 +111,7 @@ def create_user(db, *, username, role, name, password=None, rounds=12, org_id=No
         "created_by": created_by,
     }
     try:
-        doc["_id"] = db.users.insert_one(doc).inserted_id
+        db.users.insert_one(authority.stamp("users", doc))
     except pymongo.errors.DuplicateKeyError:
         raise Conflict("That username is taken.", {"username": "That username is taken."}) from None
     return doc
@@ -139,9 +147,13 @@ class LoginResult:
 
 
 def authenticate(db, username, password, *, threshold=5, lock_minutes=15):
-    """Check a login; after `threshold` failures the account locks for `lock_minutes`."""
+    """Check a login; after `threshold` failures the account locks for `lock_minutes`.
+
+    An account document that fails its authority check (a password hash, role or lock written
+    outside the app) signs nobody in: the same answer as an unknown username, and a log line.
+    """
     generic = "Unknown username or wrong password."
-    user = by_username(db, username)
+    user = authority.authentic("users", by_username(db, username))
     if user is None:
         return LoginResult(error=generic)
     if is_locked(user):
@@ -150,34 +162,51 @@ def authenticate(db, username, password, *, threshold=5, lock_minutes=15):
     if not user.get("active", True):
         return LoginResult(error="This account is disabled.")
     if not check_password(user, password):
-        db.users.update_one({"_id": user["_id"]}, {"$inc": {"failed_logins": 1}})
-        locked = db.users.update_one(
-            {"_id": user["_id"], "failed_logins": {"$gte": threshold}},
-            {"$set": {"locked_until": clock.now() + timedelta(minutes=lock_minutes), "failed_logins": 0}})
-        if locked.matched_count:
+        if _count_failure(db, user, threshold, lock_minutes):
             return LoginResult(error="Too many failed logins: this account is locked for "
                                      f"{lock_minutes} minutes.", locked=True)
         return LoginResult(error=generic)
-    db.users.update_one({"_id": user["_id"]}, {"$set": {"failed_logins": 0, "locked_until": None,
-                                                         "last_login": clock.now()}})
+    authority.transition(db.users, {"_id": user["_id"]}, {"$set": {
+        "failed_logins": 0, "locked_until": None, "last_login": clock.now()}}, current=user)
     return LoginResult(user=user)
 
 
+def _count_failure(db, user, threshold, lock_minutes, attempts=20):
+    """+1 failed login (locking at `threshold`) as an authenticated compare-and-set, retried
+    when another attempt changed the account first; whether this one locked it."""
+    for _ in range(attempts):
+        failures = int(user.get("failed_logins") or 0) + 1
+        update = {"$set": {"failed_logins": failures}}
+        if failures >= threshold:
+            update = {"$set": {"failed_logins": 0,
+                               "locked_until": clock.now() + timedelta(minutes=lock_minutes)}}
+        if authority.transition(db.users, {"_id": user["_id"]}, update, current=user):
+            return failures >= threshold
+        user = authority.require("users", db.users.find_one({"_id": user["_id"]}))
+        if user is None or is_locked(user):
+            return False
+    return False
+
+
 def unlock(db, user_id):
-    return db.users.update_one({"_id": user_id}, {"$set": {"locked_until": None,
-                                                            "failed_logins": 0}}).modified_count
+    return authority.transition(db.users, {"_id": user_id}, {"$set": {
+        "locked_until": None, "failed_logins": 0}}) is not None
 
 
 def set_password(db, user, password, rounds):
     problem = password_problem(password, user["username"])
     if problem:
         raise InvalidInput(problem, {"password": problem})
-    db.users.update_one({"_id": user["_id"]}, {"$set": {
+    changed = authority.transition(db.users, {"_id": user["_id"]}, {"$set": {
         "password_hash": hash_password(password, rounds), "must_set_password": False}})
+    if changed is None:
+        raise Conflict("Your account changed in the meantime; sign in again.")
+    return changed
 
 
 def set_active(db, user_id, active):
-    return db.users.update_one({"_id": user_id}, {"$set": {"active": bool(active)}}).modified_count
+    return authority.transition(db.users, {"_id": user_id},
+                                {"$set": {"active": bool(active)}}) is not None
 
 
 class User:

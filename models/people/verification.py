@@ -18,7 +18,7 @@ from werkzeug.utils import secure_filename
 
 from models.core.clock import now_ms, ts
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
-from models.core.transitions import transition_where
+from models.storage.authority import transition_where
 from models.people import users
 from models.sealing import registry
 from models.sealing.registry import EventKind

@@ -7,13 +7,16 @@
   query per kind and window, the registry's prefetch companions) instead of one lookup per
   block.
 - `CoverageCheck`: the registry's coverage checks; a document with no sealing height (or one
-  past the end of the chain, or one another document already claims) is `unsealed-document`.
+  past the end of the chain, or one another document already claims) is `unsealed-document`;
+  a document that decides who may do what and fails its authority MAC is
+  `unauthenticated-document`, naming collection, document and field.
 """
 import logging
 
 from ledger.audit import AttributeSourceError, Problem
 
 from models.sealing import registry
+from models.storage import authority
 from models.storage.crypto import TamperedCiphertext
 
 log = logging.getLogger(__name__)
@@ -110,6 +113,24 @@ class CoverageCheck:
         return ()
 
     def finish(self):
+        return self._coverage() + self._authority()
+
+    def _authority(self):
+        """Documents that decide who may do what and fail their authority check: changed
+        outside the app (a forged grant, a widened scope, a replaced password hash)."""
+        problems = []
+        for collection, entry in sorted(authority.PROTECTED.items()):
+            for doc in self.db[collection].find():
+                bad = authority.verify(collection, doc)
+                if bad:
+                    label = entry.label(doc)
+                    problems.append(Problem(
+                        "unauthenticated-document", None,
+                        f"{collection} {label}: {', '.join(bad)} changed outside the app (its "
+                        "authority code does not match)", record=str(label), attribute=bad[0]))
+        return problems
+
+    def _coverage(self):
         problems = []
         claimed = bytearray(self.size // 8 + 1)  # one bit per height: flat memory
         shared = set()

@@ -5,12 +5,13 @@ import pytest
 
 from models.core import clock
 from models.people import users
+from tests.conftest import as_the_app
 from tests.conftest import PASSWORD
 from tests.support_people import ANONYMOUS, assert_refused, fresh, login_as, snapshot, store
 
 
 def lock(app, account, minutes=15):
-    store(app).users.update_one({"_id": account["_id"]}, {"$set": {
+    as_the_app(app, "users", {"_id": account["_id"]}, {"$set": {
         "locked_until": clock.now() + timedelta(minutes=minutes), "failed_logins": 0}})
 
 

@@ -19,6 +19,7 @@ from models.sealing import registry as sealed
 from models.sealing.seam import store_for
 from models.storage import crypto
 from models.storage.db import get_db
+from tests.conftest import as_the_app
 from tests.auditor_support import populate
 
 UNBATCHED = 0
@@ -186,8 +187,11 @@ def test_batched_and_unbatched_audits_find_exactly_the_same_problems(backend, ap
     assert ("attribute-mismatch", made["approved"]["sealed_height"], "request_state") in found
     assert ("attribute-mismatch", made["emergency"]["sealed_height"], "reason") in found
     assert ("attribute-mismatch", made["read"]["sealed_height"], "basis") in found
+    # The edits of deciding fields are also named by the documents' own authority codes.
+    assert ("unauthenticated-document", None, "scope") in found
+    assert ("unauthenticated-document", None, "state") in found  # the request set back
     assert {p["kind"] for p in expected} == {"attribute-mismatch", "missing-document",
-                                             "unsealed-document"}
+                                             "unsealed-document", "unauthenticated-document"}
     # ... and every window size reports it identically, problem for problem.
     for window in WINDOWS:
         assert audit_problems(app, window) == expected, window
@@ -316,7 +320,7 @@ def test_a_verification_reapproved_later_still_reads_as_before(app, sealed_world
     with app.app_context():
         db = get_db()
         old = db.users.find_one({"_id": doctor["_id"]})["verification"]["sealed_height"]
-        db.users.update_one({"_id": doctor["_id"]}, {"$set": {"verification.state": "pending"}})
+        as_the_app(app, "users", {"_id": doctor["_id"]}, {"$set": {"verification.state": "pending"}})
         new = verification.approve(db, doctor["human_id"], sealed_world.admin)
         source = ledger_audit.AttributeSource(db, sealed_world.key, window=2000)
         with pytest.raises(AttributeSourceError) as stale:

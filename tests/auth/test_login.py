@@ -5,6 +5,7 @@ import pytest
 
 from blueprints.auth.routes import safe_next
 from models.people import users
+from tests.conftest import as_the_app
 from tests.conftest import PASSWORD
 
 
@@ -58,11 +59,11 @@ def test_five_failures_lock_the_account_even_for_the_right_password(app, db, aut
 
 def test_lock_expires_and_unlock_clears_it(app, db, auth, make_account):
     account = make_account(users.PATIENT)
-    db.users.update_one({"_id": account["_id"]}, {"$set": {
+    as_the_app(app, "users", {"_id": account["_id"]}, {"$set": {
         "locked_until": datetime.now(timezone.utc) - timedelta(seconds=1)}})
     assert auth.login(account["username"]).status_code == 302
     auth.logout()
-    db.users.update_one({"_id": account["_id"]}, {"$set": {
+    as_the_app(app, "users", {"_id": account["_id"]}, {"$set": {
         "locked_until": datetime.now(timezone.utc) + timedelta(minutes=10)}})
     assert auth.login(account["username"]).status_code == 403
     assert users.unlock(db, account["_id"]) == 1

@@ -39,11 +39,14 @@ def test_verify_exits_1_with_one_line_per_problem(app, runner, made):
     result = runner.invoke(args=["ledger", "verify", "--quiet"])
     assert result.exit_code == 1
     lines = result.output.strip().split("\n")
-    assert len(lines) == 2, lines  # the deleted version 1 and the widened grant, nothing else
+    # the deleted version 1, the widened grant (its block and its authority code), nothing else
+    assert len(lines) == 3, lines
     assert lines[0].startswith(f"missing-document height={made['records']['note']['sealed_height']} "
                                f"record={made['records']['note']['record_id']} version=1")
     assert lines[1].startswith(f"attribute-mismatch height={made['grant']['sealed_height']}")
     assert "attribute=scope" in lines[1]
+    assert lines[2].startswith(f"unauthenticated-document height=- record={made['grant']['grant_id']}")
+    assert "attribute=scope" in lines[2]
 
 
 def test_verify_with_a_held_checkpoint_file(app, runner, made, tmp_path):

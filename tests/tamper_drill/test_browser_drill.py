@@ -7,6 +7,7 @@ import pytest
 from models.consent import workflow as consent
 from models.people import organizations, users, verification
 from models.storage.db import get_db
+from tests.conftest import as_the_app
 from tests.auditor_support import GENERAL
 
 pytestmark = pytest.mark.browser
@@ -21,7 +22,7 @@ def _people(app):
             db, username=name, role=role, name=name.title(), password=PASSWORD, rounds=4, **kw)
         admin = make(users.ADMIN, "drill.admin")
         doctor = make(users.DOCTOR, "drill.doctor", org_id=hospital["human_id"], verified=True)
-        db.users.update_one({"_id": doctor["_id"]}, {"$set": {"verification.state": "pending"}})
+        as_the_app(app, "users", {"_id": doctor["_id"]}, {"$set": {"verification.state": "pending"}})
         verification.approve(db, doctor["human_id"], admin)
         patient = make(users.PATIENT, "drill.patient")
         make(users.AUDITOR, "drill.auditor")
@@ -47,8 +48,13 @@ def test_the_auditor_sees_a_widened_grant_in_the_browser(live_server, page):
     report = page.locator('[data-testid="audit-report"]')
     report.wait_for(timeout=60000)
     assert page.locator('[data-testid="verdict"]').first.get_attribute("data-verdict") == "tampered"
-    row = page.locator('[data-testid="problem"]')
-    assert row.count() == 1
+    rows = page.locator('[data-testid="problem"]')
+    assert rows.count() == 2  # the block's view of the grant, and its own authority code
+    forged = rows.nth(1)
+    assert forged.get_attribute("data-kind") == "unauthenticated-document"
+    assert forged.locator('[data-testid="problem-attribute"]').inner_text() == "scope"
+    assert grant["grant_id"] in forged.inner_text()
+    row = rows.nth(0)
     assert row.get_attribute("data-kind") == "attribute-mismatch"
     assert row.get_attribute("data-height") == str(grant["sealed_height"])
     assert row.locator('[data-testid="problem-attribute"]').inner_text() == "scope"

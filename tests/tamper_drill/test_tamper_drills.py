@@ -151,6 +151,9 @@ def test_a_grant_widened_in_the_database(app, client, drill):
         ("attribute-mismatch", grant["sealed_height"], f"grant={grant['grant_id']}", None, "scope"),
         ("attribute-mismatch", approved["sealed_height"],
          f"request={approved['request_id']},grant={approved['grant_id']}", None, "valid_until"),
+        # ... and each grant's own authority code names the field.
+        ("unauthenticated-document", None, grant["grant_id"], None, "scope"),
+        ("unauthenticated-document", None, approved["grant_id"], None, "valid_until"),
     }
 
 
