@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models.core import clock, ids
 from models.core.errors import Conflict, NotFound
-from models.sealing import explorer, trust
+from models.sealing import checkpoint_log, explorer, trust
 from models.sealing.audit_callbacks import PREFETCH_WINDOW, AttributeSource, CoverageCheck
 from models.sealing.seam import store_for
 from models.storage.db import get_db
@@ -47,13 +47,16 @@ def run_audit(db, app=None, held_checkpoints=(), progress=None):
     """One full audit of the app's ledger, with the app's callbacks (the library's report).
 
     Blocks are read (and progress reported) in windows of AUDIT_BATCH heights, the documents
-    behind them in windows of AUDIT_PREFETCH_WINDOW heights.
+    behind them in windows of AUDIT_PREFETCH_WINDOW heights. Besides the held checkpoints
+    given, the chain must extend the latest checkpoint kept outside the database.
     """
     app = app or current_app
     source = AttributeSource(db, app.extensions["medledger"]["data_key"],
                              app.config.get("AUDIT_PREFETCH_WINDOW", PREFETCH_WINDOW))
+    kept = checkpoint_log.latest(app)  # the latest signed checkpoint, kept outside MongoDB
+    held = list(held_checkpoints) + ([kept] if kept and kept not in held_checkpoints else [])
     return audit(store_for(db), verifiers=trust.verifiers(app), attribute_source=source,
-                 document_check=CoverageCheck(db), held_checkpoints=list(held_checkpoints),
+                 document_check=CoverageCheck(db), held_checkpoints=held,
                  progress=progress, batch=app.config.get("AUDIT_BATCH", DEFAULT_BATCH))
 
 

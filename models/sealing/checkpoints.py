@@ -14,7 +14,7 @@ from ledger.merkle import CompactRange
 from ledger.notes import Checkpoint, NoteError
 
 from models.core.errors import InvalidInput, NotFound
-from models.sealing import trust
+from models.sealing import checkpoint_log, trust
 from models.sealing.seam import current_ledger, store_for
 
 PER_PAGE = 50
@@ -27,8 +27,13 @@ def create(db, app=None):
     """Sign the current chain now; returns the stored checkpoint document."""
     app = app or current_app
     ledger = Ledger(store_for(db))
-    ledger.checkpoint(trust.signing_key(app), trust.origin(app))
+    keep_outside(ledger.checkpoint(trust.signing_key(app), trust.origin(app)), app)
     return store_for(db).latest_checkpoint()
+
+
+def keep_outside(note, app=None):
+    """Every signed checkpoint also goes to the log on the app host (checkpoint_log)."""
+    checkpoint_log.keep(note, parsed(note).size, app)
 
 
 def after_seal(block):
@@ -43,8 +48,10 @@ def after_seal(block):
             every_blocks=app.config["CHECKPOINT_EVERY_BLOCKS"],
             every_seconds=app.config["CHECKPOINT_EVERY_SECONDS"])
     try:
-        policy.maybe_checkpoint(current_ledger(), trust.signing_key(app), trust.origin(app),
-                                size=block["height"] + 1)
+        note = policy.maybe_checkpoint(current_ledger(), trust.signing_key(app),
+                                       trust.origin(app), size=block["height"] + 1)
+        if note is not None:
+            keep_outside(note, app)
     except Exception:  # noqa: BLE001 - the block is written; never fail the request now
         log.exception("periodic checkpoint failed at height %s", block.get("height"))
 

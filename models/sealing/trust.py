@@ -11,6 +11,7 @@ from ledger.block import ROTATION_KIND
 from ledger.chain import Ledger
 from ledger.notes import SigningKey, TrustEntry, TrustFile
 
+from models.sealing import checkpoint_log
 from models.sealing.registry import EventKind
 from models.sealing.seam import store_for
 from models.storage import keys
@@ -79,6 +80,7 @@ def rotate(db, app=None, new_key=None):
     new_key.save(pending)
     block, note = Ledger(store_for(db)).rotate_key(old_key, new_key, origin(app),
                                                   actor=ROTATION_ACTOR)
+    checkpoint_log.keep(note, block["height"] + 1, app)
     trust = trust_file(app) or TrustFile([TrustEntry(old_key.public(), 0)])
     trust.add(new_key.public(), from_size=block["height"] + 1)
     trust.save(trust_file_path(app))

@@ -1,5 +1,7 @@
 """Checkpoints: periodic and on demand, downloaded as C2SP notes, and held ones compared."""
 import io
+import json
+import os
 import re
 
 import pytest
@@ -7,7 +9,7 @@ from ledger.block import block_hash, header_of
 from ledger.notes import verify_checkpoint
 
 from models.people import users
-from models.sealing import checkpoints
+from models.sealing import checkpoint_log, checkpoints
 from models.sealing import seam as ledger_service
 from models.sealing import trust as ledger_trust
 from models.storage.db import get_db
@@ -184,3 +186,23 @@ def test_checkpoint_list_pages_newest_first(app, client, auditor):
     body = client.get(older).get_data(as_text=True)
     sizes = [int(s) for s in re.findall(r'data-testid="checkpoint-row" data-size="(\d+)"', body)]
     assert sizes == list(range(10, 0, -1))
+
+
+def test_every_signed_checkpoint_is_kept_outside_the_database(app, runner):
+    """Created now, periodically and at a key rotation: each goes to the log on the app host
+    (0600, one JSON line each), and the log's last line is the latest."""
+    app.config["CHECKPOINT_EVERY_BLOCKS"] = 3
+    seal_many(app, 4)  # one periodic checkpoint at size 3
+    with app.app_context():
+        made = checkpoints.create(get_db())
+    runner.invoke(args=["ledger", "rotate-key", "--yes"])
+    path = checkpoint_log.path(app)
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    with open(path) as handle:
+        kept = [json.loads(line) for line in handle]
+    assert [entry["size"] for entry in kept] == [3, 4, 5]
+    assert kept[1]["note"] == made["note"]
+    assert checkpoint_log.latest(app) == kept[-1]["note"]
+    with open(path, "a") as handle:
+        handle.write('{"size": 9, "note": "cut by a cra')  # a crash in the middle of a line
+    assert checkpoint_log.latest(app) == kept[-1]["note"]

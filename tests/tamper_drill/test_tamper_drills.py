@@ -1,12 +1,14 @@
 """Tamper drills against the app on the embedded server: an insider with full write access to
 MongoDB edits the data directly, then an auditor runs the full audit from the page (background
 job) and the report must name the right problem at the right place."""
+import os
+
 import pytest
 from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt
 from ledger.block import block_hash, header_of
 
 from models.clinical import records
-from models.sealing import checkpoints
+from models.sealing import checkpoint_log, checkpoints
 from models.storage import crypto
 from models.storage.db import get_db
 from tests.auditor_support import login, populate, web_audit
@@ -132,6 +134,7 @@ def rewrite_chain_from(db, key, record, new_weight):
 def test_the_whole_chain_rewritten_is_caught_by_a_held_checkpoint(app, client, drill):
     record = drill["records"]["general"]
     rewrite_chain_from(drill["db"], drill["key"], record, "88.8")
+    os.remove(checkpoint_log.path(app))  # the app host's copy gone too: only a held one is left
     assert web_audit(client, app)["report"]["ok"], "without a held checkpoint it looks sound"
     job = web_audit(client, app, held=drill["held"])
     size = drill["db"].ledger_blocks.count_documents({})
@@ -139,6 +142,19 @@ def test_the_whole_chain_rewritten_is_caught_by_a_held_checkpoint(app, client, d
         {("inconsistent-with-checkpoint", 0, size - 1)}
     verdict = client.post("/auditor/checkpoints/compare", data={"note": drill["held"]})
     assert b'data-verdict="rewritten"' in verdict.data
+
+
+def test_the_whole_chain_rewritten_is_caught_by_the_checkpoints_kept_on_the_app_host(
+        app, client, runner, drill):
+    """Stored checkpoints deleted and the chain rewritten with recomputed hashes: the cron's
+    plain `flask ledger verify`, and the auditor's audit without a held checkpoint, catch it
+    from the log of checkpoints kept outside the database."""
+    rewrite_chain_from(drill["db"], drill["key"], drill["records"]["general"], "88.8")
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1
+    assert "inconsistent-with-checkpoint" in result.output
+    job = web_audit(client, app)
+    assert {p["kind"] for p in job["report"]["problems"]} == {"inconsistent-with-checkpoint"}
 
 
 def test_a_grant_widened_in_the_database(app, client, drill):
