@@ -46,7 +46,7 @@ from models.clinical import records  # noqa: E402
 from models.people import users  # noqa: E402
 from models.sealing import audit_callbacks, checkpoints, trust  # noqa: E402
 from models.sealing.seam import store_for  # noqa: E402
-from models.storage import crypto  # noqa: E402
+from models.storage import authority, crypto  # noqa: E402
 from models.storage.db import get_db  # noqa: E402
 from models.storage.embedded import free_port, server_binary  # noqa: E402
 
@@ -106,6 +106,7 @@ def block_doc(height, prev, kind, subject, leaves, root, actor="act-bench"):
               "subject": subject, "actor": actor, "attr_root": root, "attr_count": len(leaves)}
     doc = dict(header, _id=height, attr_leaves=leaves)
     doc["hash"] = block_hash(header).hex()
+    doc["mac"] = authority.block_mac(doc["hash"])  # as the app appends it
     return doc
 
 
@@ -155,11 +156,11 @@ def seed_records(app, db, count, start, prev, author, patient):
         docs.append(doc)
         blocks.append(block)
         if len(docs) == CHUNK // 4:
-            db.records.insert_many(docs)
+            db.records.insert_many([authority.stamp("records", doc) for doc in docs])
             store_for(db).blocks.insert_many(blocks)
             docs, blocks = [], []
     if docs:
-        db.records.insert_many(docs)
+        db.records.insert_many([authority.stamp("records", doc) for doc in docs])
         store_for(db).blocks.insert_many(blocks)
     db.counters.update_one({"_id": "records:" + patient["human_id"]}, {"$set": {"n": count}},
                            upsert=True)

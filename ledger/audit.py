@@ -39,7 +39,8 @@ __all__ = ["PROBLEM_KINDS", "Problem", "Report", "AttributeSourceError", "audit"
 
 PROBLEM_KINDS = ("broken-link", "bad-block-hash", "bad-attr-root", "attribute-mismatch",
                  "missing-block", "unsealed-document", "missing-document", "bad-signature",
-                 "inconsistent-with-checkpoint", "truncated", "unauthenticated-document")
+                 "inconsistent-with-checkpoint", "truncated", "unauthenticated-document",
+                 "unauthenticated-block")
 MAX_PROBLEMS = 10000
 _NO_HASH = b"\x00" * 32
 
@@ -282,8 +283,10 @@ class _Checkpoints:
 
 class _Auditor:
     def __init__(self, store, trust, attribute_source, document_check, checkpoints, report,
-                 progress, batch):
+                 progress, batch, block_check=None):
         self.store, self.trust = store, trust
+        self.block_check = block_check
+        self.macs_seen = False  # blocks carry a writer's code this audit cannot check
         self.attribute_source, self.document_check = attribute_source, document_check
         self.cps, self.report, self.progress, self.batch = checkpoints, report, progress, batch
         self.cr = CompactRange()
@@ -303,7 +306,7 @@ class _Auditor:
         total = self._estimate_total()
         add = self.report.add
         attribute_source, document_check = self.attribute_source, self.document_check
-        hooks = attribute_source is not None or document_check is not None
+        block_check, macs_seen = self.block_check, False
         batch, progress = self.batch, self.progress
         cr_append = self.cr.append
         fast_block = _fast_block
@@ -322,7 +325,14 @@ class _Auditor:
                         self._compare(height + 1)
                         next_cp = self._next_checkpoint_size()
                 prev_ok = (doc["hash"],)
-                if hooks:
+                if block_check is None:
+                    if not macs_seen and "mac" in doc:
+                        macs_seen = self.macs_seen = True
+                elif not block_check(doc):
+                    add(Problem("unauthenticated-block", height,
+                                "the block's authentication code does not match: it was not "
+                                "appended by the app", *_subject_ref(doc["subject"])))
+                if attribute_source is not None or document_check is not None:
                     self.attr_root_ok = True
                     record, version = _subject_ref(doc["subject"])
                     if attribute_source is not None:
@@ -382,6 +392,9 @@ class _Auditor:
         if recomputed is None or stored != recomputed:
             add(Problem("bad-block-hash", height, why or "stored hash does not match the header",
                         record, version))
+        elif self.block_check is not None and not self.block_check(doc):
+            add(Problem("unauthenticated-block", height, "the block's authentication code does "
+                        "not match: it was not appended by the app", record, version))
         if doc.get("_id") != height:
             add(Problem("bad-block-hash", height,
                         f"document _id {doc.get('_id')!r} does not match height {height}",
@@ -551,7 +564,8 @@ class _Auditor:
 
 
 def audit(store, *, verifiers=None, attribute_source=None, document_check=None,
-          held_checkpoints=(), progress=None, batch: int = DEFAULT_BATCH) -> Report:
+          held_checkpoints=(), progress=None, batch: int = DEFAULT_BATCH,
+          block_check=None) -> Report:
     """Stream the whole chain in `store` and report every problem found.
 
     verifiers: a TrustFile, a VerifierKey or a list of them (None: checkpoints unchecked).
@@ -560,6 +574,8 @@ def audit(store, *, verifiers=None, attribute_source=None, document_check=None,
     document_check: an object with on_block(doc) -> problems and finish() -> problems (or a
         plain callable per block), for unsealed or missing app documents.
     held_checkpoints: signed note texts the auditor kept outside the database.
+    block_check(block_doc) -> bool: whether the block carries the writer's authentication
+        code (a MAC under a key only the writer holds); None: not checked (say so offline).
     progress(done, total): called every `batch` blocks.
     """
     started = time.perf_counter()
@@ -570,10 +586,13 @@ def audit(store, *, verifiers=None, attribute_source=None, document_check=None,
         notes.append("attribute contents not checked: no data key")
     if not trust:
         notes.append("checkpoint signatures not checked: no public key")
-    report.offline_note = "; ".join(notes) or None
     checkpoints = _Checkpoints(store, list(held_checkpoints), trust, report)
-    _Auditor(store, trust, attribute_source, document_check, checkpoints, report, progress,
-             batch).run()
+    auditor = _Auditor(store, trust, attribute_source, document_check, checkpoints, report,
+                       progress, batch, block_check)
+    auditor.run()
+    if block_check is None and auditor.macs_seen:
+        notes.append("block authentication codes not checked: no writer's key")
+    report.offline_note = "; ".join(notes) or None
     report.problems.sort(key=lambda p: (p.height is None, p.height or 0))
     report.elapsed = time.perf_counter() - started
     return report

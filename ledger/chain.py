@@ -45,8 +45,12 @@ def _utcnow() -> datetime:
 class Ledger:
     """The chain over one store; safe to use from many processes at once."""
 
-    def __init__(self, store, clock=None, max_retries: int = 200):
+    def __init__(self, store, clock=None, max_retries: int = 200, authenticator=None):
+        """`authenticator(block_hash_hex) -> str`, if given, gives each appended block a `mac`
+        field (outside the hashed header) that only the key holder can compute: the audit's
+        `block_check` then tells the writer's blocks from any an insider inserted."""
         self.store = store
+        self.authenticator = authenticator
         self.clock = clock or _utcnow
         self.max_retries = max_retries
         self._last = None  # the last tip this process saw: saves a round trip per append
@@ -117,6 +121,8 @@ class Ledger:
                                  subject=subject, actor=actor, attr_root=attr_root,
                                  attr_count=len(leaves))
             doc = make_block(header, leaves)
+            if self.authenticator is not None:
+                doc["mac"] = self.authenticator(doc["hash"])
             try:
                 self.store.insert_block(doc)
             except HeightTaken:
@@ -231,13 +237,14 @@ class Ledger:
                                    peaks=[p.hex() for p in cr.peaks], **extra)
         return note
 
-    def checkpoint(self, key: SigningKey, origin: str) -> str:
-        """Sign (origin, size, log root, time) for the current chain and store the note.
+    def checkpoint(self, key: SigningKey, origin: str, size: int | None = None) -> str:
+        """Sign (origin, size, log root, time) for the chain's first `size` blocks (default:
+        all) and store the note.
 
         Checkpoints live in the checkpoints collection, not in the chain: a block per
         checkpoint would change the size it signs. Only a key rotation appends a block.
         """
-        return self._sign_and_store(self.size(), [key], origin)
+        return self._sign_and_store(self.size() if size is None else size, [key], origin)
 
     def rotate_key(self, old_key: SigningKey, new_key: SigningKey, origin: str,
                    actor: str = "ledger") -> tuple[dict, str]:
@@ -285,8 +292,11 @@ class CheckpointPolicy:
                 or self.clock() - self._time >= self.every_seconds)
 
     def maybe_checkpoint(self, ledger: Ledger, key: SigningKey, origin: str,
-                         size: int | None = None) -> str | None:
-        """A new signed note if a checkpoint is due at `size` (default: the chain's), else None."""
+                         size: int | None = None, sign=None) -> str | None:
+        """A new signed note if a checkpoint is due at `size` (default: the chain's), else None.
+
+        `sign(key, origin) -> note | None` replaces `ledger.checkpoint` (a writer that checks
+        the blocks before it signs them)."""
         size = ledger.size() if size is None else size
         if not self.due(size):
             return None
@@ -295,7 +305,8 @@ class CheckpointPolicy:
             self._size = stored
             if not self.due(size):
                 return None
-        note = ledger.checkpoint(key, origin)
-        self._size, self._time = size, self.clock()
+        note = (sign or ledger.checkpoint)(key, origin)
+        if note is not None:
+            self._size, self._time = size, self.clock()
         return note
 

@@ -33,7 +33,7 @@ def dashboard():
         "auditor/dashboard.html", size=explorer.chain_size(db),
         latest=checkpoints.latest(db), last_audit=audit_jobs.last_finished(db),
         running=audit_jobs.running_job(db), keys=trust.public_keys(),
-        activity=activity.per_day(db))
+        activity=activity.per_day(db), alarms=checkpoints.alarms(db))
 
 
 @bp.route("/keys/<key_id>.pub")

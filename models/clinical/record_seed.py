@@ -149,6 +149,7 @@ def _batch(db, key, store, plan, doctors, rng, tip):
                              actor=doctor["actor"], attr_root=attribute_root(leaves).hex(),
                              attr_count=len(leaves))
         block = make_block(header, leaves)
+        block["mac"] = authority.block_mac(block["hash"])
         blocks.append(block)
         docs.append(doc)
         prev, height = block["hash"], height + 1

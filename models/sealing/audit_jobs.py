@@ -26,6 +26,7 @@ from models.core.errors import Conflict, NotFound
 from models.sealing import checkpoint_log, explorer, trust
 from models.sealing.audit_callbacks import PREFETCH_WINDOW, AttributeSource, CoverageCheck
 from models.sealing.seam import store_for
+from models.storage import authority
 from models.storage.db import get_db
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def run_audit(db, app=None, held_checkpoints=(), progress=None):
     held = list(held_checkpoints) + ([kept] if kept and kept not in held_checkpoints else [])
     return audit(store_for(db), verifiers=trust.verifiers(app), attribute_source=source,
                  document_check=CoverageCheck(db), held_checkpoints=held,
+                 block_check=lambda doc: authority.block_authentic(doc, app),
                  progress=progress, batch=app.config.get("AUDIT_BATCH", DEFAULT_BATCH))
 
 

@@ -14,7 +14,10 @@ from ledger.merkle import CompactRange
 from ledger.notes import Checkpoint, NoteError
 
 from models.core.errors import InvalidInput, NotFound
+from models.core import clock
 from models.sealing import checkpoint_log, trust
+from models.storage import authority
+from models.storage.db import get_db
 from models.sealing.seam import current_ledger, store_for
 
 PER_PAGE = 50
@@ -23,12 +26,47 @@ MAX_NOTE_BYTES = 8192
 log = logging.getLogger(__name__)
 
 
+ALARMS = "ledger_alarms"
+
+
 def create(db, app=None):
-    """Sign the current chain now; returns the stored checkpoint document."""
+    """Sign the chain now, up to the first block the app did not append (an alarm); returns
+    the latest stored checkpoint document."""
     app = app or current_app
-    ledger = Ledger(store_for(db))
-    keep_outside(ledger.checkpoint(trust.signing_key(app), trust.origin(app)), app)
+    sign_authenticated(db, app, trust.signing_key(app), trust.origin(app))
     return store_for(db).latest_checkpoint()
+
+
+def sign_authenticated(db, app, key, origin):
+    """Sign as far as every block since the last checkpoint carries the app's code; a block
+    without it stops the signature before it and raises an alarm. The note."""
+    store = store_for(db)
+    signed = store.latest_checkpoint_size()
+    size = Ledger(store).size()
+    for block in store.iter_blocks(max(signed, 0), size):
+        if not authority.block_authentic(block, app):
+            raise_alarm(db, block["height"])
+            size = block["height"]
+            break
+    note = Ledger(store).checkpoint(key, origin, size=size)
+    keep_outside(note, app)
+    return note
+
+
+def raise_alarm(db, height):
+    """A block the app did not append: logged, kept for the auditor's overview, and never
+    signed into a checkpoint."""
+    log.critical("ledger alarm: block %s does not carry the app's authentication code; no "
+                 "checkpoint will sign it", height)
+    db[ALARMS].update_one({"_id": f"unauthenticated-block:{height}"},
+                          {"$setOnInsert": {"kind": "unauthenticated-block", "height": height,
+                                            "first_seen": clock.now()}}, upsert=True)
+
+
+def alarms(db, limit=50):
+    """The alarms raised so far, newest first (a short list)."""
+    return sorted(db[ALARMS].find({}, limit=limit), key=lambda alarm: alarm["first_seen"],
+                  reverse=True)
 
 
 def keep_outside(note, app=None):
@@ -48,10 +86,10 @@ def after_seal(block):
             every_blocks=app.config["CHECKPOINT_EVERY_BLOCKS"],
             every_seconds=app.config["CHECKPOINT_EVERY_SECONDS"])
     try:
-        note = policy.maybe_checkpoint(current_ledger(), trust.signing_key(app),
-                                       trust.origin(app), size=block["height"] + 1)
-        if note is not None:
-            keep_outside(note, app)
+        policy.maybe_checkpoint(current_ledger(), trust.signing_key(app), trust.origin(app),
+                                size=block["height"] + 1,
+                                sign=lambda key, origin: sign_authenticated(
+                                    get_db(app), app, key, origin))
     except Exception:  # noqa: BLE001 - the block is written; never fail the request now
         log.exception("periodic checkpoint failed at height %s", block.get("height"))
 

@@ -27,6 +27,7 @@ from ledger.store import MongoStore
 from models.core.clock import now_ms
 from models.sealing import registry
 from models.sealing.registry import PENDING
+from models.storage import authority
 from models.storage.db import get_db, reconnects, unjournaled
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ def store_for(db):
 
 
 def ledger_for(db):
-    return Ledger(store_for(db))
+    """The app's Ledger: every block it appends carries the app's authentication code."""
+    return Ledger(store_for(db), authenticator=authority.block_mac)
 
 
 def _state(app=None):

@@ -8,12 +8,11 @@ import os
 
 from flask import current_app
 from ledger.block import ROTATION_KIND
-from ledger.chain import Ledger
 from ledger.notes import SigningKey, TrustEntry, TrustFile
 
 from models.sealing import checkpoint_log
 from models.sealing.registry import EventKind
-from models.sealing.seam import store_for
+from models.sealing.seam import ledger_for
 from models.storage import keys
 
 TRUST_FILE_NAME = "ledger-trust.json"
@@ -78,8 +77,8 @@ def rotate(db, app=None, new_key=None):
     if os.path.exists(pending):
         os.remove(pending)
     new_key.save(pending)
-    block, note = Ledger(store_for(db)).rotate_key(old_key, new_key, origin(app),
-                                                  actor=ROTATION_ACTOR)
+    block, note = ledger_for(db).rotate_key(old_key, new_key, origin(app),
+                                           actor=ROTATION_ACTOR)
     checkpoint_log.keep(note, block["height"] + 1, app)
     trust = trust_file(app) or TrustFile([TrustEntry(old_key.public(), 0)])
     trust.add(new_key.public(), from_size=block["height"] + 1)

@@ -224,6 +224,26 @@ def authentic(collection, doc, app=None):
     return doc
 
 
+# Blocks --------------------------------------------------------------------------------------
+
+def block_mac(block_hash_hex, app=None):
+    """The app's authentication code for a block it appends: "<key id>:<HMAC of its hash>"."""
+    ring = keyring(app)
+    return f"{ring.current}:" + _mac(ring.keys[ring.current],
+                                     b"medledger-block\n" + str(block_hash_hex).encode())
+
+
+def block_authentic(doc, app=None):
+    """Whether a stored block carries the app's code for its own hash (an insider without the
+    key cannot make one for a block they insert)."""
+    kid, _, mac = str(doc.get("mac") or "").partition(":")
+    ring = keyring(app)
+    if kid not in ring.keys:
+        return False
+    return hmac.compare_digest(mac, _mac(ring.keys[kid],
+                                         b"medledger-block\n" + str(doc.get("hash")).encode()))
+
+
 # Writing -------------------------------------------------------------------------------------
 
 def apply(doc, update):

@@ -8,14 +8,16 @@ the database (but not the authority key) could write them.
 from datetime import timedelta
 
 import pytest
-from ledger.attributes import new_salt
+from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt
+from ledger.block import make_block, make_header
+from ledger.chain import Ledger
 
 from models.clinical import records
 from models.consent import emergency
 from models.consent import workflow as consent
 from models.core import clock
 from models.people import users
-from models.sealing import audit_jobs, seam
+from models.sealing import audit_jobs, checkpoints, seam
 from models.storage import authority
 from models.storage.db import get_db
 from tests.auditor_support import login
@@ -40,8 +42,15 @@ def _forge_grant(app, world, grantee, patient):
                  "used_record": None, "sealed_height": None, "seals": {}}
         attributes = consent.grant_attributes(grant)
         salts = {name: new_salt() for name in attributes}
-        block, _ = seam.seal(consent.GRANTED_KIND, {"grant": grant["grant_id"]}, patient,
-                             attributes, salts)
+        store = seam.store_for(db)
+        tip = Ledger(store).tip()
+        leaves = attribute_leaf_hashes(attributes, salts)
+        block = make_block(make_header(
+            height=tip + 1, prev_hash=store.get_block(tip)["hash"], timestamp=now,
+            kind=consent.GRANTED_KIND, subject={"grant": grant["grant_id"]},
+            actor=patient["actor"], attr_root=attribute_root(leaves).hex(),
+            attr_count=len(leaves)), leaves)
+        store.insert_block(block)  # no `mac`: that needs the authority key
         grant.update(sealed_height=block["height"],
                      seals={"granted": {"height": block["height"], "salts": salts}})
         db.grants.insert_one(grant)
@@ -63,7 +72,18 @@ def test_a_forged_grant_with_its_block_at_the_tip_opens_nothing(app, client, run
     assert b"marbleflux" not in response.data
     result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 1
+    assert f"unauthenticated-block height={block['height']} " in result.output
     assert f"unauthenticated-document height=- record={grant['grant_id']}" in result.output
+    # No checkpoint signs it, and the auditor's overview raises the alarm.
+    signed = runner.invoke(args=["ledger", "checkpoint"])
+    assert signed.exit_code == 0, signed.output
+    with app.app_context():
+        latest = checkpoints.latest(get_db())
+    assert latest["size"] == block["height"]
+    auditor = app.test_client()
+    login(auditor, world.auditor)
+    overview = auditor.get("/auditor/").get_data(as_text=True)
+    assert f'data-testid="ledger-alarm" data-height="{block["height"]}"' in overview
 
 
 def test_a_widened_scope_is_refused_at_the_next_read(app, client, sealed_world):

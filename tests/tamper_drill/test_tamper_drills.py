@@ -131,14 +131,25 @@ def rewrite_chain_from(db, key, record, new_weight):
     db.ledger_nodes.delete_many({})
 
 
+def rewritten(db, record):
+    """The heights the rewrite re-hashed: the insider could not give them the app's code."""
+    return set(range(db.records.find_one({"_id": record["_id"]})["sealed_height"],
+                     db.ledger_blocks.count_documents({})))
+
+
 def test_the_whole_chain_rewritten_is_caught_by_a_held_checkpoint(app, client, drill):
     record = drill["records"]["general"]
     rewrite_chain_from(drill["db"], drill["key"], record, "88.8")
     os.remove(checkpoint_log.path(app))  # the app host's copy gone too: only a held one is left
-    assert web_audit(client, app)["report"]["ok"], "without a held checkpoint it looks sound"
+    # Even so, every re-hashed block lacks the app's authentication code ...
+    alone = web_audit(client, app)["report"]["problems"]
+    assert {(p["kind"], p["height"]) for p in alone} == \
+        {("unauthenticated-block", height) for height in rewritten(drill["db"], record)}
+    # ... and the held checkpoint proves the rewrite itself.
     job = web_audit(client, app, held=drill["held"])
     size = drill["db"].ledger_blocks.count_documents({})
-    assert {(p["kind"], p["height"], p.get("height_end")) for p in job["report"]["problems"]} == \
+    assert {(p["kind"], p["height"], p.get("height_end")) for p in job["report"]["problems"]
+            if p["kind"] != "unauthenticated-block"} == \
         {("inconsistent-with-checkpoint", 0, size - 1)}
     verdict = client.post("/auditor/checkpoints/compare", data={"note": drill["held"]})
     assert b'data-verdict="rewritten"' in verdict.data
@@ -154,7 +165,8 @@ def test_the_whole_chain_rewritten_is_caught_by_the_checkpoints_kept_on_the_app_
     assert result.exit_code == 1
     assert "inconsistent-with-checkpoint" in result.output
     job = web_audit(client, app)
-    assert {p["kind"] for p in job["report"]["problems"]} == {"inconsistent-with-checkpoint"}
+    assert {p["kind"] for p in job["report"]["problems"]} == {"inconsistent-with-checkpoint",
+                                                              "unauthenticated-block"}
 
 
 def test_a_grant_widened_in_the_database(app, client, drill):
