@@ -11,6 +11,7 @@ from ledger.notes import SigningKey
 from models.core.errors import DomainError
 from models.sealing import activity, audit_jobs, checkpoints, reconcile, trust
 from models.sealing.seam import store_for
+from models.storage import authority
 from models.storage.db import get_db
 
 ledger_cli = AppGroup("ledger", help="Verify, checkpoint, export and repair the ledger.")
@@ -126,6 +127,28 @@ def reconcile_command(dry_run, grace):
     click.echo(f"{len(findings)} finding(s), {len(findings) - len(unresolved)} resolved, "
                f"{len(unresolved)} left for a person.")
     sys.exit(1 if unresolved else 0)
+
+
+@ledger_cli.command("adopt")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def adopt_command(yes):
+    """Once, after upgrading a database written before authority codes: give every document
+    that decides who may do what, and every block, the app's authentication code. Run
+    `flask ledger verify` first: whatever is there now is vouched for."""
+    if not yes:
+        click.confirm("Vouch for every document and block without a code as it is now?",
+                      abort=True)
+    db = get_db()
+    for collection, (adopted, failing) in authority.adopt(db).items():
+        click.echo(f"{collection}: {adopted} adopted" + (f", {failing} FAIL their code"
+                                                          if failing else ""))
+    store, adopted = store_for(db), 0
+    for block in store.iter_blocks(0, None):
+        if not block.get("mac"):
+            store.blocks.update_one({"_id": block["_id"], "mac": None}, {"$set": {
+                "mac": authority.block_mac(block["hash"])}})
+            adopted += 1
+    click.echo(f"ledger_blocks: {adopted} adopted")
 
 
 def register(app):

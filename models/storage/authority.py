@@ -244,6 +244,27 @@ def block_authentic(doc, app=None):
                                          b"medledger-block\n" + str(doc.get("hash")).encode()))
 
 
+# Upgrading ------------------------------------------------------------------------------------
+
+def adopt(db, app=None):
+    """Give every protected document that has no `auth` yet its MAC (a database written before
+    authority codes existed). Documents whose `auth` fails are left alone (and counted): that
+    is tampering, not age. {collection: (adopted, failing)}."""
+    counts = {}
+    for collection in sorted(PROTECTED):
+        adopted = failing = 0
+        for doc in db[collection].find():
+            if doc.get(FIELD) is None:
+                if db[collection].update_one({"_id": doc["_id"], FIELD: None},
+                                             {"$set": {FIELD: seal_of(collection, doc, app)}}
+                                             ).matched_count:
+                    adopted += 1
+            elif verify(collection, doc, app):
+                failing += 1
+        counts[collection] = (adopted, failing)
+    return counts
+
+
 # Writing -------------------------------------------------------------------------------------
 
 def apply(doc, update):

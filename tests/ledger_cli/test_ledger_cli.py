@@ -222,3 +222,24 @@ def test_recount_rebuilds_the_chart_after_a_bulk_load(app, runner, made):
     result = runner.invoke(args=["ledger", "recount"])
     assert result.exit_code == 0 and f"Counted {sum(expected.values())} blocks" in result.output
     assert {(d["day"], d["kind"]): d["n"] for d in db.ledger_daily.find()} == expected
+
+
+def test_adopt_gives_an_old_database_its_codes_once(app, runner, made):
+    """A database written before authority codes: documents without `auth`, blocks without
+    `mac`. `flask ledger adopt` vouches for them; a document whose code fails stays failing."""
+    db = get_db(app)
+    db.grants.update_many({}, {"$unset": {"auth": ""}})
+    db.ledger_blocks.update_many({}, {"$unset": {"mac": ""}})
+    forged = db.access_requests.find_one({"_id": made["request"]["_id"]})
+    db.access_requests.update_one({"_id": forged["_id"]}, {"$set": {"purpose": "forged"}})
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 1
+    result = runner.invoke(args=["ledger", "adopt", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "access_requests: 0 adopted, 1 FAIL their code" in result.output
+    assert f"grants: {db.grants.count_documents({})} adopted" in result.output
+    verify = runner.invoke(args=["ledger", "verify"])
+    assert verify.exit_code == 1
+    # only the forged request remains: its sealed block and its own code both name it
+    assert [line.split(" ", 1)[0] for line in verify.output.splitlines()[:-1]] == \
+        ["attribute-mismatch", "unauthenticated-document"]
+    assert "attribute=purpose" in verify.output
