@@ -58,7 +58,7 @@ def run_audit(db, app=None, held_checkpoints=(), progress=None):
     held = list(held_checkpoints) + ([kept] if kept and kept not in held_checkpoints else [])
     return audit(store_for(db), verifiers=trust.verifiers(app), attribute_source=source,
                  document_check=CoverageCheck(db), held_checkpoints=held,
-                 block_check=lambda doc: authority.block_authentic(doc, app),
+                 block_check=authority.keyring(app).block_authentic,
                  progress=progress, batch=app.config.get("AUDIT_BATCH", DEFAULT_BATCH))
 
 
