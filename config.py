@@ -23,6 +23,8 @@ class Config:
     AUTHORITY_KEY_FILE = os.environ.get("AUTHORITY_KEY_FILE")
     LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN", "medledger.local/ledger")
     GENERATE_MISSING_KEYS = True
+    # Witnesses that cosign each checkpoint: "<url> <cosigner key>" entries separated by ";".
+    LEDGER_WITNESSES = os.environ.get("LEDGER_WITNESSES", "")
     CHECKPOINT_EVERY_BLOCKS = _env_int("CHECKPOINT_EVERY_BLOCKS", 100)
     CHECKPOINT_EVERY_SECONDS = _env_int("CHECKPOINT_EVERY_SECONDS", 3600)
     # After a crash, finish the changes it left waiting for their blocks (in the background,

@@ -9,7 +9,7 @@ from ledger.export import export
 from ledger.notes import SigningKey
 
 from models.core.errors import DomainError
-from models.sealing import activity, audit_jobs, checkpoints, reconcile, trust
+from models.sealing import activity, audit_jobs, checkpoints, reconcile, trust, witnesses
 from models.sealing.seam import store_for
 from models.storage import authority
 from models.storage.db import get_db
@@ -51,6 +51,13 @@ def export_command(directory):
     click.echo(f"Exported {manifest['blocks']} blocks and {len(manifest['checkpoints'])} "
                f"checkpoints to {directory}.")
     command = f"python -m ledger audit-export {directory} --pubkey {pubkey}"
+    witnessed = witnesses.cosigned_note(get_db(), -1)
+    if witnessed is not None:
+        path = os.path.join(directory, "witnessed.note")
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(witnessed)
+        command += f" --checkpoint {path}"
+        click.echo(f"The newest checkpoint the witnesses cosigned is {path}.")
     click.echo("Check it offline: " + command + (f" --trust {trust_path}" if trust_path else ""))
 
 

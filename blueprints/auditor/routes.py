@@ -10,7 +10,7 @@ from flask import Response, abort, render_template
 from blueprints.auditor import bp
 from blueprints.guards import roles_required
 from models.people import users
-from models.sealing import activity, audit_jobs, checkpoints, explorer, trust
+from models.sealing import activity, audit_jobs, checkpoints, explorer, trust, witnesses
 from models.storage.db import get_db
 
 
@@ -29,8 +29,9 @@ def _checkpoint_time_filter(doc):
 @roles_required(users.AUDITOR)
 def dashboard():
     db = get_db()
+    size = explorer.chain_size(db)
     return render_template(
-        "auditor/dashboard.html", size=explorer.chain_size(db),
+        "auditor/dashboard.html", size=size, witness_rows=witnesses.status(db, size),
         latest=checkpoints.latest(db), last_audit=audit_jobs.last_finished(db),
         running=audit_jobs.running_job(db), keys=trust.public_keys(),
         activity=activity.per_day(db), alarms=checkpoints.alarms(db))

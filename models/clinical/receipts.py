@@ -12,7 +12,7 @@ from ledger.receipt import ReceiptError, make_receipt, verify_receipt
 from models.clinical import records
 from models.core.errors import Conflict, InvalidInput, NotFound
 from models.people import users
-from models.sealing import checkpoints, proofs, trust
+from models.sealing import checkpoints, proofs, trust, witnesses
 from models.sealing.seam import store_for
 from models.storage.crypto import TamperedCiphertext
 
@@ -84,11 +84,16 @@ def attribute_names(data_key, doc):
     return sorted(attributes)
 
 
-def _covering_checkpoint(db, height, app):
+def _covering_note(db, height, app):
+    """The newest checkpoint the witnesses cosigned, with their cosignatures, if it covers the
+    block; else the latest checkpoint (signed now if none covers it yet)."""
+    cosigned = witnesses.cosigned_note(db, height, app)
+    if cosigned is not None:
+        return cosigned
     latest = store_for(db).latest_checkpoint()
     if latest is None or latest["size"] <= height:
         latest = checkpoints.create(db, app)
-    return latest
+    return latest["note"]
 
 
 def build(db, user, record_id, version, disclose=(), app=None):
@@ -101,9 +106,9 @@ def build(db, user, record_id, version, disclose=(), app=None):
     if unknown:
         raise InvalidInput("Choose attributes of this record.",
                            {"disclose": "Choose attributes of this record."})
-    checkpoint = _covering_checkpoint(db, block["height"], app)
+    note = _covering_note(db, block["height"], app)
     try:
-        receipt = make_receipt(_ProofSource(db), block["height"], checkpoint["note"],
+        receipt = make_receipt(_ProofSource(db), block["height"], note,
                                {name: (attributes[name], salts[name]) for name in disclose})
     except (ReceiptError, proofs.MissingBlock) as exc:
         raise Conflict(f"No receipt could be made: {exc}.") from None

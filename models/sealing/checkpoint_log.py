@@ -4,12 +4,15 @@ An insider who deletes the stored checkpoints and rewrites the whole chain with 
 hashes leaves nothing in MongoDB to contradict it; the file (in the instance folder, or
 CHECKPOINT_LOG_FILE, on the app host, fsync'd after each line) still holds what was signed, so
 the audit and `flask ledger verify` check the chain against its latest line by default. One
-JSON line per checkpoint: {"size": n, "note": "<the signed note>"}.
+JSON line per checkpoint: {"size": n, "note": "<the signed note>"}. Once on disk, the
+checkpoint is handed to the witnesses (models.sealing.witnesses), if any are configured.
 """
 import json
 import os
 
 from flask import current_app
+
+from models.sealing import witnesses
 
 NAME = "checkpoints.log"
 
@@ -20,7 +23,8 @@ def path(app=None):
 
 
 def keep(note, size, app=None):
-    """Append one signed checkpoint and fsync it (before the caller reports success)."""
+    """Append one signed checkpoint and fsync it (before the caller reports success), then
+    queue it for the witnesses."""
     target = path(app)
     os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
     line = json.dumps({"size": size, "note": note}, ensure_ascii=False) + "\n"
@@ -30,6 +34,7 @@ def keep(note, size, app=None):
         os.fsync(fd)
     finally:
         os.close(fd)
+    witnesses.submit(app or current_app, note, size)
 
 
 def latest(app=None, tail_bytes=65536):
