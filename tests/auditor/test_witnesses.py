@@ -287,3 +287,21 @@ def test_the_witness_command_cosigns_for_the_app(app, sealed_world, tmp_path):
         os.kill(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
         server.stdout.close()
+
+
+def test_the_export_carries_the_witnessed_checkpoint(app, runner, sealed_world, witness,
+                                                     tmp_path):
+    populate(sealed_world)
+    cosigned = checkpoint_now(app)
+    directory = tmp_path / "export"
+    result = runner.invoke(args=["ledger", "export", str(directory)])
+    assert result.exit_code == 0, result.output
+    note = (directory / "witnessed.note").read_text(encoding="utf-8")
+    assert note.startswith(cosigned["note"])
+    assert count_cosignatures(note, [witness.public]) == [witness.public]
+    assert f"--checkpoint {directory / 'witnessed.note'}" in result.output
+    audited = subprocess.run([sys.executable, "-m", "ledger", "audit-export", str(directory),
+                              "--pubkey", str(directory / "ledger.pub"), "--checkpoint",
+                              str(directory / "witnessed.note")], cwd=ROOT, capture_output=True,
+                             text=True, timeout=120)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
