@@ -8,8 +8,8 @@ messages are put next to the fields.
 from functools import lru_cache
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, HiddenField, MultipleFileField, PasswordField, SelectField,
-                     SelectMultipleField, StringField, SubmitField, TextAreaField)
+from wtforms import (BooleanField, DateField, HiddenField, MultipleFileField, PasswordField,
+                     SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -157,6 +157,18 @@ class EmergencyForm(FlaskForm):
                            render_kw={"rows": 3})
     password = PasswordField("Your password (again)", validators=[Optional(), Length(max=200)])
     submit = SubmitField("Open emergency access")
+
+
+class RecordFilterForm(FlaskForm):
+    """The patient's record list: one type, and the days records were written (GET)."""
+    class Meta:
+        csrf = False
+    type = SelectField("Type", choices=choices([("", "All types")]
+                                               + list(record_types.TYPE_LABELS.items())),
+                       validators=[Optional()])
+    since = DateField("Written from", validators=[Optional()])
+    until = DateField("Written until", validators=[Optional()])
+    submit = SubmitField("Show")
 
 
 class AccessLogFilterForm(FlaskForm):

@@ -10,7 +10,7 @@ from blueprints.clinical_forms import (ConfirmForm, EmergencyForm, EnteredInErro
 from blueprints.doctor import bp
 from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
-from models.clinical import reading, records
+from models.clinical import reading, records, summary
 from models.consent import access, emergency
 from models.consent import workflow as consent
 from models.core import clock, record_types
@@ -59,6 +59,16 @@ def patient(patient_id):
         grants=[grant for grant in ctx.grants if consent.is_active(grant, ctx.now)],
         emergencies=ctx.open_emergencies(), pending=pending, type_labels=record_types.TYPE_LABELS,
         writable=record_types.CLINICIAN_TYPES, describe_scope=consent.describe_scope)
+
+
+@bp.route("/patients/<patient_id>/summary")
+@roles_required(users.DOCTOR)
+def patient_summary(patient_id):
+    """Allergies, problems, medications and vitals on one page; each record shown is a read."""
+    db = get_db()
+    person = require_patient(db, patient_id)
+    return render_template("doctor/summary.html", patient=person, summary=summary.for_reader(
+        db, clinical.data_key(), _me(), person["human_id"]))
 
 
 @bp.route("/patients/<patient_id>/records/new/<type_name>", methods=["GET", "POST"])
@@ -228,6 +238,6 @@ def emergency_access(patient_id):
             flash(f"Emergency access {case['emergency_id']} is open until "
                   f"{case['ends_at']:%H:%M} UTC. It is shown to the patient and reviewed "
                   "by an auditor.", "warning")
-            return redirect(url_for("doctor.patient", patient_id=person["human_id"]))
+            return redirect(url_for("doctor.patient_summary", patient_id=person["human_id"]))
     return render_template("doctor/emergency.html", form=form, patient=person,
                            minutes=current_app.config["EMERGENCY_MINUTES"]), status

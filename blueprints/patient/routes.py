@@ -7,12 +7,12 @@ from flask_login import current_user
 
 from blueprints import clinical
 from blueprints.clinical_forms import (AccessLogFilterForm, ApproveForm, ConfirmForm, GrantForm,
-                                       RejectForm, choices, prefill, record_form_class,
-                                       record_values)
+                                       RecordFilterForm, RejectForm, choices, prefill,
+                                       record_form_class, record_values)
 from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
 from blueprints.patient import bp
-from models.clinical import audit_trail, patient_export, reading, records
+from models.clinical import audit_trail, patient_export, reading, records, summary
 from models.consent import emergency
 from models.consent import workflow as consent
 from models.core import record_types
@@ -49,18 +49,32 @@ def _approve_form(req, formdata=None):
 def dashboard():
     db = get_db()
     me = current_user.human_id
-    groups = records.grouped(records.for_patient(db, me, projection=None))
     key = clinical.data_key()
-    cards = [(current, older, clinical.fields_with_values(record_types.TYPES[current["type"]],
-                                                          records.data_of(key, current)),
-              records.may_amend(_me(), current))
-             for current, older in groups]
+    opened = [(current, older, records.data_of(key, current))
+              for current, older in records.grouped(records.for_patient(db, me, projection=None))]
+    filters = RecordFilterForm(request.args)
+    sections, status = [], 200
+    if filters.validate():
+        try:
+            sections = summary.by_type(opened, filters.type.data or None, filters.since.data,
+                                       filters.until.data)
+        except DomainError as exc:
+            status = show_on_form(filters, exc)
+    else:
+        status = 400
     pending = consent.pending_for_patient(db, me)
-    return render_template("patient/dashboard.html", cards=cards, pending=pending,
-                           approve_forms={req["request_id"]: _approve_form(req) for req in pending},
-                           emergencies=emergency.for_patient(db, me)[:10],
-                           type_labels=record_types.TYPE_LABELS,
-                           describe_scope=consent.describe_scope)
+    return render_template(
+        "patient/dashboard.html", summary=summary.build([(doc, data) for doc, _, data in opened]),
+        sections=[(name, label, [(current, older, summary.headline(current, data),
+                                  clinical.fields_with_values(record_types.TYPES[name], data),
+                                  records.may_amend(_me(), current))
+                                 for current, older, data in items])
+                  for name, label, items in sections],
+        record_count=len(opened), filters=filters, filtered=any(
+            (filters.type.data, filters.since.data, filters.until.data)),
+        pending=pending, approve_forms={req["request_id"]: _approve_form(req) for req in pending},
+        emergencies=emergency.for_patient(db, me)[:10], type_labels=record_types.TYPE_LABELS,
+        describe_scope=consent.describe_scope), status
 
 
 @bp.route("/records/<record_id>/v<int:version>")

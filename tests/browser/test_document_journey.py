@@ -33,6 +33,8 @@ def test_patient_adds_then_changes_a_document(page, live_server, tmp_path):
     expect(page).to_have_url(re.compile(r"/patient/$"))
     card = page.get_by_test_id("record-card")
     expect(card).to_have_count(1)
+    expect(card.get_by_test_id("record-headline")).to_have_text("Report from abroad")
+    card.get_by_test_id("record-headline").click()  # records are folded to one line each
     expect(card).to_contain_text("Dizzy spells after climbing stairs.")
     expect(card.get_by_test_id("patient-provided-label")).to_be_visible()
 
