@@ -10,6 +10,7 @@ from blueprints.clinical_forms import (ConfirmForm, EmergencyForm, EnteredInErro
 from blueprints.doctor import bp
 from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
+from blueprints.paging import cursor
 from models.clinical import reading, records, summary
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -203,8 +204,8 @@ def request_access(patient_id):
 @bp.route("/requests")
 @roles_required(users.DOCTOR)
 def my_requests():
-    return render_template("doctor/requests.html",
-                           requests=consent.requests_by(get_db(), current_user.human_id),
+    page = consent.requests_page(get_db(), requested_by=current_user.human_id, before=cursor())
+    return render_template("doctor/requests.html", requests=page.items, page=page,
                            cancel_endpoint="doctor.cancel_request",
                            describe_scope=consent.describe_scope)
 

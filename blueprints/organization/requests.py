@@ -6,6 +6,7 @@ from flask_login import current_user
 from blueprints.clinical_forms import ConfirmForm
 from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
+from blueprints.paging import cursor
 from blueprints.organization import bp
 from blueprints.organization.request_forms import OrgRequestAccessForm
 from models.consent import workflow as consent
@@ -17,9 +18,9 @@ from models.storage.db import get_db
 def _page(form, status=200):
     db = get_db()
     org = organizations.get(db, current_user.org_id) if current_user.org_id else None
-    found = consent.requests_of_org(db, org["human_id"]) if org else []
+    page = consent.requests_page(db, requester_id=org["human_id"], before=cursor()) if org else None
     return render_template("organization/requests.html", form=form, organization=org,
-                           requests=found, cancel_endpoint="organization.cancel_request",
+                           requests=page.items if page else [], page=page, cancel_endpoint="organization.cancel_request",
                            describe_scope=consent.describe_scope), status
 
 

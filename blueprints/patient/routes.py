@@ -11,6 +11,7 @@ from blueprints.clinical_forms import (AccessLogFilterForm, ApproveForm, Confirm
                                        record_form_class, record_values)
 from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
+from blueprints.paging import cursor
 from blueprints.patient import bp
 from models.clinical import audit_trail, patient_export, reading, records, summary
 from models.consent import emergency
@@ -185,9 +186,10 @@ def reject(request_id):
 
 def _grants_page(form, status=200):
     db = get_db()
+    page = consent.requests_page(db, patient_id=current_user.human_id, before=cursor())
     return render_template("patient/grants.html", form=form,
                            grants=consent.grants_for_patient(db, current_user.human_id),
-                           requests=consent.requests_for_patient(db, current_user.human_id),
+                           requests=page.items, page=page,
                            describe_scope=consent.describe_scope), status
 
 
@@ -263,5 +265,5 @@ def export():
 @bp.route("/emergencies")
 @roles_required(users.PATIENT)
 def emergencies():
-    cases = emergency.for_patient(get_db(), current_user.human_id)
-    return render_template("patient/emergencies.html", cases=cases)
+    page = emergency.page(get_db(), patient_id=current_user.human_id, before=cursor())
+    return render_template("patient/emergencies.html", cases=page.items, page=page)

@@ -13,7 +13,7 @@ from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.people import users
 from models.people.patients import require_patient
 from models.storage import authority
-from models.sealing import registry
+from models.sealing import pages, registry
 from models.sealing.registry import EventKind
 from models.sealing.seam import (is_pending, merge, new_salts, pending_fields, pending_update,
                                  seal_pending)
@@ -102,6 +102,15 @@ def for_patient(db, patient_id):
 def by_doctor(db, doctor_id):
     found = db.emergencies.find({"doctor_id": doctor_id}, limit=LIST_LIMIT)
     return sorted(found, key=lambda case: case["opened_at"], reverse=True)
+
+
+def page(db, *, before=None, **owner):
+    """One keyset page of emergency accesses, newest first, of a `patient_id` or a
+    `doctor_id`."""
+    (field, value), = owner.items()
+    if field not in ("patient_id", "doctor_id"):
+        raise ValueError(f"emergencies are not listed by {field}")
+    return pages.newest_first(db, "emergencies", {field: value}, before=before)
 
 
 def pending_review(db, limit=LIST_LIMIT):

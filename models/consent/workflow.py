@@ -20,7 +20,7 @@ from models.core.clock import now_ms, ts
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.people import organizations, users
 from models.people.patients import require_patient
-from models.sealing import registry
+from models.sealing import pages, registry
 from models.sealing.registry import EventKind
 from models.sealing.seam import (is_pending, merge, new_salts, pending_fields, pending_update,
                                  seal_pending)
@@ -394,6 +394,15 @@ def pending_between(db, requested_by, patient_id):
 def requests_of_org(db, org_id):
     found = db.access_requests.find({"requester_id": org_id}, limit=LIST_LIMIT)
     return sorted(found, key=lambda req: req["created_at"], reverse=True)
+
+
+def requests_page(db, *, before=None, **owner):
+    """One keyset page of requests, newest first, by one owner field: `patient_id`,
+    `requested_by` (a doctor) or `requester_id` (an organization)."""
+    (field, value), = owner.items()
+    if field not in ("patient_id", "requested_by", "requester_id"):
+        raise ValueError(f"requests are not listed by {field}")
+    return pages.newest_first(db, "access_requests", {field: value}, before=before)
 
 
 # Grants ----------------------------------------------------------------------------------------
