@@ -28,12 +28,12 @@ def _me():
 @bp.route("/")
 @roles_required(users.DOCTOR)
 def dashboard():
-    db = get_db()
+    db, me = get_db(), current_user.human_id
     grants = [grant for grant in consent.grants_to(db, access.grantee_ids(_me()))
               if consent.is_active(grant, clock.now_ms())]
     return render_template("doctor/dashboard.html", search=PatientSearchForm(),
-                           requests=consent.requests_by(db, current_user.human_id)[:10],
-                           grants=grants, emergencies=emergency.by_doctor(db, current_user.human_id)[:5])
+                           requests=consent.requests_page(db, requested_by=me).items[:10],
+                           grants=grants, emergencies=emergency.page(db, doctor_id=me).items[:5])
 
 
 @bp.route("/patients")

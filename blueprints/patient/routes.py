@@ -74,7 +74,7 @@ def dashboard():
         record_count=len(opened), filters=filters, filtered=any(
             (filters.type.data, filters.since.data, filters.until.data)),
         pending=pending, approve_forms={req["request_id"]: _approve_form(req) for req in pending},
-        emergencies=emergency.for_patient(db, me)[:10], type_labels=record_types.TYPE_LABELS,
+        emergencies=emergency.page(db, patient_id=me).items[:10], type_labels=record_types.TYPE_LABELS,
         describe_scope=consent.describe_scope), status
 
 

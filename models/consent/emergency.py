@@ -99,11 +99,6 @@ def for_patient(db, patient_id):
     return sorted(found, key=lambda case: case["opened_at"], reverse=True)
 
 
-def by_doctor(db, doctor_id):
-    found = db.emergencies.find({"doctor_id": doctor_id}, limit=LIST_LIMIT)
-    return sorted(found, key=lambda case: case["opened_at"], reverse=True)
-
-
 def page(db, *, before=None, **owner):
     """One keyset page of emergency accesses, newest first, of a `patient_id` or a
     `doctor_id`."""

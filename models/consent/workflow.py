@@ -379,21 +379,10 @@ def requests_for_patient(db, patient_id):
     return sorted(found, key=lambda req: req["created_at"], reverse=True)
 
 
-def requests_by(db, requested_by):
-    """A doctor's own requests, newest first."""
-    found = db.access_requests.find({"requested_by": requested_by}, limit=LIST_LIMIT)
-    return sorted(found, key=lambda req: req["created_at"], reverse=True)
-
-
 def pending_between(db, requested_by, patient_id):
     """A requester's pending requests to one patient (found through the patient's index)."""
     found = _of_patient(db, patient_id, requested_by=requested_by, state=PENDING)
     return sorted(found, key=lambda req: req["created_at"])
-
-
-def requests_of_org(db, org_id):
-    found = db.access_requests.find({"requester_id": org_id}, limit=LIST_LIMIT)
-    return sorted(found, key=lambda req: req["created_at"], reverse=True)
 
 
 def requests_page(db, *, before=None, **owner):
