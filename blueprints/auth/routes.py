@@ -77,7 +77,8 @@ def login():
             result = users.authenticate(
                 get_db(), form.username.data, form.password.data,
                 threshold=current_app.config["LOCKOUT_THRESHOLD"],
-                lock_minutes=current_app.config["LOCKOUT_MINUTES"])
+                lock_minutes=current_app.config["LOCKOUT_MINUTES"],
+                rounds=current_app.config["BCRYPT_ROUNDS"])
             if result.user:
                 session.clear()
                 session.permanent = True
@@ -87,7 +88,7 @@ def login():
                 return redirect(safe_next(request.args.get("next")) or home_url())
             current_app.logger.info("login refused locked=%s", result.locked)
             form.password.errors.append(result.error)
-            status = 403 if result.locked else 401
+            status = 401  # the same for a locked account as for an unknown one
         else:
             status = 400
     return render_template("auth/login.html", form=form), status
