@@ -174,7 +174,7 @@ class RecordFilterForm(FlaskForm):
 class AccessLogFilterForm(FlaskForm):
     class Meta:
         csrf = False
-    viewer = StringField("Who (id)", validators=[Optional(), Length(max=40)])
+    viewer = StringField("Who (name or id)", validators=[Optional(), Length(max=80)])
     record = StringField("Record id", validators=[Optional(), Length(max=40)])
     since = StringField("From", render_kw={"type": "date"}, validators=[Optional(), Length(max=10)])
     until = StringField("To", render_kw={"type": "date"}, validators=[Optional(), Length(max=10)])

@@ -30,7 +30,7 @@ from hashlib import sha256
 from Crypto.Signature import eddsa
 
 __all__ = ["NoteError", "SigningKey", "VerifierKey", "Checkpoint", "sign_note", "open_note",
-           "sign_checkpoint", "verify_checkpoint", "TrustFile", "TrustEntry"]
+           "read_note", "sign_checkpoint", "verify_checkpoint", "TrustFile", "TrustEntry"]
 
 _ED25519 = b"\x01"
 _SIG_PREFIX = "\u2014 "  # em dash, space
@@ -252,6 +252,16 @@ def _parse_signature(line: str) -> tuple[str, bytes, bytes]:
     return name, raw[:4], raw[4:]
 
 
+def read_note(text: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
+    """The note's body and its signatures (key name, key id, signature), none verified.
+
+    Tells text that is not a signed note at all (NoteError) from a note whose signatures may
+    still fail: a form can then refuse junk as input instead of reporting a bad signature.
+    """
+    body, lines = _split_note(text)
+    return body, [_parse_signature(line) for line in lines]
+
+
 def _index_verifiers(verifiers: list[VerifierKey]) -> dict:
     known = {}
     for key in verifiers:
@@ -266,8 +276,7 @@ def open_note(text: str, verifiers: list[VerifierKey]) -> tuple[str, list[Verifi
     Signatures by unknown keys are ignored, as the spec requires; a known key with a bad
     signature rejects the whole note.
     """
-    body, lines = _split_note(text)
-    signatures = [_parse_signature(line) for line in lines]
+    body, signatures = read_note(text)
     known = _index_verifiers(verifiers)
     message = body.encode("utf-8")
     verified = []

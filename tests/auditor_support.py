@@ -5,9 +5,11 @@ running the audit exactly as the auditor's page does (background job, polled sta
 `account.verified` block and an untouched database audits as sound.
 """
 import time
+from datetime import timedelta
 
 import pytest
 
+from models.core import clock
 from models.people import users, verification
 from models.storage.db import get_db
 from tests.conftest import as_the_app
@@ -78,6 +80,14 @@ GENERAL = {"weight_kg": "431.9", "height_cm": "257.3", "blood_group_abo": "AB",
            "heart_rate_bpm": "67", "temperature_c": "44.9", "spo2_percent": "97"}
 CLINICAL_SECRETS = [value for kind, value in SECRET.items() if kind != "general"] + [
     "431.9", "257.3", "44.9", "Please share", "Take with waterfall", "Hivesbloom"]
+
+
+def after_window(monkeypatch, case):
+    """Move the one clock just past the emergency's window (and let it run on from there):
+    an emergency is reviewed only once it has closed."""
+    real = clock.now
+    shift = case["ends_at"] - real() + timedelta(seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: real() + shift)
 
 
 def populate(world):

@@ -7,6 +7,7 @@ from blueprints.auditor.forms import ReviewForm
 from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
 from models.consent import emergency, emergency_review
+from models.core.clock import now_ms
 from models.core.errors import DomainError, NotFound
 from models.people import users
 from models.storage.db import get_db
@@ -18,12 +19,13 @@ def emergency_queue():
     db = get_db()
     return render_template("auditor/emergencies.html", pending=emergency.pending_review(db),
                            reviewed=emergency_review.recently_reviewed(db),
-                           limit=emergency.LIST_LIMIT)
+                           limit=emergency.LIST_LIMIT, now=now_ms(), is_open=emergency.is_open)
 
 
 def _case_page(case, form, status=200):
     reads = emergency_review.reads_during(get_db(), case)
-    return render_template("auditor/emergency.html", case=case, reads=reads, form=form), status
+    return render_template("auditor/emergency.html", case=case, reads=reads, form=form,
+                           still_open=emergency.is_open(case, now_ms())), status
 
 
 def _require(emergency_id):

@@ -6,17 +6,24 @@ from wtforms.validators import DataRequired, Length
 from blueprints.patient_details import PatientDetailsForm
 from models.people import organizations, users
 
-ROLE_CHOICES = [SelectChoice("", "Choose…")] + [SelectChoice(role, users.ROLE_LABELS[role])
-                                                  for role in organizations.MEMBER_ROLES]
+DOCTOR_NOTE = ("A doctor uploads a licence and is verified by an administrator before seeing "
+               "any clinical page.")
 
 
 class StaffForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES, validate_choice=False,
-                       description="A doctor uploads a licence and is verified by an administrator "
-                                   "before seeing any clinical page.")
+    role = SelectField("Role", choices=[], validate_choice=False)
     name = StringField("Full name", validators=[DataRequired(), Length(max=100)])
     username = StringField("Username", validators=[DataRequired(), Length(max=40)])
     submit = SubmitField("Add to staff")
+
+    def __init__(self, org, *args, **kwargs):
+        """Only the roles the organization's kind employs are offered (the model refuses the
+        others whatever is posted)."""
+        super().__init__(*args, **kwargs)
+        roles = organizations.member_roles(org)
+        self.role.choices = [SelectChoice("", "Choose…")] + [
+            SelectChoice(role, users.ROLE_LABELS[role]) for role in roles]
+        self.role.description = DOCTOR_NOTE if users.DOCTOR in roles else ""
 
 
 class FrontDeskPatientForm(PatientDetailsForm):

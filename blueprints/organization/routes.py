@@ -42,7 +42,7 @@ def dashboard():
 def staff_new():
     db = get_db()
     org = _own_organization(db)
-    form = StaffForm()
+    form = StaffForm(org)
     if request.method == "GET":
         return render_template("organization/staff_new.html", form=form, organization=org)
     created, status = submitted(form, lambda: organizations.add_member(

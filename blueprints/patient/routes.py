@@ -227,26 +227,37 @@ def revoke(grant_id):
 
 
 def _filtered_log():
+    """(form, entries, status): a bad filter is a 400 with its message on the field, and no
+    entries (never a silently empty or unfiltered list)."""
     form = AccessLogFilterForm(request.args)
-    since, until = audit_trail.parse_day(form.since.data), audit_trail.parse_day(form.until.data)
-    entries = audit_trail.for_patient(get_db(), current_user.human_id, viewer=form.viewer.data,
-                                      record=form.record.data, since=since, until=until)
-    return form, audit_trail.with_org_names(get_db(), entries)
+    try:
+        filters = audit_trail.clean_filters(form.viewer.data, form.record.data, form.since.data,
+                                            form.until.data)
+    except InvalidInput as exc:
+        return form, None, show_on_form(form, exc)
+    entries = audit_trail.for_patient(get_db(), current_user.human_id, **filters)
+    return form, audit_trail.with_org_names(get_db(), entries), 200
+
+
+def _access_log_page(form, entries, status):
+    return render_template("patient/access_log.html", form=form, entries=entries or [],
+                           refused=entries is None,
+                           csv_args={k: v for k, v in request.args.items()
+                                     if k in ("viewer", "record", "since", "until") and v}), status
 
 
 @bp.route("/access-log")
 @roles_required(users.PATIENT)
 def access_log():
-    form, entries = _filtered_log()
-    return render_template("patient/access_log.html", form=form, entries=entries,
-                           csv_args={k: v for k, v in request.args.items()
-                                     if k in ("viewer", "record", "since", "until") and v})
+    return _access_log_page(*_filtered_log())
 
 
 @bp.route("/access-log.csv")
 @roles_required(users.PATIENT)
 def access_log_csv():
-    _, entries = _filtered_log()
+    form, entries, status = _filtered_log()
+    if entries is None:
+        return _access_log_page(form, entries, status)
     return Response(audit_trail.as_csv(entries), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{current_user.human_id}-reads.csv"',
         "Cache-Control": "no-store"})

@@ -6,9 +6,12 @@ under which grant or emergency, and when. Entries are indexed by patient for the
 """
 import csv
 import io
+import re
 from datetime import date, datetime, time, timezone
 
+from models.core import ids
 from models.core.clock import now_ms, ts
+from models.core.errors import InvalidInput
 from models.people import organizations, users
 from models.sealing import registry
 from models.sealing.registry import EventKind
@@ -17,6 +20,8 @@ from models.storage.db import unjournaled
 
 READ_KIND = "record.read"
 LIST_LIMIT = 5000
+MAX_FILTER = 80
+HUMAN_ID_RE = re.compile(r"^[A-Z]{3}-\d{4,6}$")
 CSV_COLUMNS = ("when", "who", "name", "role", "organization", "record", "version", "type",
                "what", "under")
 
@@ -58,24 +63,55 @@ def record_read(db, viewer, record, decision, item=None):
     return entry
 
 
-def parse_day(text):
-    """A YYYY-MM-DD filter value as a date, or None (bad input is ignored, not an error)."""
+def _day(text, field, errors):
+    text = (text or "").strip()
+    if not text:
+        return None
     try:
-        return date.fromisoformat((text or "").strip()) if text else None
+        return date.fromisoformat(text)
     except ValueError:
+        errors[field] = "Enter a date as YYYY-MM-DD, for example 2025-03-01."
         return None
 
 
-def for_patient(db, patient_id, *, viewer=None, record=None, since=None, until=None):
-    """A patient's read log, newest first, filtered by reader, record and day range."""
+def clean_filters(viewer="", record="", since="", until=""):
+    """The log's filters, read strictly: a bad value is named on its field. A filter that
+    quietly matched nothing (or everything) would mislead the patient about who saw what.
+    "Who" takes an id (DOC-000103) or a name, or part of one."""
+    errors = {}
+    viewer = " ".join((viewer or "").split())
+    viewer_id = viewer_name = None
+    if len(viewer) > MAX_FILTER:
+        errors["viewer"] = f"Use at most {MAX_FILTER} characters."
+    elif HUMAN_ID_RE.match(viewer.upper()):
+        viewer_id = viewer.upper()
+    elif len(viewer) >= 2 and any(char.isalpha() for char in viewer):
+        viewer_name = viewer.casefold()
+    elif viewer:
+        errors["viewer"] = "Enter a name (or part of one) or an id such as DOC-000103."
+    record = (record or "").strip().upper()
+    if record and not ids.is_record_id(record):
+        errors["record"] = "Enter a record id such as PAT-000001-R3."
+    start, end = _day(since, "since", errors), _day(until, "until", errors)
+    if start and end and start > end:
+        errors["until"] = f"The end date ({end}) is before the start date ({start})."
+    if errors:
+        raise InvalidInput("Check the highlighted filters.", errors)
+    return {"viewer_id": viewer_id, "viewer_name": viewer_name, "record": record or None,
+            "since": start, "until": end}
+
+
+def for_patient(db, patient_id, *, viewer_id=None, viewer_name=None, record=None, since=None,
+                until=None):
+    """A patient's read log, newest first, filtered by reader (id, or part of the name),
+    record and day range (see `clean_filters`)."""
     query = {"patient_id": patient_id}
     found = db.record_reads.find(query, {"seal_salts": 0}, limit=LIST_LIMIT)
-    viewer = (viewer or "").strip().upper()
-    record = (record or "").strip().upper()
     start = datetime.combine(since, time.min, timezone.utc) if since else None
     end = datetime.combine(until, time.max, timezone.utc) if until else None
     entries = [entry for entry in found
-               if (not viewer or entry["viewer_id"] == viewer)
+               if (not viewer_id or entry["viewer_id"] == viewer_id)
+               and (not viewer_name or viewer_name in (entry.get("viewer_name") or "").casefold())
                and (not record or entry["record_id"] == record)
                and (not start or entry["at"] >= start) and (not end or entry["at"] <= end)]
     entries.sort(key=lambda entry: entry["at"], reverse=True)

@@ -45,6 +45,9 @@ IMAGING = (("xray", "Chest", "No focal consolidation", "Normal chest radiograph"
 ALLERGENS = (("Penicillin", "medication", "Rash", "moderate"), ("Peanut", "food", "Swelling", "severe"),
              ("House dust mite", "environment", "Rhinitis", "mild"))
 VACCINES = ("Influenza", "Tetanus-diphtheria", "Hepatitis B", "MMR", "COVID-19")
+BLOOD_GROUPS = ((("O", "+"), 38), (("A", "+"), 34), (("B", "+"), 9), (("AB", "+"), 3),
+                (("O", "-"), 7), (("A", "-"), 6), (("B", "-"), 2), (("AB", "-"), 1))
+"""(ABO, Rh) with rough population weights (per cent)."""
 NOTES = (("Follow-up visit", "Symptoms improving. Continue current plan; review in 3 months."),
          ("Telephone consultation", "Discussed results; no change to medication."))
 
@@ -53,14 +56,28 @@ def _day(rng, years=5):
     return (date.today() - timedelta(days=rng.randint(1, 365 * years))).isoformat()
 
 
-def demo_values(type_name, rng):
-    """One realistic submission for a record type (as a form would send it)."""
+def patient_profile(patient_id):
+    """What does not change between one patient's visits: their blood group, height and usual
+    weight. Drawn from the patient id (not the batch's generator), so every general record of a
+    patient agrees, in any batch and on any run."""
+    rng = random.Random(f"demo-profile:{patient_id}")
+    (abo, rh), = rng.choices([group for group, _ in BLOOD_GROUPS],
+                             [weight for _, weight in BLOOD_GROUPS])
+    return {"blood_group_abo": abo, "blood_group_rh": rh, "height_cm": rng.randint(150, 195),
+            "weight_kg": rng.randint(48, 115)}
+
+
+def demo_values(type_name, rng, patient_id=""):
+    """One realistic submission for a record type (as a form would send it) for a patient."""
     if type_name == "general":
-        height = rng.randint(150, 195)
+        profile = patient_profile(patient_id)
         systolic = rng.randint(100, 160)
         tenths = rng.randint(361, 379)
-        return {"weight_kg": f"{rng.randint(45, 120)}.{rng.randint(0, 9)}", "height_cm": f"{height}.0",
-                "blood_group_abo": rng.choice("A B AB O".split()), "blood_group_rh": rng.choice("+-"),
+        weight = profile["weight_kg"] + rng.randint(-3, 3)
+        return {"weight_kg": f"{weight}.{rng.randint(0, 9)}",
+                "height_cm": f"{profile['height_cm']}.0",
+                "blood_group_abo": profile["blood_group_abo"],
+                "blood_group_rh": profile["blood_group_rh"],
                 "systolic_mmhg": str(systolic), "diastolic_mmhg": str(rng.randint(60, systolic - 25)),
                 "heart_rate_bpm": str(rng.randint(52, 100)),
                 "temperature_c": f"{tenths // 10}.{tenths % 10}",
@@ -132,7 +149,7 @@ def _batch(db, key, store, plan, doctors, rng, tip):
         doctor = rng.choice(doctors)
         record_id = f"{patient_id}-R{numbers[patient_id]}"
         numbers[patient_id] += 1
-        data = record_types.TYPES[type_name].clean(demo_values(type_name, rng))
+        data = record_types.TYPES[type_name].clean(demo_values(type_name, rng, patient_id))
         doc = {"record_id": record_id, "version": 1, "patient_id": patient_id, "type": type_name,
                "author_id": doctor["human_id"], "author_role": doctor["role"],
                "author_name": doctor["name"], "org_id": doctor.get("org_id"),

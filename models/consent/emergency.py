@@ -119,9 +119,15 @@ def get(db, emergency_id):
         {"emergency_id": (emergency_id or "").strip().upper()}))
 
 
-def review(db, emergency_id, auditor, justified: bool, note):
+def is_open(case, now):
+    """Whether the emergency's window still runs: reads may still be made under it."""
+    return now < case["ends_at"]
+
+
+def review(db, emergency_id, auditor, justified: bool, note, now=None):
     """pending-review → justified | unjustified in one atomic conditional update, sealed as
-    `emergency.reviewed`."""
+    `emergency.reviewed`. Only once the window has closed: a verdict given earlier would
+    judge reads not yet made, and reads made after it would never be reviewed."""
     if auditor["role"] != users.AUDITOR:
         raise Forbidden("Only auditors review emergency accesses.")
     note = " ".join((note or "").split()) or None
@@ -131,13 +137,18 @@ def review(db, emergency_id, auditor, justified: bool, note):
     case = get(db, emergency_id)
     if case is None:
         raise NotFound("There is no such emergency access.")
+    now = now or now_ms()
+    if is_open(case, now):
+        raise Conflict(f"This emergency access is still open until {case['ends_at']:%Y-%m-%d %H:%M} "
+                       "UTC: it can be reviewed once its window has closed, so that every read "
+                       "made under it is part of the review.")
     state = JUSTIFIED if justified else UNJUSTIFIED
     salts = new_salts(reviewed_attributes(case))
     reviewed = authority.transition(
         db.emergencies, {"_id": case["_id"], "review_state": PENDING_REVIEW},
         merge({"$set": {"review_state": state, "review": {
             "by": auditor["human_id"], "justified": bool(justified), "note": note,
-            "at": now_ms()}}}, pending_update(REVIEWED_KIND, salts)))
+            "at": now}}}, pending_update(REVIEWED_KIND, salts)))
     if reviewed is None:
         raise Conflict("This emergency access was already reviewed.")
     seal_pending(db, REVIEWED_KIND, reviewed, auditor, reviewed_attributes(reviewed), salts)

@@ -213,6 +213,41 @@ def _requester_fields(db, requester):
     raise Forbidden("Only doctors and organization managers request access.")
 
 
+def _named_types(db, patient_id, scope):
+    """The type of each record a named scope lists (so it can be compared with a types scope)."""
+    if scope["kind"] != RECORDS:
+        return {}
+    return {doc["record_id"]: doc["type"] for doc in db.records.find(
+        {"record_id": {"$in": scope["records"]}, "patient_id": patient_id},
+        {"record_id": 1, "type": 1})}
+
+
+def _refuse_duplicate(db, requester, patient_id, scope, now=None):
+    """A second request to a patient who has one pending from the same requester, or who
+    already granted that requester what is asked, only clutters the patient's queue: a
+    Conflict naming the request or grant that already exists (an organization's: any of its
+    managers'). A live grant narrower than what is asked does not stop a wider request."""
+    yours = requester["requester_kind"] == DOCTOR_GRANTEE
+    who = "You" if yours else "Your organization"
+    pending = _of_patient(db, patient_id, requester_id=requester["requester_id"], state=PENDING)
+    if pending:
+        raise Conflict(f"{who} already {'have' if yours else 'has'} a pending request "
+                       f"{pending[0]['request_id']} to {patient_id}; cancel it or wait for the "
+                       "patient's answer.")
+    now = now or now_ms()
+    named_types = _named_types(db, patient_id, scope)
+    covering = [grant for grant in grants_to(db, [requester["requester_id"]], patient_id=patient_id,
+                                             now=now)
+                if is_active(grant, now) and is_within(scope, grant["scope"], named_types)]
+    if covering:
+        grant = covering[0]
+        raise Conflict(f"{who} already {'hold' if yours else 'holds'} access to this: grant "
+                       f"{grant['grant_id']} from {patient_id} ({describe_scope(grant['scope'])}"
+                       f"{', one read' if grant['one_time'] else ''}, until "
+                       f"{grant['valid_until']:%Y-%m-%d %H:%M} UTC). No new request is needed "
+                       "while it lasts.")
+
+
 def request_access(db, *, requester, patient_id, scope_kind, type_names=(), record_text="",
                    purpose, duration_days, one_time, message):
     """A pending request to a patient, sealed as `access.requested`."""
@@ -230,11 +265,7 @@ def request_access(db, *, requester, patient_id, scope_kind, type_names=(), reco
         errors.update(exc.field_errors)
     if errors:
         raise InvalidInput("Check the highlighted fields.", errors)
-    if db.access_requests.find_one({"requested_by": requester["human_id"],
-                                    "patient_id": patient["human_id"], "state": PENDING},
-                                   {"_id": 1}):
-        raise Conflict("You already have a pending request to this patient; cancel it or "
-                       "wait for the patient's answer.")
+    _refuse_duplicate(db, fields, patient["human_id"], scope)
     req = dict(fields, **{
         "request_id": ids.next_id(db, "request"), "patient_id": patient["human_id"],
         "requested_by": requester["human_id"], "scope": scope, "purpose": purpose,
@@ -297,11 +328,7 @@ def approve(db, *, patient, request_id, scope=None, duration_days=None, one_time
     if not 1 <= days <= req["duration_days"]:
         errors["duration_days"] = (f"Choose at most the {req['duration_days']} day(s) asked for "
                                    "(you can shorten the period, not extend it).")
-    named_types = {}
-    if scope["kind"] == RECORDS:
-        named_types = {doc["record_id"]: doc["type"] for doc in db.records.find(
-            {"record_id": {"$in": scope["records"]}, "patient_id": patient["human_id"]},
-            {"record_id": 1, "type": 1})}
+    named_types = _named_types(db, patient["human_id"], scope)
     if not is_within(scope, req["scope"], named_types):
         errors["scope"] = "You can narrow what was asked for, not widen it."
     if errors:

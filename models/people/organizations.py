@@ -19,6 +19,11 @@ HOSPITAL, CLINIC, LAB, PHARMACY = "hospital", "clinic", "lab", "pharmacy"
 KINDS = (HOSPITAL, CLINIC, LAB, PHARMACY)
 KIND_LABELS = {HOSPITAL: "Hospital", CLINIC: "Clinic", LAB: "Laboratory", PHARMACY: "Pharmacy"}
 MEMBER_ROLES = (users.DOCTOR, users.PHARMACIST, users.LAB_TECH)
+ROLES_BY_KIND = {HOSPITAL: (users.DOCTOR,), CLINIC: (users.DOCTOR,), LAB: (users.LAB_TECH,),
+                 PHARMACY: (users.PHARMACIST,)}
+"""Who an organization of each kind employs (the spec's people): hospitals and clinics their
+doctors, a pharmacy its pharmacists (who see the prescriptions shared with the pharmacy), a lab
+its technicians (who attach reports for patients who granted the lab)."""
 MAX_NAME_LENGTH = 120
 LIST_LIMIT = 1000
 
@@ -172,13 +177,33 @@ def members(db, org_human_id):
     return sorted(found, key=lambda account: account["human_id"])
 
 
+def member_roles(org):
+    """The staff roles this organization's kind allows (see ROLES_BY_KIND)."""
+    return ROLES_BY_KIND.get(org.get("kind"), ())
+
+
+def role_problem(org, role):
+    """Why `role` cannot join this organization's staff, or None."""
+    allowed = member_roles(org)
+    if role in allowed:
+        return None
+    names = " or ".join(users.ROLE_LABELS[each].lower() for each in allowed) or "nobody"
+    kind = KIND_LABELS.get(org.get("kind"), "organization").lower()
+    if role in MEMBER_ROLES:
+        return (f"A {kind} cannot employ a {users.ROLE_LABELS[role].lower()}: "
+                f"its staff are {names}s.")
+    return f"Choose {names}."
+
+
 def add_member(db, org, *, role, name, username, rounds, created_by=None):
-    """(account, setup code) for a new doctor, pharmacist or lab technician of `org`.
+    """(account, setup code) for a new member of `org`, in a role its kind allows (a
+    hospital's doctor, a pharmacy's pharmacist, a lab's technician).
 
     A doctor starts unverified: the guard keeps them on the verification page until an
     admin approved their licence.
     """
-    role_errors = {} if role in MEMBER_ROLES else {"role": "Choose doctor, pharmacist or lab technician."}
+    problem = role_problem(org, role)
+    role_errors = {"role": problem} if problem else {}
     cleaned = accounts.clean_fields((("name", accounts.clean_name, name),
                                      ("username", accounts.clean_username, username)), role_errors)
     if not org.get("active", True):

@@ -5,6 +5,7 @@ up front instead of being silently truncated.
 """
 import secrets
 from datetime import timedelta
+from functools import lru_cache
 
 import bcrypt
 import pymongo
@@ -43,6 +44,10 @@ authority), checked at sign-in and by every request's user loader."""
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_BYTES = 72
+REFUSED = ("Unknown username or wrong password. After several failed attempts an account is "
+           "locked for a while: try again later, or ask an administrator.")
+"""The one answer to every refused sign-in (unknown username, wrong password, locked account),
+so that the page never tells whether an account exists or is locked."""
 
 INDEXES = {
     "users": [
@@ -146,26 +151,35 @@ class LoginResult:
         self.user, self.error, self.locked = user, error, locked
 
 
-def authenticate(db, username, password, *, threshold=5, lock_minutes=15):
+@lru_cache(maxsize=4)
+def _decoy_hash(rounds):
+    """A hash nobody's password matches, checked for unknown usernames so that they cost the
+    same bcrypt time as a real account (timing would otherwise tell them apart)."""
+    return hash_password(secrets.token_urlsafe(24), rounds)
+
+
+def authenticate(db, username, password, *, threshold=5, lock_minutes=15, rounds=12):
     """Check a login; after `threshold` failures the account locks for `lock_minutes`.
 
-    An account document that fails its authority check (a password hash, role or lock written
-    outside the app) signs nobody in: the same answer as an unknown username, and a log line.
+    Unknown usernames, wrong passwords and locked accounts get the same answer (`REFUSED`)
+    after the same bcrypt work, so a stranger learns neither that an account exists nor that
+    it is locked (the log and the admin's list say so). Only the right password of a disabled
+    account is told that it is disabled. An account document that fails its authority check
+    (a password hash, role or lock written outside the app) signs nobody in: the answer of an
+    unknown username, and a log line.
     """
-    generic = "Unknown username or wrong password."
     user = authority.authentic("users", by_username(db, username))
     if user is None:
-        return LoginResult(error=generic)
+        check_password({"password_hash": _decoy_hash(rounds)}, password)
+        return LoginResult(error=REFUSED)
+    right = check_password(user, password)
     if is_locked(user):
-        return LoginResult(error="This account is locked after too many failed logins. "
-                                 "Try again later or ask an administrator to unlock it.", locked=True)
+        return LoginResult(error=REFUSED, locked=True)
+    if not right:
+        return LoginResult(error=REFUSED,
+                           locked=_count_failure(db, user, threshold, lock_minutes))
     if not user.get("active", True):
         return LoginResult(error="This account is disabled.")
-    if not check_password(user, password):
-        if _count_failure(db, user, threshold, lock_minutes):
-            return LoginResult(error="Too many failed logins: this account is locked for "
-                                     f"{lock_minutes} minutes.", locked=True)
-        return LoginResult(error=generic)
     authority.transition(db.users, {"_id": user["_id"]}, {"$set": {
         "failed_logins": 0, "locked_until": None, "last_login": clock.now()}}, current=user)
     return LoginResult(user=user)

@@ -11,7 +11,7 @@ from flask import current_app
 from ledger.audit import Trust, check_consistency
 from ledger.chain import CheckpointPolicy, Ledger
 from ledger.merkle import CompactRange
-from ledger.notes import Checkpoint, NoteError
+from ledger.notes import Checkpoint, NoteError, read_note
 
 from models.core.errors import InvalidInput, NotFound
 from models.core import clock
@@ -22,6 +22,9 @@ from models.sealing.seam import current_ledger, store_for
 
 PER_PAGE = 50
 MAX_NOTE_BYTES = 8192
+NOT_A_NOTE = ("This is not a checkpoint note. A checkpoint note is the text downloaded from this "
+              "page: the origin, the size and the root hash on three lines, a blank line, then "
+              "one or more signature lines starting with “—”.")
 
 log = logging.getLogger(__name__)
 
@@ -159,10 +162,21 @@ def _read_note(raw):
     return text if text.endswith("\n") else text + "\n"
 
 
+def _require_checkpoint_shape(note):
+    """Junk pasted into the form is an input error, not evidence about the chain: only text
+    shaped like a signed checkpoint (whatever its signatures say) gets a verdict."""
+    try:
+        body, _ = read_note(note)
+        Checkpoint.parse_body(body)
+    except NoteError:
+        raise InvalidInput(NOT_A_NOTE, {"note": NOT_A_NOTE}) from None
+
+
 def compare_held(db, raw_note, app=None):
     """Does the current chain extend this held checkpoint? If not, exactly why not."""
     app = app or current_app
     note = _read_note(raw_note)
+    _require_checkpoint_shape(note)
     verifiers = trust.verifiers(app)
     report = check_consistency(store_for(db), note, verifiers)
     if report.ok:

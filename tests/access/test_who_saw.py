@@ -5,6 +5,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from models.clinical import audit_trail
 from tests.records.world import PDF, SECRET, VALID, upload
 
@@ -53,7 +55,36 @@ def test_the_log_filters_by_reader_record_and_day(world, client, auth):
     assert rows(client.get(f"/patient/access-log?viewer={world.colleague['human_id'].lower()}")) == 1
     assert rows(client.get(f"/patient/access-log?record={one['record_id']}")) == 2
     assert rows(client.get("/patient/access-log?since=2000-01-01&until=2000-12-31")) == 0
-    assert rows(client.get("/patient/access-log?since=not-a-date")) == 3
+    # A name, or part of one, finds the reader too (it used to match nobody).
+    assert rows(client.get("/patient/access-log?viewer=carl")) == 1
+    assert rows(client.get("/patient/access-log?viewer=Dana+DOCTOR")) == 2
+
+
+@pytest.mark.parametrize("query, field, message", [
+    ("since=not-a-date", "since", "Enter a date as YYYY-MM-DD"),
+    ("until=2025-13-40", "until", "Enter a date as YYYY-MM-DD"),
+    ("since=2025-03-10&until=2025-03-01", "until", "is before the start date"),
+    ("record=R12", "record", "Enter a record id such as PAT-000001-R3"),
+    ("record=Dana+Doctor", "record", "Enter a record id such as PAT-000001-R3"),
+    ("viewer=103", "viewer", "Enter a name (or part of one) or an id"),
+    ("viewer=" + "x" * 81, "viewer", "at most 80 characters"),
+])
+def test_a_bad_filter_is_a_400_on_its_field_never_a_silent_list(world, client, auth, query, field,
+                                                                   message):
+    rec = world.write(world.doctor, "note")
+    world.grant(world.colleague["human_id"])
+    auth.login(world.colleague["username"])
+    assert client.get(f"/doctor/records/{rec['record_id']}/v1").status_code == 200
+    auth.logout()
+    auth.login(world.patient["username"])
+    page = client.get(f"/patient/access-log?{query}")
+    assert page.status_code == 400
+    assert 'data-testid="who-saw-row"' not in page.text
+    assert f'data-testid="filter-error-{field}"' in page.text and message in page.text
+    assert f'aria-describedby="{field}-error"' in page.text
+    assert 'data-testid="filter-error-summary"' in page.text
+    csv_download = client.get(f"/patient/access-log.csv?{query}")
+    assert csv_download.status_code == 400 and csv_download.mimetype == "text/html"
 
 
 def test_the_csv_download_has_one_row_per_read(world, client, auth):

@@ -7,7 +7,8 @@ import pytest
 from models.people import users
 from models.sealing import checkpoints
 from models.storage.db import get_db
-from tests.auditor_support import CLINICAL_SECRETS, ROLES_AND_ANONYMOUS, login, populate, web_audit
+from tests.auditor_support import (CLINICAL_SECRETS, ROLES_AND_ANONYMOUS, after_window, login,
+                                   populate, web_audit)
 
 PASSWORD = "correct horse battery"
 
@@ -80,7 +81,8 @@ def test_everyone_but_the_auditor_is_refused_and_nothing_changes(app, client, ma
     assert _state(app) == before
 
 
-def test_the_auditor_reaches_every_page(app, client, sealed_world, populated):
+def test_the_auditor_reaches_every_page(app, client, sealed_world, populated, monkeypatch):
+    after_window(monkeypatch, populated["emergency"])
     login(client, sealed_world.auditor)
     expected = {"POST": {"auditor.audit_start": 302, "auditor.checkpoint_create": 302,
                          "auditor.checkpoint_compare": 200, "auditor.emergency_review_submit": 302}}

@@ -100,7 +100,8 @@ def full_history(world):
         made["read2"] = audit_trail.record_read(db, world.colleague, diagnosis,
                                                 access.decide(db, world.colleague, diagnosis))
         made["reviewed"] = emergency.review(db, made["emergency"]["emergency_id"], world.auditor,
-                                            False, "No emergency in the notes")
+                                            False, "No emergency in the notes",
+                                            now=made["emergency"]["ends_at"])
     return made
 
 

@@ -176,6 +176,44 @@ def test_bad_held_checkpoints_are_refused_with_a_message(app, client, auditor, d
     assert stored(app) == before
 
 
+JUNK_NOTES = {
+    "prose": "Hello, this is the checkpoint my colleague sent me",
+    "a hash alone": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "body without signatures": "medledger.local/ledger\n6\nn4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=\n",
+    "signature-like line only": "\u2014 medledger.local/ledger AAAAAAAAAA==\n",
+    "shape of a note, junk body": "not\na\ncheckpoint\n\n\u2014 medledger.local/ledger AAECAwQFBgc=\n",
+    "json": '{"size": 6, "root": "abc"}',
+}
+
+
+@pytest.mark.parametrize("junk", JUNK_NOTES.values(), ids=JUNK_NOTES.keys())
+def test_junk_is_a_form_error_not_a_broken_chain(app, client, auditor, junk):
+    seal_many(app, 6)
+    held_note(app)
+    before = stored(app)
+    for data, content_type in (({"note": junk}, None),
+                               ({"note_file": (io.BytesIO(junk.encode()), "held.note")},
+                                "multipart/form-data")):
+        response = client.post("/auditor/checkpoints/compare", data=data,
+                               content_type=content_type)
+        assert response.status_code == 400
+        assert verdict_of(response) is None
+        assert b"This is not a checkpoint note." in response.data
+        assert b"does not extend it" not in response.data
+    assert stored(app) == before
+
+
+def test_a_well_formed_note_signed_by_another_key_still_gets_a_verdict(app, client, auditor):
+    seal_many(app, 6)
+    note = held_note(app)
+    body, signature = note.split("\n\n")
+    name, sig = signature.strip()[2:].split(" ")
+    forged = body + "\n\n\u2014 " + name + " " + sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:] + "\n"
+    response = compare(client, forged)
+    assert response.status_code == 200
+    assert verdict_of(response) == "bad-signature"
+
+
 def test_checkpoint_list_pages_newest_first(app, client, auditor):
     app.config["CHECKPOINT_EVERY_BLOCKS"] = 1
     seal_many(app, 60)

@@ -1,9 +1,10 @@
 """The emergency-access review queue: details, the reads made, and a sealed verdict."""
 import pytest
 
-from models.consent import emergency
+from models.clinical import audit_trail
+from models.consent import access, emergency
 from models.storage.db import get_db
-from tests.auditor_support import login, populate
+from tests.auditor_support import after_window, login, populate
 
 
 @pytest.fixture
@@ -33,8 +34,9 @@ def test_the_case_page_shows_the_reads_made_during_it(app, client, case):
     assert f"emergency {emergency_case['emergency_id']}" in body
 
 
-def test_a_review_is_sealed_and_leaves_the_queue(app, client, sealed_world, case):
+def test_a_review_is_sealed_and_leaves_the_queue(app, client, sealed_world, case, monkeypatch):
     emergency_id = case["emergency"]["emergency_id"]
+    after_window(monkeypatch, case["emergency"])
     db = get_db(app)
     blocks = db.ledger_blocks.count_documents({})
     response = client.post(f"/auditor/emergencies/{emergency_id}",
@@ -59,8 +61,10 @@ def test_a_review_is_sealed_and_leaves_the_queue(app, client, sealed_world, case
     ({"verdict": "maybe"}, b"Not a valid choice"),
     ({"verdict": "justified", "note": "x" * 1001}, b"Field cannot be longer than 1000"),
 ])
-def test_a_bad_review_is_refused_and_nothing_is_sealed(app, client, case, data, message):
+def test_a_bad_review_is_refused_and_nothing_is_sealed(app, client, case, data, message,
+                                                        monkeypatch):
     emergency_id = case["emergency"]["emergency_id"]
+    after_window(monkeypatch, case["emergency"])
     db = get_db(app)
     blocks = db.ledger_blocks.count_documents({})
     response = client.post(f"/auditor/emergencies/{emergency_id}", data=data)
@@ -74,3 +78,43 @@ def test_an_unknown_emergency_is_404(app, client, case):
     assert client.get("/auditor/emergencies/EMG-999999").status_code == 404
     assert client.post("/auditor/emergencies/EMG-999999",
                        data={"verdict": "justified"}).status_code == 404
+
+
+def test_an_open_emergency_is_not_reviewed_until_its_window_closes(app, client, case):
+    emergency_case = case["emergency"]
+    emergency_id, ends = emergency_case["emergency_id"], emergency_case["ends_at"]
+    db = get_db(app)
+    blocks = db.ledger_blocks.count_documents({})
+    queue = client.get("/auditor/emergencies").get_data(as_text=True)
+    assert 'data-testid="still-open"' in queue and 'data-testid="review-link"' not in queue
+    page = client.get(f"/auditor/emergencies/{emergency_id}").get_data(as_text=True)
+    assert 'data-testid="review-not-yet"' in page and 'data-testid="review-card"' not in page
+    assert f"still open until {ends:%Y-%m-%d %H:%M} UTC" in page
+    early = client.post(f"/auditor/emergencies/{emergency_id}", data={"verdict": "justified"})
+    assert early.status_code == 409
+    assert "can be reviewed once its window has closed" in early.get_data(as_text=True)
+    assert emergency.get(db, emergency_id)["review_state"] == emergency.PENDING_REVIEW
+    assert db.ledger_blocks.count_documents({}) == blocks
+
+
+def test_reads_made_later_in_the_window_stay_in_the_review(app, client, sealed_world, case,
+                                                            monkeypatch):
+    emergency_case = case["emergency"]
+    emergency_id = emergency_case["emergency_id"]
+    assert client.post(f"/auditor/emergencies/{emergency_id}",
+                       data={"verdict": "justified"}).status_code == 409
+    later = case["records"]["allergy"]
+    with app.app_context():
+        db = get_db()
+        decision = access.decide(db, sealed_world.colleague, later)
+        assert decision.emergency
+        audit_trail.record_read(db, sealed_world.colleague, later, decision)
+    after_window(monkeypatch, emergency_case)
+    queue = client.get("/auditor/emergencies").get_data(as_text=True)
+    assert f'data-emergency-id="{emergency_id}"' in queue and 'data-testid="review-link"' in queue
+    page = client.get(f"/auditor/emergencies/{emergency_id}").get_data(as_text=True)
+    assert page.count('data-testid="emergency-read"') == 2 and later["record_id"] in page
+    assert 'data-testid="review-card"' in page
+    assert client.post(f"/auditor/emergencies/{emergency_id}",
+                       data={"verdict": "justified"}).status_code == 302
+    assert emergency.get(get_db(app), emergency_id)["review_state"] == emergency.JUSTIFIED

@@ -1,4 +1,5 @@
 """Sign-in, lockout, rate limit, idle timeout, safe redirects and passwords."""
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -49,12 +50,39 @@ def test_five_failures_lock_the_account_even_for_the_right_password(app, db, aut
     for _ in range(4):
         assert auth.login(account["username"], "not the password!").status_code == 401
     response = auth.login(account["username"], "not the password!")
-    assert response.status_code == 403
-    assert b"locked" in response.data
+    assert response.status_code == 401
     response = auth.login(account["username"])
-    assert response.status_code == 403
-    assert b"locked" in response.data
+    assert response.status_code == 401
+    assert "/doctor" not in response.headers.get("Location", "")
     assert users.is_locked(db.users.find_one({"_id": account["_id"]}))
+
+
+def _answer(response):
+    """What a stranger sees of a refused sign-in: the status and the form's messages."""
+    return response.status_code, re.findall(r'class="invalid-feedback[^"]*"[^>]*>([^<]*)<',
+                                            response.get_data(as_text=True))
+
+
+def test_a_locked_account_answers_exactly_like_an_unknown_username(app, db, auth, make_account):
+    """The lockout must not reveal that an account exists: the attempt that locks it, and every
+    attempt while it is locked (even with the right password), look like an unknown name."""
+    account = make_account(users.PATIENT, username="existing.patient")
+    unknown = _answer(auth.login("nobody.at.all", "not the password!"))
+    assert unknown == (401, [users.REFUSED.replace("'", "&#39;")])
+    answers = [_answer(auth.login(account["username"], "not the password!"))
+               for _ in range(app.config["LOCKOUT_THRESHOLD"])]
+    assert users.is_locked(db.users.find_one({"_id": account["_id"]}))
+    answers.append(_answer(auth.login(account["username"], "not the password!")))
+    answers.append(_answer(auth.login(account["username"])))  # the right password, locked
+    assert answers == [unknown] * len(answers)
+    assert _answer(auth.login("nobody.at.all", "not the password!")) == unknown
+
+
+def test_a_disabled_account_is_named_only_to_its_right_password(db, auth, make_account):
+    account = make_account(users.PHARMACIST)
+    users.set_active(db, account["_id"], False)
+    unknown = _answer(auth.login("nobody.at.all", "not the password!"))
+    assert _answer(auth.login(account["username"], "not the password!")) == unknown
 
 
 def test_lock_expires_and_unlock_clears_it(app, db, auth, make_account):
@@ -65,7 +93,7 @@ def test_lock_expires_and_unlock_clears_it(app, db, auth, make_account):
     auth.logout()
     as_the_app(app, "users", {"_id": account["_id"]}, {"$set": {
         "locked_until": datetime.now(timezone.utc) + timedelta(minutes=10)}})
-    assert auth.login(account["username"]).status_code == 403
+    assert auth.login(account["username"]).status_code == 401
     assert users.unlock(db, account["_id"]) == 1
     assert auth.login(account["username"]).status_code == 302
 

@@ -147,9 +147,15 @@ def test_patient_approves_then_revokes_a_doctors_access(page, live_server, tmp_p
     expect(page.get_by_test_id("patient-provided-label")).to_be_visible()
     sign_out(page)
 
-    # 5. The patient revokes the grant.
+    # 5. The patient revokes the grant: the browser asks first; "Cancel" changes nothing.
     sign_in(page, live_server, "paula")
     page.get_by_test_id("nav-patient-grants").click()
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.get_by_test_id("grant-row").get_by_test_id("revoke-button").click()
+    expect(page.get_by_test_id("grant-row").locator("[data-state]")).to_have_text("approved")
+    assert len(questions) == 1 and "Dana Doctor" in questions[0]
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("grant-row").get_by_test_id("revoke-button").click()
     expect(page.get_by_role("alert").filter(has_text="is revoked")).to_be_visible()
     expect(page.get_by_test_id("grant-row").locator("[data-state]")).to_have_text("revoked")

@@ -62,6 +62,34 @@ def test_one_pending_request_per_requester_and_patient(world):
     assert world.count("access_requests") == 2
 
 
+def test_a_live_grant_covering_the_ask_refuses_a_second_request(world):
+    world.grant(world.doctor["human_id"], scope_kind=consent.TYPES, types=["allergy", "note"])
+    with pytest.raises(Conflict, match="GRT-000001.*No new request is needed"):
+        world.ask(world.doctor, scope_kind=consent.TYPES, types=["allergy"])
+    assert world.count("access_requests") == 0
+    # Asking for more than the grant covers is a real new request; so is a colleague's.
+    world.ask(world.doctor, scope_kind=consent.TYPES, types=["allergy", "diagnosis"])
+    world.ask(world.colleague, scope_kind=consent.TYPES, types=["allergy"])
+    assert world.count("access_requests") == 2
+
+
+def test_an_ended_grant_does_not_stop_a_new_request(world):
+    old = world.grant(world.doctor["human_id"], now=utc(2025, 1, 1))
+    assert old["valid_until"] < utc(2026, 1, 1)
+    world.grant(world.manager["org_id"], patient=world.patient)
+    with world.app.app_context():
+        consent.revoke(get_db(), patient=world.patient, grant_id="GRT-000002")
+    world.ask(world.doctor)
+    world.ask(world.manager)
+    assert world.count("access_requests") == 2
+
+
+def test_an_organizations_live_grant_refuses_its_managers_request(world):
+    world.grant(world.pharmacy["human_id"], scope_kind=consent.TYPES, types=["prescription"])
+    with pytest.raises(Conflict, match="Your organization already holds"):
+        world.ask(world.manager, scope_kind=consent.TYPES, types=["prescription"])
+
+
 def test_only_doctors_and_managers_request(world):
     for account in (world.pharmacist, world.patient, world.admin, world.auditor):
         with pytest.raises(Forbidden):

@@ -109,6 +109,17 @@ def test_a_doctor_requests_and_cancels(world, client, auth):
     assert client.post(f"/doctor/requests/{req['request_id']}/cancel").status_code == 409
 
 
+def test_a_doctor_holding_a_live_grant_gets_409_naming_it(world, client, auth):
+    grant = world.grant(world.doctor["human_id"])
+    _login(auth, world.doctor)
+    url = f"/doctor/patients/{world.patient['human_id']}/request-access"
+    again = client.post(url, data={"scope": "types", "types": ["allergy"], "purpose": "treatment",
+                                   "duration_days": "7"})
+    assert again.status_code == 409
+    assert grant["grant_id"] in again.text and "No new request is needed" in again.text
+    assert world.count("access_requests") == 0
+
+
 def test_an_organization_requests_prescriptions_for_its_pharmacy(world, client, auth):
     _login(auth, world.manager)
     assert client.get("/organization/requests").status_code == 200
@@ -132,8 +143,8 @@ def test_an_organization_requests_prescriptions_for_its_pharmacy(world, client, 
 @pytest.mark.integration
 def test_two_simultaneous_approvals_give_one_grant_and_one_409(world, app):
     results = []
-    for _ in range(3):
-        req = world.ask(world.doctor, patient=world.patient)
+    for doctor in (world.doctor, world.colleague, world.outsider):  # each grant stops a repeat
+        req = world.ask(doctor, patient=world.patient)
         clients = [app.test_client() for _ in range(2)]
         for each in clients:
             assert each.post("/login", data={"username": "patient",

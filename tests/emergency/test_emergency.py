@@ -97,10 +97,16 @@ def test_the_auditor_reviews_once_and_the_review_is_sealed(world):
             emergency.review(db, case["emergency_id"], world.admin, True, "ok")
         with pytest.raises(InvalidInput):
             emergency.review(db, case["emergency_id"], world.auditor, True, "x" * 1001)
-        reviewed = emergency.review(db, case["emergency_id"], world.auditor, False, "No emergency")
+        with pytest.raises(Conflict, match="still open until"):
+            emergency.review(db, case["emergency_id"], world.auditor, False, "Too early",
+                             now=case["ends_at"] - timedelta(seconds=1))
+        assert db.emergencies.find_one({})["review_state"] == emergency.PENDING_REVIEW
+        reviewed = emergency.review(db, case["emergency_id"], world.auditor, False, "No emergency",
+                                    now=case["ends_at"])
         assert (reviewed["review_state"], reviewed["review"]["note"]) == (emergency.UNJUSTIFIED,
                                                                           "No emergency")
         with pytest.raises(Conflict):
-            emergency.review(db, case["emergency_id"], world.auditor, True, "Changed my mind")
+            emergency.review(db, case["emergency_id"], world.auditor, True, "Changed my mind",
+                             now=case["ends_at"])
         assert emergency.pending_review(db) == []
         assert db.ledger_blocks.count_documents({"kind": "emergency.reviewed"}) == 1

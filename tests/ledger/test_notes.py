@@ -13,7 +13,8 @@ import stat
 import pytest
 
 from ledger.notes import (Checkpoint, NoteError, SigningKey, TrustEntry, TrustFile, VerifierKey,
-                          open_note, sign_checkpoint, sign_note, verify_checkpoint)
+                          open_note, read_note, sign_checkpoint, sign_note,
+                          verify_checkpoint)
 
 RFC8032_SEED = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 RFC8032_PUBLIC = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
@@ -101,6 +102,16 @@ def test_signature_from_a_key_sharing_only_the_name_is_ignored(key):
 def test_malformed_notes(note):
     with pytest.raises(NoteError, match="^malformed note$"):
         open_note(note, [VerifierKey.parse(GO_VKEY)])
+    with pytest.raises(NoteError, match="^malformed note$"):
+        read_note(note)
+
+
+def test_read_note_splits_without_verifying():
+    """A well-formed note with a broken signature reads (only opening it fails)."""
+    broken = GO_SIG[:60] + "ABCD" + GO_SIG[64:]
+    body, signatures = read_note(GO_TEXT + "\n" + broken)
+    assert body == GO_TEXT
+    assert [(name, len(key_id)) for name, key_id, _ in signatures] == [("PeterNeumann", 4)]
 
 
 def test_invalid_signature_by_known_key():

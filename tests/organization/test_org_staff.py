@@ -3,8 +3,9 @@ import re
 
 import pytest
 
-from models.people import users
-from tests.support_people import ANONYMOUS, assert_refused, fresh, login_as, snapshot, store
+from models.people import organizations, users
+from tests.support_people import (ANONYMOUS, assert_refused, fresh, login_as, make_org, snapshot,
+                                  store)
 
 NEW_DOCTOR = {"role": "doctor", "name": "Ada Okonkwo", "username": "dr.okonkwo"}
 
@@ -67,15 +68,45 @@ def test_manager_adds_a_doctor_who_starts_unverified(app, client, auth, manager)
     assert client.get("/doctor/").headers["Location"] == "/doctor/verification"
 
 
-@pytest.mark.parametrize("role", [users.PHARMACIST, users.LAB_TECH])
-def test_manager_adds_pharmacists_and_lab_technicians(app, client, auth, manager, role):
+@pytest.mark.parametrize("kind, role", [(organizations.PHARMACY, users.PHARMACIST),
+                                        (organizations.LAB, users.LAB_TECH),
+                                        (organizations.CLINIC, users.DOCTOR)])
+def test_managers_add_the_staff_their_kind_employs(app, client, auth, make_account, kind, role):
+    org = make_org(app, f"The {kind} of the test", kind)
+    manager = make_account(users.ORG_MANAGER, org_id=org["human_id"])
     auth.login(manager["username"])
+    form = client.get("/organization/staff/new").get_data(as_text=True)
+    assert re.findall(r'<option value="([a-z_]+)"', form) == [role]
     response = client.post("/organization/staff/new",
                            data={"role": role, "name": "Sam Reyes", "username": f"{role}.reyes"})
     assert response.status_code == 200
     account = store(app).users.find_one({"username": f"{role}.reyes"})
-    assert account["role"] == role and account["org_id"] == manager["org_id"]
-    assert account["human_id"].startswith("STF-")
+    assert account["role"] == role and account["org_id"] == org["human_id"]
+    assert account["human_id"].startswith("DOC-" if role == users.DOCTOR else "STF-")
+
+
+@pytest.mark.parametrize("kind, role, message", [
+    (organizations.HOSPITAL, users.PHARMACIST, "A hospital cannot employ a pharmacist: its staff are doctors."),
+    (organizations.CLINIC, users.LAB_TECH, "A clinic cannot employ a lab technician: its staff are doctors."),
+    (organizations.PHARMACY, users.DOCTOR, "A pharmacy cannot employ a doctor: its staff are pharmacists."),
+    (organizations.PHARMACY, users.LAB_TECH, "A pharmacy cannot employ a lab technician"),
+    (organizations.LAB, users.PHARMACIST, "A laboratory cannot employ a pharmacist: its staff are lab technicians."),
+])
+def test_a_role_the_organization_kind_does_not_employ_is_refused(app, client, auth, make_account,
+                                                                 kind, role, message):
+    org = make_org(app, f"The {kind} of the test", kind)
+    manager = make_account(users.ORG_MANAGER, org_id=org["human_id"])
+    auth.login(manager["username"])
+    form = client.get("/organization/staff/new").get_data(as_text=True)
+    assert f'<option value="{role}"' not in form
+    before = snapshot(app)
+    response = client.post("/organization/staff/new",
+                           data={"role": role, "name": "Sam Reyes", "username": "sam.reyes"})
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert b"invalid-feedback" in response.data
+    assert snapshot(app) == before
+    assert store(app).users.find_one({"username": "sam.reyes"}) is None
 
 
 @pytest.mark.parametrize("data,status", [

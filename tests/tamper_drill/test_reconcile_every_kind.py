@@ -86,7 +86,7 @@ ACTIONS = {
         w.write(w.doctor, "note"), w.grant(w.colleague["human_id"], one_time=True)),
     "emergency.access": lambda w, db: lambda: _emergency(w, db),
     "emergency.reviewed": lambda w, db: (lambda case: lambda: emergency.review(
-        db, case["emergency_id"], w.auditor, True, "Justified"))(_emergency(w, db)),
+        db, case["emergency_id"], w.auditor, True, "Justified", now=case["ends_at"]))(_emergency(w, db)),
     "account.verified": lambda w, db: (lambda doctor: lambda: verification.approve(
         db, doctor["human_id"], w.admin))(_pending_doctor(w, db)),
 }
