@@ -26,8 +26,8 @@ from models.clinical import audit_trail, pharmacy
 from models.consent import emergency
 from models.consent import workflow as consent
 from models.core.clock import now_ms
-from models.people import accounts, organizations, users
 from models.notify import inbox, mail, text
+from models.people import accounts, organizations, users
 from models.sealing import registry
 from models.sealing.seam import store_for
 from models.storage.db import get_db
