@@ -75,12 +75,19 @@ def compose(note, sender, address, org_names=None, link=None):
     return message
 
 
+MAILED_ABOUT = ("request", "grant", "emergency")
+MAILED_DETAIL = ("state", "purpose", "days", "asked_days", "shortened", "until")
+"""What of a notification may be mailed: no record, record type, scope or patient id."""
+
+
 def _for_mail(note):
-    """The notification without record ids, types or patient ids: e-mail may leave the
-    hospital's network, so it names the people and the kind of event only."""
+    """The notification without record ids, record types, scopes or patient ids: e-mail may
+    leave the hospital's network, so it names the people and the kind of event only."""
     about = {key: value for key, value in (note.get("about") or {}).items()
-             if key in ("request", "grant", "emergency")}
-    return dict(note, records=[], about=about)
+             if key in MAILED_ABOUT}
+    detail = {key: value for key, value in (note.get("detail") or {}).items()
+              if key in MAILED_DETAIL}
+    return dict(note, records=[], about=about, detail=detail)
 
 
 def send_for(db, notes, app=None):

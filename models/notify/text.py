@@ -59,16 +59,17 @@ def describe(note, org_names=None):
             return f"{actor} {detail.get('state', 'decided')} your request {about.get('request')}."
         text = f"{actor} approved your request {about.get('request')}"
         changes = []
-        if detail.get("narrowed"):
-            changes.append(f"narrowed to {detail.get('scope')}")
+        if detail.get("narrowed") and detail.get("scope"):
+            changes.append(f"narrowed to {detail['scope']}")
         if detail.get("shortened"):
             changes.append(f"{_days(detail)} instead of the {detail.get('asked_days')} asked")
         return text + (f" ({'; '.join(changes)})." if changes else f" ({_days(detail)}).")
     if kind == WITHDRAWN:
         return f"{actor} withdrew the access request {about.get('request')}."
     if kind == GRANTED:
-        return (f"{actor} shared records with you ({detail.get('scope')}, until "
-                f"{when(detail.get('until'))}): grant {about.get('grant')}.")
+        terms = ", ".join(part for part in (
+            detail.get("scope"), detail.get("until") and f"until {when(detail['until'])}") if part)
+        return f"{actor} shared records with you ({terms}): grant {about.get('grant')}."
     if kind == REVOKED:
         return f"{actor} revoked your access under grant {about.get('grant')}."
     if kind == READ:
