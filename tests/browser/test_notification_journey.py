@@ -4,6 +4,7 @@ one unread notification; she opens it and lands on "who saw my records" for that
 the count is gone. The notification names the doctor and the record, never its contents."""
 import re
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from models.clinical import records
@@ -52,6 +53,17 @@ def sign_out(page):
     expect(page).to_have_url(re.compile(r"/login$"))
 
 
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def assert_accessible(page):
+    """axe-core over the page's own content (the shared navbar is scanned by the
+    accessibility walk), at the WCAG 2.2 AA tags."""
+    results = Axe().run(page, context={"include": [["main"]]},
+                        options={"runOnly": {"type": "tag", "values": WCAG_AA}})
+    assert results.violations_count == 0, results.generate_report()
+
+
 def shot(page, tmp_path, name):
     page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
 
@@ -86,7 +98,10 @@ def test_patient_is_notified_of_a_read_and_opens_it(page, live_server, tmp_path)
     expect(note.get_by_test_id("notification-text")).to_contain_text(
         f"read your record Diagnosis {ids['diagnosis']} v1")
     expect(note).not_to_contain_text(DIAGNOSIS["description"])
+    expect(note.get_by_test_id("open-notification")).to_have_accessible_description(
+        re.compile("Dana Doctor .* read your record"))
     shot(page, tmp_path, "1-patient-notification-of-a-read")
+    assert_accessible(page)
 
     # 4. Opening it marks it read and leads to "who saw my records" for that doctor.
     note.get_by_test_id("open-notification").click()
@@ -99,3 +114,7 @@ def test_patient_is_notified_of_a_read_and_opens_it(page, live_server, tmp_path)
     page.get_by_test_id("nav-notifications").click()
     expect(page.get_by_test_id("notification")).to_have_attribute("data-read", "yes")
     expect(page.get_by_test_id("mark-all-read")).to_have_count(0)
+    assert_accessible(page)
+    page.get_by_test_id("notification-settings").click()
+    expect(page.get_by_label("E-mail address")).to_have_attribute("autocomplete", "email")
+    assert_accessible(page)
