@@ -49,6 +49,20 @@ class Config:
     MAX_ATTACHMENT_BYTES = _env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
     EMERGENCY_MINUTES = _env_int("EMERGENCY_MINUTES", 60)
 
+    # Notifications: reads by one person fold into one unread notification for this long.
+    NOTIFY_READ_GROUP_HOURS = _env_int("NOTIFY_READ_GROUP_HOURS", 24)
+    # Optional e-mail of new notifications through the hospital's SMTP relay: off unless
+    # SMTP_HOST is set; STARTTLS and login only when asked for. NOTIFY_EMAIL_LINK is the
+    # notification page's full URL, printed in each message (none when unset).
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = _env_int("SMTP_PORT", 25)
+    SMTP_FROM = os.environ.get("SMTP_FROM", "medledger@localhost")
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_TIMEOUT = _env_int("SMTP_TIMEOUT", 10)
+    NOTIFY_EMAIL_LINK = os.environ.get("NOTIFY_EMAIL_LINK", "")
+
     WTF_CSRF_TIME_LIMIT = None  # tied to the session, which has its own idle timeout
     BOOTSTRAP_SERVE_LOCAL = True
     FORCE_HTTPS = False

@@ -12,6 +12,8 @@ from models.clinical import audit_trail, pharmacy, records
 from models.consent import emergency
 from models.consent import workflow as consent
 from models.core.errors import Conflict
+from models.notify import events as notify_events
+from models.notify import inbox as notify_inbox
 from models.people import accounts, organizations, users, verification
 from models.sealing import (activity, audit_jobs, checkpoints, explorer, reconcile, registry, seam,
                             trust, witnesses)
@@ -24,6 +26,8 @@ DOMAINS = (users, accounts, organizations, verification, consent, emergency, rec
 (`COVERAGE`) or authenticated collections (`AUTHORITY`)."""
 SEALING_TABLES = (explorer, activity, audit_jobs, witnesses)
 """Sealing modules with collections of their own."""
+NOTIFY_TABLES = (notify_inbox,)
+"""Notification modules with collections of their own (they declare no event kinds)."""
 log = logging.getLogger(__name__)
 _schedule_lock = threading.Lock()
 
@@ -39,7 +43,8 @@ def register_events():
 def declared_indexes():
     """Every index the app needs: the modules' own, and one per sealing height."""
     register_events()
-    return schema.merge(*(getattr(module, "INDEXES", {}) for module in DOMAINS + SEALING_TABLES),
+    return schema.merge(*(getattr(module, "INDEXES", {})
+                          for module in DOMAINS + SEALING_TABLES + NOTIFY_TABLES),
                         registry.height_indexes())
 
 
@@ -50,7 +55,7 @@ def ensure_indexes(db):
 
 def install_hooks(app):
     """What runs around each append: the crash rehearsal before it (testing apps only), the
-    day counter and the checkpoint cadence after it."""
+    day counter and the checkpoint cadence after it; notifications once a change is sealed."""
     hooks = seam.hooks(app)
     if app.testing and reconcile.crash_if_injected not in hooks.before_append:
         hooks.before_append.append(reconcile.crash_if_injected)
@@ -60,6 +65,8 @@ def install_hooks(app):
     for after in afters:
         if after not in hooks.after_seal:
             hooks.after_seal.append(after)
+    if notify_events.on_change not in hooks.after_change:
+        hooks.after_change.append(notify_events.on_change)
 
 
 def install(app):

@@ -30,7 +30,7 @@ def clean(*, name, username, date_of_birth, sex, email=None, phone=None, today=N
         ("username", accounts.clean_username, username),
         ("date_of_birth", lambda value: _clean_birth_date(value, today), date_of_birth),
         ("sex", _clean_sex, sex),
-        ("email", _clean_email, email),
+        ("email", clean_email, email),
         ("phone", _clean_phone, phone),
     ))
     if not cleaned["email"] and not cleaned["phone"]:
@@ -61,7 +61,7 @@ def _clean_sex(value):
     return value
 
 
-def _clean_email(value):
+def clean_email(value):
     text = (value or "").strip()
     if not text:
         return None

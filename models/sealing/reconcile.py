@@ -39,7 +39,7 @@ from models.sealing import explorer, registry
 from models.sealing.audit_callbacks import AttributeSource
 from models.sealing.audit_jobs import STALE_AFTER
 from models.sealing.registry import PENDING
-from models.sealing.seam import record_height, seal, store_for
+from models.sealing.seam import announce, record_height, seal, store_for
 from models.storage.crypto import TamperedCiphertext
 
 log = logging.getLogger(__name__)
@@ -140,12 +140,14 @@ def finish(db, data_key, event, doc, fix=True):
     if existing is not None:
         if fix:
             record_height(db, event, doc["_id"], existing["height"])
+            announce(event.kind, doc, existing)
         return found("linked" if fix else "would link",
                      f"its {event.kind} block was appended before the crash", existing["height"])
     if not fix:
         return found("would seal", f"no {event.kind} block; the document is complete")
     block, _ = seal(event.kind, event.subject(doc), event.actor(db, doc), attributes, salts)
     record_height(db, event, doc["_id"], block["height"])
+    announce(event.kind, doc, block)
     return found("sealed", f"sealed now as {event.kind} from the stored document",
                  block["height"])
 

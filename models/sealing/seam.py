@@ -15,6 +15,9 @@ crash rehearsal before it are hooks that `models.startup.install` registers on t
 seam never calls upward into the modules built on it. Once a block is appended the event is
 sealed: an after-seal hook that fails is logged and never undoes the block nor fails the
 caller (the counter is rebuilt by `flask ledger recount`, the next seal retries a checkpoint).
+After-change hooks run once step 3 is done, with the change's document (notifications: the
+block alone does not say which document it sealed until its height is recorded); reconcile
+runs them too when it finishes a change a crash cut short.
 """
 import logging
 from dataclasses import dataclass, field
@@ -39,6 +42,9 @@ class Hooks:
     append by raising; `after_seal(block)` runs once the block is written."""
     before_append: list = field(default_factory=list)
     after_seal: list = field(default_factory=list)
+    after_change: list = field(default_factory=list)
+    """`fn(kind, doc, block)` once a change's block is appended and its height recorded; `doc`
+    is the change's document as written (read it, never change it)."""
 
 
 def store_for(db):
@@ -159,7 +165,19 @@ def seal_pending(db, kind, doc, actor, attributes, salts):
     doc[PENDING] = [marker for marker in doc.get(PENDING) or [] if marker.get("kind") != kind]
     for path in event.heights:
         _put(doc, path, block["height"])
+    announce(kind, doc, block)
     return block
+
+
+def announce(kind, doc, block):
+    """Run the after-change hooks; like an after-seal hook, one that fails is logged and never
+    undoes the change nor fails the caller."""
+    for after in hooks().after_change:
+        try:
+            after(kind, doc, block)
+        except Exception:  # noqa: BLE001 - the change is sealed; never undo or fail it
+            log.exception("after-change hook %s failed at height %s",
+                          getattr(after, "__qualname__", after), block.get("height"))
 
 
 def record_height(db, event, doc_id, height):

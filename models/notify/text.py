@@ -1,0 +1,109 @@
+"""What a notification says, in one sentence, for the inbox and for e-mail alike.
+
+Built only from what a notification keeps: who (name, id, organization), what kind of thing,
+which request, grant, emergency or record (type and id), and when. Never a clinical value, a
+diagnosis, a request's message or a decision's note: notifications do not keep them.
+"""
+from models.core import record_types
+from models.people import users
+
+REQUEST, DECISION, WITHDRAWN, GRANTED, REVOKED = (
+    "request", "decision", "withdrawn", "granted", "revoked")
+READ, EMERGENCY, EMERGENCY_REVIEW, DISPENSED = "read", "emergency", "emergency-review", "dispensed"
+KIND_LABELS = {
+    REQUEST: "Access request", DECISION: "Decision on your request", WITHDRAWN: "Request withdrawn",
+    GRANTED: "Records shared with you", REVOKED: "Access revoked", READ: "Records read",
+    EMERGENCY: "Emergency access", EMERGENCY_REVIEW: "Emergency access to review",
+    DISPENSED: "Prescription dispensed",
+}
+ORGANIZATION_ROLE = "organization"
+
+
+def when(moment):
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def who(actor, org_names=None):
+    """"Dana Doctor (DOC-000001, Saint Anne Hospital)"; an organization by its name and id."""
+    actor = actor or {}
+    name, human_id = actor.get("name") or "Someone", actor.get("id")
+    org = actor.get("org")
+    org_name = (org_names or {}).get(org) if org else None
+    parts = [part for part in (human_id, org_name or (org if org != human_id else None)) if part]
+    return f"{name} ({', '.join(parts)})" if parts else name
+
+
+def type_label(name):
+    return record_types.TYPE_LABELS.get(name, name or "record")
+
+
+def _record(about):
+    return f"{type_label(about.get('record_type'))} {about.get('record')} v{about.get('version')}"
+
+
+def _days(detail):
+    days = detail.get("days")
+    return f"{days} day{'s' if days != 1 else ''}" if days else ""
+
+
+def describe(note, org_names=None):
+    """The notification as one sentence."""
+    kind, about, detail = note.get("kind"), note.get("about") or {}, note.get("detail") or {}
+    actor = who(note.get("actor"), org_names)
+    if kind == REQUEST:
+        terms = ", ".join(part for part in (detail.get("scope"), detail.get("purpose"),
+                                            _days(detail)) if part)
+        return f"{actor} asks to read your records ({terms}): request {about.get('request')}."
+    if kind == DECISION:
+        if detail.get("state") != "approved":
+            return f"{actor} {detail.get('state', 'decided')} your request {about.get('request')}."
+        text = f"{actor} approved your request {about.get('request')}"
+        changes = []
+        if detail.get("narrowed") and detail.get("scope"):
+            changes.append(f"narrowed to {detail['scope']}")
+        if detail.get("shortened"):
+            changes.append(f"{_days(detail)} instead of the {detail.get('asked_days')} asked")
+        return text + (f" ({'; '.join(changes)})." if changes else f" ({_days(detail)}).")
+    if kind == WITHDRAWN:
+        return f"{actor} withdrew the access request {about.get('request')}."
+    if kind == GRANTED:
+        terms = ", ".join(part for part in (
+            detail.get("scope"), detail.get("until") and f"until {when(detail['until'])}") if part)
+        return f"{actor} shared records with you ({terms}): grant {about.get('grant')}."
+    if kind == REVOKED:
+        return f"{actor} revoked your access under grant {about.get('grant')}."
+    if kind == READ:
+        count = int(note.get("count") or 1)
+        listed = note.get("records") or []
+        if count > 1:
+            return f"{actor} read your records {count} times."
+        if listed:
+            return f"{actor} read your record {_record(_as_about(listed[0]))}."
+        return f"{actor} read one of your records."
+    if kind == EMERGENCY:
+        return (f"{actor} opened emergency access to your records, until "
+                f"{when(detail.get('until'))}.")
+    if kind == EMERGENCY_REVIEW:
+        patient = f" to patient {about['patient']}" if about.get("patient") else ""
+        return (f"{actor} opened emergency access {about.get('emergency')}{patient}: it waits "
+                "for review.")
+    if kind == DISPENSED:
+        if not about.get("record"):
+            return f"{actor} dispensed one of your prescriptions."
+        return f"{actor} dispensed your prescription {about['record']} v{about.get('version')}."
+    return KIND_LABELS.get(kind, "Notification")
+
+
+def _as_about(read):
+    return {"record": read.get("record"), "version": read.get("version"),
+            "record_type": read.get("type")}
+
+
+def listed_reads(note):
+    """[(label, record id, version)] of the records a read notification names."""
+    return [(type_label(read.get("type")), read.get("record"), read.get("version"))
+            for read in note.get("records") or []]
+
+
+def role_label(role):
+    return users.ROLE_LABELS.get(role, "Organization" if role == ORGANIZATION_ROLE else role)
