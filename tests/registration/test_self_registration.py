@@ -37,10 +37,10 @@ def test_registration_creates_the_patient_and_signs_them_in(app, client):
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("name", "", b"This field is required."),
+    ("name", "", b"Enter the full name."),
     ("name", "J", b"Enter the full name."),
     ("name", "Robert'); DROP TABLE--", b"Use letters, spaces"),
-    ("date_of_birth", "21/07/1990", b"Not a valid date value."),
+    ("date_of_birth", "21/07/1990", b"Enter the date of birth as YYYY-MM-DD."),
     ("date_of_birth", (date.today() + timedelta(days=1)).isoformat(), b"cannot be in the future"),
     ("date_of_birth", "1880-01-01", b"more than 130 years ago"),
     ("sex", "", b"Choose female, male, other or unknown."),
