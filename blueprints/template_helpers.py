@@ -1,9 +1,10 @@
 """What every template may use: the attributes that tie a form control to its hint and errors,
-and the one way a time is shown (in the installation's time zone, UTC on hover)."""
+the mark of the current page in the navigation, and the one way a time is shown (in the
+installation's time zone, UTC on hover)."""
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, request
 from markupsafe import Markup, escape
 
 TIME_FORMATS = {"date": "%Y-%m-%d", "minutes": "%Y-%m-%d %H:%M", "seconds": "%Y-%m-%d %H:%M:%S",
@@ -30,6 +31,11 @@ def control_attrs(field, css):
     if field.errors:
         attrs["aria-invalid"] = "true"
     return attrs
+
+
+def current_page(endpoint):
+    """` aria-current="page"` on the navigation link to the page being shown (nav/*.html)."""
+    return Markup(' aria-current="page"') if request.endpoint == endpoint else ""
 
 
 def installation_zone():
@@ -64,4 +70,5 @@ def register(app):
     ZoneInfo(app.config["TIMEZONE"])  # an unknown zone fails at start-up, not on a page
     app.add_template_global(control_attrs)
     app.add_template_global(described_by)
+    app.add_template_global(current_page)
     app.add_template_filter(when)
