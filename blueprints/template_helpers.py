@@ -47,6 +47,14 @@ def as_utc(value):
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+def local_time_text(value, precision="minutes", zone=None):
+    """The time as plain text in the installation's zone, with the zone's abbreviation (for
+    flashed messages, which carry no markup)."""
+    local = as_utc(value).astimezone(zone or installation_zone())
+    shown = local.strftime(TIME_FORMATS[precision])
+    return shown if precision == "date" else f"{shown} {local.tzname()}"
+
+
 def when(value, precision="minutes", zone=None):
     """<time> in the installation's zone with its abbreviation ("2026-03-29 14:05 CEST"); the
     UTC instant is in `datetime` and shown on hover. A date or nothing passes through."""
@@ -57,10 +65,7 @@ def when(value, precision="minutes", zone=None):
     if not isinstance(value, datetime):
         return value
     utc = as_utc(value)
-    local = utc.astimezone(zone or installation_zone())
-    shown = local.strftime(TIME_FORMATS[precision])
-    if precision != "date":
-        shown += " " + local.tzname()
+    shown = local_time_text(utc, precision, zone)
     utc_text = utc.strftime(TIME_FORMATS["seconds"]) + " UTC"
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc_text, escape(shown))

@@ -56,3 +56,13 @@ def test_no_template_formats_a_time_itself():
                  for number, line in enumerate(path.read_text().splitlines(), 1)
                  if re.search(r"\.strftime\(|\.isoformat\(", line)]
     assert not offenders, offenders
+
+
+def test_a_flashed_time_is_in_the_installation_zone_too(world, app, client, auth):
+    app.config["TIMEZONE"] = "Asia/Kolkata"
+    request = world.ask(world.doctor)
+    auth.login(world.patient["username"])
+    response = client.post(f"/patient/requests/{request['request_id']}/approve",
+                           data={"scope": "all", "duration_days": "7"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert re.search(r"has access until \d{4}-\d\d-\d\d \d\d:\d\d IST\.", html), html[:3000]
