@@ -13,7 +13,7 @@ from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
-from blueprints import errors
+from blueprints import errors, template_helpers
 from config import config_class
 from extensions import CONTENT_SECURITY_POLICY, bootstrap, csrf, limiter, login_manager, talisman
 from models import startup
@@ -32,6 +32,7 @@ def create_app(config=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     register_extensions(app)
     register_blueprints(app)
+    template_helpers.register(app)
     errors.register(app)
     register_session_rules(app)
     cli.register(app)

@@ -48,6 +48,9 @@ class Config:
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     MAX_ATTACHMENT_BYTES = _env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
     EMERGENCY_MINUTES = _env_int("EMERGENCY_MINUTES", 60)
+    # Pages show times in this IANA zone (e.g. "Europe/Madrid"), with UTC on hover; stored
+    # times and the ledger stay in UTC.
+    TIMEZONE = os.environ.get("MEDLEDGER_TIMEZONE", "UTC")
 
     # Notifications: reads by one person fold into one unread notification for this long.
     NOTIFY_READ_GROUP_HOURS = _env_int("NOTIFY_READ_GROUP_HOURS", 24)

@@ -155,7 +155,8 @@ class PatientSearchForm(FlaskForm):
 class EmergencyForm(FlaskForm):
     reason = TextAreaField("Reason for emergency access", validators=[Optional(), Length(max=5000)],
                            render_kw={"rows": 3})
-    password = PasswordField("Your password (again)", validators=[Optional(), Length(max=200)])
+    password = PasswordField("Your password (again)", validators=[Optional(), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
     submit = SubmitField("Open emergency access")
 
 

@@ -1,8 +1,11 @@
-"""The patient details form, shared by self-registration and the front desk."""
+"""The patient details form, shared by self-registration and the front desk.
+
+The form only carries values: the model (`patients.check`) judges every field and the username
+in one pass, so a refused form shows all its problems at once, each on its field.
+"""
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField, TelField
+from wtforms import EmailField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
 
 from models.people import patients
 
@@ -12,14 +15,23 @@ SEX_CHOICES = [SelectChoice("", "Choose…")] + [SelectChoice(value, patients.SE
 
 class PatientDetailsForm(FlaskForm):
     """The details every patient gives, at home or at a front desk."""
-    name = StringField("Full name", validators=[DataRequired(), Length(max=100)])
-    date_of_birth = DateField("Date of birth", validators=[InputRequired()])
-    sex = SelectField("Sex", choices=SEX_CHOICES, validate_choice=False)
-    email = EmailField("E-mail", validators=[Length(max=254)],
-                       description="An e-mail address or a phone number (or both).")
-    phone = TelField("Phone", validators=[Length(max=40)])
-    username = StringField("Username", validators=[DataRequired(), Length(max=40)],
+    name = StringField("Full name", render_kw={"autocomplete": "name"})
+    date_of_birth = StringField("Date of birth", render_kw={"type": "date", "autocomplete": "bday"})
+    sex = SelectField("Sex", choices=SEX_CHOICES, validate_choice=False,
+                      render_kw={"autocomplete": "sex"})
+    email = EmailField("E-mail", description="An e-mail address or a phone number (or both).",
+                       render_kw={"autocomplete": "email"})
+    phone = TelField("Phone", render_kw={"autocomplete": "tel"})
+    username = StringField("Username", render_kw={"autocomplete": "username"},
                            description="3–40 characters: letters, digits, dots, hyphens, underscores.")
+
+    def someone_else(self):
+        """For details typed on someone else's behalf (the front desk): no autofill from the
+        browser of the person typing."""
+        for field in self:
+            if field.render_kw and "autocomplete" in field.render_kw:
+                field.render_kw = {**field.render_kw, "autocomplete": "off"}
+        return self
 
     def details(self):
         return {"name": self.name.data, "date_of_birth": self.date_of_birth.data,

@@ -10,18 +10,19 @@ KIND_CHOICES = [SelectChoice("", "Choose…")] + [SelectChoice(kind, organizatio
 
 
 class OrganizationForm(FlaskForm):
-    name = StringField("Organization name", validators=[DataRequired(), Length(max=120)])
+    # No validators here: the model judges every field and both names in one pass.
+    name = StringField("Organization name", render_kw={"autocomplete": "off"})
     kind = SelectField("Kind", choices=KIND_CHOICES, validate_choice=False)
-    manager_name = StringField("Manager's full name", validators=[DataRequired(), Length(max=100)])
-    manager_username = StringField("Manager's username", validators=[DataRequired(), Length(max=40)],
+    manager_name = StringField("Manager's full name", render_kw={"autocomplete": "off"})
+    manager_username = StringField("Manager's username", render_kw={"autocomplete": "off"},
                                    description="The manager signs in with a one-time setup code "
                                                "and then chooses a password.")
     submit = SubmitField("Create organization")
 
 
 class AuditorForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=100)])
-    username = StringField("Username", validators=[DataRequired(), Length(max=40)])
+    name = StringField("Full name", render_kw={"autocomplete": "off"})
+    username = StringField("Username", render_kw={"autocomplete": "off"})
     submit = SubmitField("Create auditor")
 
 

@@ -8,9 +8,9 @@ from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
 from blueprints.auth.forms import LoginForm, SetPasswordForm
+from blueprints.form_errors import submitted
 from blueprints.guards import login_required, public
 from extensions import limiter
-from models.core.errors import InvalidInput
 from models.people import users
 from models.storage.db import get_db
 
@@ -107,15 +107,12 @@ def logout():
 @login_required
 def set_password():
     form = SetPasswordForm()
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                users.set_password(get_db(), current_user.doc, form.password.data,
-                                   current_app.config["BCRYPT_ROUNDS"])
-            except InvalidInput as exc:
-                form.password.errors.append(exc.message)
-            else:
-                flash("Your password is saved.", "success")
-                return redirect(home_url())
-        return render_template("auth/set_password.html", form=form), 400
-    return render_template("auth/set_password.html", form=form)
+    if request.method == "GET":
+        return render_template("auth/set_password.html", form=form)
+    saved, status = submitted(form, lambda: users.set_password(
+        get_db(), current_user.doc, form.password.data or "", current_app.config["BCRYPT_ROUNDS"],
+        confirm=form.confirm.data or ""))
+    if saved:
+        flash("Your password is saved.", "success")
+        return redirect(home_url())
+    return render_template("auth/set_password.html", form=form), status

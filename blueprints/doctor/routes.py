@@ -11,6 +11,7 @@ from blueprints.doctor import bp
 from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
 from blueprints.paging import cursor
+from blueprints.template_helpers import local_time_text
 from models.clinical import reading, records, summary
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -237,7 +238,7 @@ def emergency_access(patient_id):
                                        case["emergency_id"], current_user.human_id,
                                        person["human_id"])
             flash(f"Emergency access {case['emergency_id']} is open until "
-                  f"{case['ends_at']:%H:%M} UTC. It is shown to the patient and reviewed "
+                  f"{local_time_text(case['ends_at'], 'time')}. It is shown to the patient and reviewed "
                   "by an auditor.", "warning")
             return redirect(url_for("doctor.patient_summary", patient_id=person["human_id"]))
     return render_template("doctor/emergency.html", form=form, patient=person,

@@ -1,7 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
 
 from blueprints.patient_details import PatientDetailsForm
 from models.people import organizations, users
@@ -12,8 +11,8 @@ DOCTOR_NOTE = ("A doctor uploads a licence and is verified by an administrator b
 
 class StaffForm(FlaskForm):
     role = SelectField("Role", choices=[], validate_choice=False)
-    name = StringField("Full name", validators=[DataRequired(), Length(max=100)])
-    username = StringField("Username", validators=[DataRequired(), Length(max=40)])
+    name = StringField("Full name", render_kw={"autocomplete": "off"})
+    username = StringField("Username", render_kw={"autocomplete": "off"})
     submit = SubmitField("Add to staff")
 
     def __init__(self, org, *args, **kwargs):
@@ -28,3 +27,7 @@ class StaffForm(FlaskForm):
 
 class FrontDeskPatientForm(PatientDetailsForm):
     submit = SubmitField("Register patient")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.someone_else()

@@ -2,7 +2,6 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 from wtforms import PasswordField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
 
 from blueprints.form_errors import submitted
 from blueprints.guards import public
@@ -15,11 +14,10 @@ from models.storage.db import get_db
 
 
 class RegistrationForm(PatientDetailsForm):
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)],
+    password = PasswordField("Password", render_kw={"autocomplete": "new-password"},
                              description=f"At least {users.MIN_PASSWORD_LENGTH} characters, "
                                          f"at most {users.MAX_PASSWORD_BYTES} bytes, not your username.")
-    confirm = PasswordField("Repeat the password",
-                            validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
+    confirm = PasswordField("Repeat the password", render_kw={"autocomplete": "new-password"})
     submit = SubmitField("Register")
 
 
@@ -37,7 +35,7 @@ def register():
     if request.method == "GET":
         return render_template("patient/register.html", form=form)
     patient, status = submitted(form, lambda: patients.register_self(
-        get_db(), password=form.password.data, rounds=current_app.config["BCRYPT_ROUNDS"],
+        get_db(), password=form.password.data, confirm=form.confirm.data or "", rounds=current_app.config["BCRYPT_ROUNDS"],
         **form.details()))
     if patient:
         current_app.logger.info("patient registered user=%s", patient["human_id"])

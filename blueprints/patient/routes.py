@@ -13,6 +13,7 @@ from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
 from blueprints.paging import cursor
 from blueprints.patient import bp
+from blueprints.template_helpers import local_time_text
 from models.clinical import audit_trail, patient_export, reading, records, summary
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -165,7 +166,7 @@ def approve(request_id):
                                     grant["grant_id"])
             flash(f"You approved {req['request_id']}: {grant['grantee_name']} "
                   f"({grant['grantee_id']}) has access until "
-                  f"{grant['valid_until']:%Y-%m-%d %H:%M} UTC.", "success")
+                  f"{local_time_text(grant['valid_until'])}.", "success")
             return redirect(url_for("patient.dashboard"))
     return render_template("patient/request.html", req=req, form=form, reject_form=RejectForm(),
                            describe_scope=consent.describe_scope), status

@@ -30,6 +30,16 @@ _DECIMAL_RE = re.compile(r"^[+-]?\d{1,9}(\.\d{1,9})?$")
 _ALLOWED_CONTROLS = {"\n", "\t"}
 
 
+def decimal_point(text):
+    """"72,5" → "72.5": a single decimal comma (as typed on most European keyboards) becomes
+    the point, before validation, so the value checked, stored and sealed is the same
+    canonical decimal whichever was typed. Anything else (thousands separators, two commas,
+    a comma and a point) is left as it is, and refused as not a number."""
+    if text.count(",") == 1 and "." not in text:
+        return text.replace(",", ".")
+    return text
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -65,6 +75,7 @@ class Field:
         return f"{self.label} must be between {self.low} and {self.high}{unit}."
 
     def _decimal(self, text, today):
+        text = decimal_point(text)
         if not _DECIMAL_RE.match(text):
             raise InvalidInput(f"{self.label} must be a number such as {self.high} "
                                f"(digits and at most {self.places} decimal place(s)).")
@@ -123,7 +134,7 @@ class RecordType:
     fields: tuple
     files: bool = False
     summary_field: str = ""
-    check: object = None  # fn(values) -> {field: message}
+    check: object = None  # fn(values, has_files, failed) -> {field: message}
     derive: object = None  # fn(values) -> {name: value}, for computed values
     derived_labels: dict = field(default_factory=dict)
 
@@ -136,8 +147,12 @@ class RecordType:
                 values[spec.name] = spec.clean(raw.get(spec.name), today)
             except InvalidInput as exc:
                 errors[spec.name] = exc.message
-        if not errors and self.check:
-            errors.update(self.check(values, has_files))
+                values[spec.name] = None
+        if self.check:
+            # The cross-field rules run in the same pass (a bad field counts as empty there),
+            # so one submit shows every problem; a field keeps its own message first.
+            for name, message in self.check(values, has_files, set(errors)).items():
+                errors.setdefault(name, message)
         if errors:
             raise InvalidInput("Check the highlighted fields.", errors)
         if self.derive:
@@ -169,9 +184,9 @@ def bmi_category(value):
     return "Obesity"
 
 
-def _general_check(values, has_files):
+def _general_check(values, has_files, failed=()):
     errors = {}
-    if all(value is None for value in values.values()):
+    if not failed and all(value is None for value in values.values()):
         errors["weight_kg"] = "Enter at least one measurement."
     weight, height = values["weight_kg"], values["height_cm"]
     if (weight is None) != (height is None):
@@ -196,8 +211,8 @@ def _general_derive(values):
     return {"bmi": value, "bmi_category": bmi_category(value)}
 
 
-def _patient_provided_check(values, has_files):
-    if values["symptoms"] is None and not has_files:
+def _patient_provided_check(values, has_files, failed=()):
+    if values["symptoms"] is None and "symptoms" not in failed and not has_files:
         return {"symptoms": "Describe your symptoms or attach at least one file."}
     return {}
 
@@ -220,7 +235,7 @@ _SITES = (("left_arm", "Left arm"), ("right_arm", "Right arm"), ("left_thigh", "
 _ICD10_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
 
 
-def _diagnosis_check(values, has_files):
+def _diagnosis_check(values, has_files, failed=()):
     code = values["code"]
     if code is not None and not _ICD10_RE.match(code.upper()):
         return {"code": "Use an ICD-10 code such as E11.9 (letter, two characters, optional "

@@ -29,18 +29,44 @@ SETUP_CODE_GROUPS = 4
 LIST_LIMIT = 200
 
 
-def clean_fields(checks, extra_errors=None):
-    """Run (field, cleaner, value) checks; the cleaned values, or one InvalidInput naming
-    every bad field at once (so a form shows all its problems in one round trip)."""
-    errors, cleaned = dict(extra_errors or {}), {}
+USERNAME_TAKEN = "That username is taken."
+
+
+def check_fields(checks, errors):
+    """Run (field, cleaner, value) checks: the values that are clean; each bad field's
+    message goes into `errors`, so the caller can add its own checks before refusing."""
+    cleaned = {}
     for field, cleaner, value in checks:
         try:
             cleaned[field] = cleaner(value)
         except InvalidInput as exc:
             errors[field] = exc.message
-    if errors:
-        raise InvalidInput("Check the highlighted fields.", errors)
     return cleaned
+
+
+def clean_fields(checks, extra_errors=None):
+    """Run (field, cleaner, value) checks; the cleaned values, or one InvalidInput naming
+    every bad field at once (so a form shows all its problems in one round trip)."""
+    errors = dict(extra_errors or {})
+    cleaned = check_fields(checks, errors)
+    refuse(errors)
+    return cleaned
+
+
+def taken_username(db, username, field="username"):
+    """{field: "That username is taken."} when a clean username is in use, else {} (keyed
+    by the form's own field name, so the message shows on that field)."""
+    return {field: USERNAME_TAKEN} if username and users.by_username(db, username) else {}
+
+
+def refuse(invalid, taken=None):
+    """Refuse every problem at once: InvalidInput (400) when any field is invalid, with the
+    taken names beside them; Conflict (409) when the only problem is a name in use."""
+    taken = taken or {}
+    if invalid:
+        raise InvalidInput("Check the highlighted fields.", {**taken, **invalid})
+    if taken:
+        raise Conflict(next(iter(taken.values())), taken)
 
 
 def clean_name(name):
@@ -69,8 +95,7 @@ def clean_username(username):
 
 
 def check_username_free(db, username):
-    if users.by_username(db, username):
-        raise Conflict("That username is taken.", {"username": "That username is taken."})
+    refuse({}, taken_username(db, username))
 
 
 def new_setup_code():
@@ -146,7 +171,9 @@ def _require(db, human_id):
 
 def create_auditor(db, *, name, username, rounds, created_by=None):
     """(auditor, setup code); every field is checked before anything is written."""
-    cleaned = clean_fields((("name", clean_name, name), ("username", clean_username, username)))
-    check_username_free(db, cleaned["username"])
+    invalid = {}
+    cleaned = check_fields((("name", clean_name, name), ("username", clean_username, username)),
+                           invalid)
+    refuse(invalid, taken_username(db, cleaned.get("username")))
     return create_with_setup_code(db, rounds=rounds, role=users.AUDITOR, created_by=created_by,
                                   **cleaned)

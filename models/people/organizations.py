@@ -119,23 +119,27 @@ def create_with_manager(db, *, name, kind, manager_name, manager_username, round
     Everything is validated before the first write; if the manager's insert still fails (a
     username taken in the meantime) the organization is removed again.
     """
+    invalid, taken = {}, {}
     try:
         clean(name, kind)
-        org_errors = {}
     except InvalidInput as exc:
-        org_errors = exc.field_errors
-    manager = accounts.clean_fields((("manager_name", accounts.clean_name, manager_name),
-                                     ("manager_username", accounts.clean_username, manager_username)),
-                                    org_errors)
-    if by_name(db, name):
-        raise Conflict("An organization with that name exists.",
-                       {"name": "An organization with that name exists."})
-    accounts.check_username_free(db, manager["manager_username"])
+        invalid.update(exc.field_errors)
+    manager = accounts.check_fields((("manager_name", accounts.clean_name, manager_name),
+                                     ("manager_username", accounts.clean_username,
+                                      manager_username)), invalid)
+    if "name" not in invalid and by_name(db, name):
+        taken["name"] = "An organization with that name exists."
+    taken.update(accounts.taken_username(db, manager.get("manager_username"),
+                                         field="manager_username"))
+    accounts.refuse(invalid, taken)
     org = create(db, name=name, kind=kind, created_by=created_by)
     try:
         account, code = accounts.create_with_setup_code(
             db, rounds=rounds, username=manager["manager_username"], role=users.ORG_MANAGER,
             name=manager["manager_name"], org_id=org["human_id"], created_by=created_by)
+    except Conflict as exc:  # taken in the meantime: the message belongs on the manager's field
+        db.organizations.delete_one({"_id": org["_id"]})
+        raise Conflict(exc.message, {"manager_username": exc.message}) from None
     except Exception:
         db.organizations.delete_one({"_id": org["_id"]})
         raise
@@ -202,13 +206,19 @@ def add_member(db, org, *, role, name, username, rounds, created_by=None):
     A doctor starts unverified: the guard keeps them on the verification page until an
     admin approved their licence.
     """
-    problem = role_problem(org, role)
-    role_errors = {"role": problem} if problem else {}
-    cleaned = accounts.clean_fields((("name", accounts.clean_name, name),
-                                     ("username", accounts.clean_username, username)), role_errors)
     if not org.get("active", True):
         raise Conflict("This organization is disabled.")
-    accounts.check_username_free(db, cleaned["username"])
+    problem = role_problem(org, role)
+    invalid = {"role": problem} if problem else {}
+    cleaned = accounts.check_fields((("name", accounts.clean_name, name),
+                                     ("username", accounts.clean_username, username)), invalid)
+    accounts.refuse(invalid, accounts.taken_username(db, cleaned.get("username")))
+    if not org.get("active", True):
+        raise Conflict("This organization is disabled.")
+    invalid = {} if role in MEMBER_ROLES else {"role": "Choose doctor, pharmacist or lab technician."}
+    cleaned = accounts.check_fields((("name", accounts.clean_name, name),
+                                     ("username", accounts.clean_username, username)), invalid)
+    accounts.refuse(invalid, accounts.taken_username(db, cleaned.get("username")))
     return accounts.create_with_setup_code(
         db, rounds=rounds, username=cleaned["username"], role=role, name=cleaned["name"],
         org_id=org["human_id"], verified=False, created_by=created_by)

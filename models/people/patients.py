@@ -21,21 +21,32 @@ OLDEST_AGE_YEARS = 130
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]*$")
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 6, 15
 MAX_EMAIL_LENGTH = 254
+MAX_PHONE_LENGTH = 40
 
 
 def clean(*, name, username, date_of_birth, sex, email=None, phone=None, today=None):
     """The cleaned details as a dict, or InvalidInput listing every bad field at once."""
-    cleaned = accounts.clean_fields((
+    errors = {}
+    cleaned = check(errors, name=name, username=username, date_of_birth=date_of_birth, sex=sex,
+                    email=email, phone=phone, today=today)
+    accounts.refuse(errors)
+    return cleaned
+
+
+def check(errors, *, name, username, date_of_birth, sex, email=None, phone=None, today=None):
+    """The details that are clean; every problem (each field, and "neither e-mail nor phone")
+    goes into `errors` in the same pass."""
+    cleaned = accounts.check_fields((
         ("name", accounts.clean_name, name),
         ("username", accounts.clean_username, username),
         ("date_of_birth", lambda value: _clean_birth_date(value, today), date_of_birth),
         ("sex", _clean_sex, sex),
         ("email", clean_email, email),
         ("phone", _clean_phone, phone),
-    ))
-    if not cleaned["email"] and not cleaned["phone"]:
+    ), errors)
+    if "email" in cleaned and "phone" in cleaned and not cleaned["email"] and not cleaned["phone"]:
         problem = "Give an e-mail address or a phone number."
-        raise InvalidInput(problem, {"email": problem, "phone": problem})
+        errors.update({"email": problem, "phone": problem})
     return cleaned
 
 
@@ -78,7 +89,7 @@ def _clean_phone(value):
     if not text:
         return None
     digits = sum(ch.isdigit() for ch in text)
-    if not PHONE_RE.match(text) or not MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS:
+    if len(text) > MAX_PHONE_LENGTH or not PHONE_RE.match(text) or not MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS:
         raise InvalidInput(f"Enter a phone number of {MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS} "
                            "digits (spaces, +, - and brackets allowed).")
     return text
@@ -98,19 +109,15 @@ def require_patient(db, patient_id):
     return patient
 
 
-def register_self(db, *, password, rounds, **fields):
-    """A patient's own registration: the new account, able to sign in at once."""
+def register_self(db, *, password, rounds, confirm=None, **fields):
+    """A patient's own registration: the new account, able to sign in at once.
+
+    Every problem is reported at once: the details, the password (and its repetition, when
+    `confirm` is given) and a username already in use."""
     errors = {}
-    try:
-        details = clean(**fields)
-    except InvalidInput as exc:
-        details, errors = None, dict(exc.field_errors)
-    problem = users.password_problem(password or "", fields.get("username"))
-    if problem:
-        errors["password"] = problem
-    if errors:
-        raise InvalidInput("Check the highlighted fields.", errors)
-    accounts.check_username_free(db, details["username"])
+    details = check(errors, **fields)
+    errors.update(users.new_password_problems(password, confirm, fields.get("username")))
+    accounts.refuse(errors, accounts.taken_username(db, details.get("username")))
     return users.create_user(db, username=details["username"], role=users.PATIENT,
                              name=details["name"], password=password, rounds=rounds,
                              profile=_profile(details))
@@ -118,8 +125,9 @@ def register_self(db, *, password, rounds, **fields):
 
 def register_at_desk(db, org, *, rounds, registered_by, **fields):
     """(patient, setup code): registered by a manager of `org`, who hands over the code."""
-    details = clean(**fields)
-    accounts.check_username_free(db, details["username"])
+    errors = {}
+    details = check(errors, **fields)
+    accounts.refuse(errors, accounts.taken_username(db, details.get("username")))
     return accounts.create_with_setup_code(
         db, rounds=rounds, username=details["username"], role=users.PATIENT, name=details["name"],
         profile=_profile(details, registered_at=org["human_id"]),

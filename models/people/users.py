@@ -70,6 +70,21 @@ def password_problem(password, username):
     return None
 
 
+PASSWORDS_DIFFER = "The passwords differ."
+
+
+def new_password_problems(password, confirm=None, username=None):
+    """{field: message} for a new password and its repetition (when one is given): both
+    problems at once, so a form shows them together."""
+    problems = {}
+    problem = password_problem(password or "", username)
+    if problem:
+        problems["password"] = problem
+    if confirm is not None and confirm != password:
+        problems["confirm"] = PASSWORDS_DIFFER
+    return problems
+
+
 def hash_password(password, rounds):
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
@@ -207,10 +222,10 @@ def unlock(db, user_id):
         "locked_until": None, "failed_logins": 0}}) is not None
 
 
-def set_password(db, user, password, rounds):
-    problem = password_problem(password, user["username"])
-    if problem:
-        raise InvalidInput(problem, {"password": problem})
+def set_password(db, user, password, rounds, confirm=None):
+    problems = new_password_problems(password, confirm, user["username"])
+    if problems:
+        raise InvalidInput(next(iter(problems.values())), problems)
     changed = authority.transition(db.users, {"_id": user["_id"]}, {"$set": {
         "password_hash": hash_password(password, rounds), "must_set_password": False}})
     if changed is None:

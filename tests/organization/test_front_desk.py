@@ -69,5 +69,7 @@ def test_a_contact_is_required(app, client, auth, manager):
     before = snapshot(app)
     response = client.post("/organization/patients/new", data=dict(PATIENT, email="", phone=""))
     assert response.status_code == 400
-    assert response.data.count(b"Give an e-mail address or a phone number.") == 2
+    for field in (b"email", b"phone"):  # on both fields (and in the summary above the form)
+        assert (b'id="' + field + b'-error" data-testid="field-error-' + field +
+                b'">Give an e-mail address or a phone number.<') in response.data
     assert snapshot(app) == before

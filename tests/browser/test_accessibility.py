@@ -1,0 +1,308 @@
+"""Every page state of every role, walked in chromium over the seeded demo: axe-core at
+WCAG 2.2 AA finds nothing, and at 390 px no page scrolls sideways.
+
+One live server and one demo world for the module; one browser context per role, signed in
+once. A state is a path, optionally followed by an action on the page (filling a form wrongly
+and sending it, for the error states). Axe comes bundled with `axe-playwright-python` (no
+network).
+"""
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+
+import pymongo
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.browser import demo_world
+from tests.browser.conftest import LiveServer
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# Best practices too: one h1 per page, unique landmarks, no empty table header, content in
+# landmarks are not WCAG success criteria, but the issue's axe run counted them.
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS + ["best-practice"]},
+               "resultTypes": ["violations"]}
+REPORT = os.environ.get("MEDLEDGER_AXE_REPORT")  # optional JSON-lines file: one line a state
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+_axe = Axe()
+
+
+@dataclass
+class State:
+    name: str
+    path: str
+    steps: tuple = field(default_factory=tuple)  # (label or None, value) pairs, then a button
+    button: str = None
+    status: int = None                          # the expected HTTP status of the last response
+
+
+def form_error(name, path, button, **fills):
+    """The page after sending a form wrongly (labels → values; empty sends it empty)."""
+    return State(name, path, tuple(fills.items()), button)
+
+
+def states(world):
+    pid, rec = world["patient"], world["records"]
+    anonymous = [
+        State("sign-in", "/login"),
+        form_error("sign-in refused", "/login", "Sign in", Username="admin",
+                   Password="not the password"),
+        form_error("sign-in empty", "/login", "Sign in"),
+        State("register", "/patient/register"),
+        form_error("register errors", "/patient/register", "Register"),
+        State("not found", "/no-such-page"),
+    ]
+    admin = [
+        State("admin dashboard", "/admin/"),
+        State("organizations", "/admin/organizations"),
+        State("new organization", "/admin/organizations/new"),
+        form_error("new organization errors", "/admin/organizations/new", "Create organization"),
+        form_error("new organization taken", "/admin/organizations/new", "Create organization",
+                   **{"Organization name": "Central Pharmacy", "Manager's full name": "Al Ready",
+                      "Manager's username": "admin"}),
+        State("licence queue", "/admin/verifications"),
+        State("licence review", f"/admin/verifications/{world['waiting_doctor']}"),
+        form_error("licence reject errors", f"/admin/verifications/{world['waiting_doctor']}",
+                   "Reject licence"),
+        State("auditors", "/admin/auditors"),
+        form_error("auditor errors", "/admin/auditors", "Create auditor"),
+        State("accounts", "/admin/accounts"),
+        State("account search", f"/admin/accounts?q={world['locked']}"),
+        State("forbidden", "/patient/"),
+    ]
+    manager = [
+        State("staff", "/organization/"),
+        State("add staff", "/organization/staff/new"),
+        form_error("add staff errors", "/organization/staff/new", "Add to staff"),
+        State("front desk", "/organization/patients/new"),
+        form_error("front desk errors", "/organization/patients/new", "Register patient"),
+        State("organization requests", "/organization/requests"),
+    ]
+    doctor = [
+        State("doctor dashboard", "/doctor/"),
+        State("find patient", f"/doctor/patients?human_id={pid}"),
+        State("patient page", f"/doctor/patients/{pid}"),
+        State("hidden records", f"/doctor/patients/{world['other_patient']}"),
+        *[State(f"record {name}", f"/doctor/records/{record_id}/v1")
+          for name, record_id in rec.items()],
+        State("amended record v1", f"/doctor/records/{world['amended']}/v1"),
+        State("amended record v2", f"/doctor/records/{world['amended']}/v2"),
+        State("record in error", f"/doctor/records/{world['wrong']}/v1"),
+        State("dispensed prescription", f"/doctor/records/{world['dispensed']}/v1"),
+        *[State(f"new {name}", f"/doctor/patients/{pid}/records/new/{name}")
+          for name in rec if name != "patient_provided"],
+        form_error("vitals errors", f"/doctor/patients/{pid}/records/new/general", "Save record",
+                   **{"Weight (kg)": "heavy", "Height (cm)": "999",
+                      "Blood pressure, systolic (mmHg)": "80",
+                      "Blood pressure, diastolic (mmHg)": "90"}),
+        form_error("prescription errors", f"/doctor/patients/{pid}/records/new/prescription",
+                   "Save record"),
+        State("amend", f"/doctor/records/{rec['diagnosis']}/v1/amend"),
+        State("request access", f"/doctor/patients/{world['other_patient']}/request-access"),
+        form_error("request access errors",
+                   f"/doctor/patients/{world['other_patient']}/request-access", "Send request",
+                   **{"Access to": "records"}),
+        State("emergency", f"/doctor/patients/{pid}/emergency"),
+        form_error("emergency errors", f"/doctor/patients/{pid}/emergency",
+                   "Open emergency access"),
+        State("my requests", "/doctor/requests"),
+        State("doctor receipts", "/doctor/receipts"),
+        State("record receipt", f"/doctor/records/{rec['diagnosis']}/v1/receipt"),
+        State("verified licence", "/doctor/verification"),
+    ]
+    new_doctor = [
+        State("licence upload", "/doctor/verification"),
+        form_error("licence upload errors", "/doctor/verification", "Upload licence"),
+    ]
+    waiting_doctor = [State("licence waiting", "/doctor/verification")]
+    pharmacist = [
+        State("shared prescriptions", "/staff/"),
+        State("pharmacist prescription", f"/staff/records/{rec['prescription']}/v1"),
+    ]
+    lab = [
+        State("lab reports", "/staff/"),
+        State("lab find patient", f"/staff/lab/patients?human_id={pid}"),
+        State("new lab report", f"/staff/lab/patients/{pid}/reports/new"),
+        form_error("lab report errors", f"/staff/lab/patients/{pid}/reports/new", "Save record"),
+        State("lab record", f"/staff/records/{rec['lab_report']}/v1"),
+    ]
+    patient = [
+        State("patient dashboard", "/patient/"),
+        State("patient record", f"/patient/records/{rec['diagnosis']}/v1"),
+        State("patient record with files", f"/patient/records/{rec['imaging']}/v1"),
+        State("patient amended record", f"/patient/records/{world['amended']}/v1"),
+        State("request detail", f"/patient/requests/{world['request']}"),
+        State("sharing", "/patient/grants"),
+        form_error("sharing errors", "/patient/grants", "Share",
+                   **{"Doctor or organization id": "DOC-999999", "Access to": "records"}),
+        State("who saw", "/patient/access-log"),
+        State("who saw filtered", f"/patient/access-log?viewer={world['ortega']}"),
+        State("add document", "/patient/documents/new"),
+        form_error("add document errors", "/patient/documents/new", "Save record"),
+        State("change document", f"/patient/records/{rec['patient_provided']}/v1/amend"),
+        State("patient emergencies", "/patient/emergencies"),
+        State("patient receipts", "/patient/receipts"),
+        State("patient receipt", f"/patient/records/{rec['diagnosis']}/v1/receipt"),
+    ]
+    other_patient = [State("patient with emergency", "/patient/")]
+    auditor = [
+        State("auditor overview", "/auditor/"),
+        State("audits", "/auditor/audits"),
+        State("audit report", f"/auditor/audits/{world['job']}"),
+        State("blocks", "/auditor/blocks"),
+        State("blocks filtered", "/auditor/blocks?kind=record.created"),
+        State("block", "/auditor/blocks/1"),
+        State("checkpoints", "/auditor/checkpoints"),
+        form_error("checkpoint compare errors", "/auditor/checkpoints",
+                   "Compare with the current chain"),
+        State("emergency queue", "/auditor/emergencies"),
+        State("emergency case", f"/auditor/emergencies/{world['emergency']}"),
+        form_error("emergency review errors", f"/auditor/emergencies/{world['emergency']}",
+                   "Record the review"),
+    ]
+    fresh = [
+        State("set password", "/password"),
+        form_error("set password errors", "/password", "Save password",
+                   **{"New password": "short", "Repeat the new password": "other"}),
+    ]
+    return {
+        None: anonymous, "admin": admin, "manager.stmarys": manager, "dr.brooks": doctor,
+        "dr.new": new_doctor, "dr.waiting": waiting_doctor, "pharm.wilson": pharmacist,
+        "lab.mendes": lab, "patient00001": patient, "patient00002": other_patient,
+        "auditor": auditor, "fresh.user": fresh,
+    }
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, embedded_uri):
+    server = LiveServer(tmp_path_factory.mktemp("a11y"), embedded_uri)
+    server.db_name = f"a11y_{int(time.time())}"
+    server.start()
+    world = demo_world.build(server.app())
+    yield server, world, states(world)
+    server.stop()
+    with pymongo.MongoClient(embedded_uri) as client:
+        client.drop_database(server.db_name)
+
+
+@pytest.fixture(scope="module")
+def role_pages(demo, browser):
+    """One signed-in page per role (created on first use, closed at the end)."""
+    server, world, _ = demo
+    opened = {}
+
+    def page_for(username):
+        if username not in opened:
+            context = browser.new_context(viewport=DESKTOP)
+            page = context.new_page()
+            if username:
+                password = world["setup_code"] if username == "fresh.user" else demo_world.PASSWORD
+                page.goto(server.url + "/login")
+                page.get_by_label("Username").fill(username)
+                page.get_by_label("Password").fill(password)
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_load_state()
+                assert "/login" not in page.url, f"{username} could not sign in"
+            opened[username] = page
+        return opened[username]
+
+    yield page_for
+    for page in opened.values():
+        page.context.close()
+
+
+def visit(page, base_url, state):
+    response = page.goto(base_url + state.path)
+    if state.button:
+        for label, value in state.steps:
+            control = page.locator("main").get_by_label(label, exact=True)
+            if control.evaluate("e => e.tagName") == "SELECT":
+                control.select_option(value)
+            else:
+                control.fill(value)
+        with page.expect_navigation():
+            page.locator("main").get_by_role("button", name=state.button, exact=True).click()
+    return response
+
+
+def roles():
+    return ["anonymous", "admin", "manager.stmarys", "dr.brooks", "dr.new", "dr.waiting",
+            "pharm.wilson", "lab.mendes", "patient00001", "patient00002", "auditor", "fresh.user"]
+
+
+def _username(role):
+    return None if role == "anonymous" else role
+
+
+def describe(violations):
+    lines = []
+    for violation in violations:
+        targets = "; ".join(", ".join(node["target"]) for node in violation["nodes"][:5])
+        lines.append(f"  {violation['id']} ({len(violation['nodes'])}): {violation['help']} — "
+                     f"{targets}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("role", roles())
+def test_every_page_state_passes_axe_at_wcag22_aa(demo, role_pages, role):
+    server, _, all_states = demo
+    page = role_pages(_username(role))
+    page.set_viewport_size(DESKTOP)
+    problems = []
+    for state in all_states[_username(role)]:
+        visit(page, server.url, state)
+        if state.button:
+            assert page.locator("main [aria-invalid='true'], main [data-testid='form-error'], main .invalid-feedback, main .alert-danger"
+                                ).count(), f"{state.name}: the wrong input showed no error"
+        started = time.monotonic()
+        found = _axe.run(page, options=AXE_OPTIONS).response["violations"]
+        if REPORT:
+            with open(REPORT, "a") as out:
+                out.write(json.dumps({"role": role, "state": state.name, "path": state.path,
+                                      "seconds": round(time.monotonic() - started, 2),
+                                      "violations": {v["id"]: len(v["nodes"]) for v in found}})
+                          + "\n")
+        if found:
+            problems.append(f"{state.name} ({state.path}):\n{describe(found)}")
+    assert not problems, "\n".join(problems)
+
+
+# Controls of the page's content that a phone user cannot reach: outside the viewport's width
+# and not inside a container that scrolls sideways by itself (a wide table's wrapper).
+OUT_OF_REACH = """() => Array.from(document.querySelectorAll(
+    'main button, main a.btn, main input:not([type=hidden]), main select, main textarea'))
+  .filter(e => e.offsetParent !== null && !e.closest('.table-responsive'))
+  .filter(e => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > innerWidth; })
+  .map(e => e.outerHTML.slice(0, 80))"""
+
+
+@pytest.mark.parametrize("role", roles())
+def test_no_page_scrolls_sideways_at_390px(demo, role_pages, role):
+    server, _, all_states = demo
+    page = role_pages(_username(role))
+    page.set_viewport_size(PHONE)
+    too_wide = []
+    try:
+        for state in all_states[_username(role)]:
+            visit(page, server.url, state)
+            width = page.evaluate("document.scrollingElement.scrollWidth")
+            if width > PHONE["width"]:
+                too_wide.append(f"{state.name} ({state.path}): {width} px")
+            cut_off = page.evaluate(OUT_OF_REACH)
+            if cut_off:
+                too_wide.append(f"{state.name} ({state.path}): out of reach: {cut_off}")
+    finally:
+        page.set_viewport_size(DESKTOP)
+    assert not too_wide, "\n".join(too_wide)
+
+
+def test_the_walk_covers_every_role_and_many_states(demo):
+    _, _, all_states = demo
+    assert set(map(_username, roles())) == set(all_states)
+    total = sum(len(found) for found in all_states.values())
+    assert total >= 100, total
+    paths = {state.path for found in all_states.values() for state in found}
+    assert any(re.search(r"/records/new/general$", path) for path in paths)
