@@ -9,7 +9,7 @@ import unicodedata
 
 import pymongo
 
-from models.core import clock, ids
+from models.core import clock, ids, specialties
 from models.core.errors import Conflict, InvalidInput, NotFound
 from models.storage import authority
 from models.storage.authority import transition_where
@@ -172,13 +172,18 @@ def members(db, org_human_id):
     return sorted(found, key=lambda account: account["human_id"])
 
 
-def add_member(db, org, *, role, name, username, rounds, created_by=None):
+def add_member(db, org, *, role, name, username, rounds, created_by=None, specialty=None):
     """(account, setup code) for a new doctor, pharmacist or lab technician of `org`.
 
     A doctor starts unverified: the guard keeps them on the verification page until an
-    admin approved their licence.
+    admin approved their licence. A doctor's specialty (optional) is what patients find them
+    by when they share their records.
     """
     role_errors = {} if role in MEMBER_ROLES else {"role": "Choose doctor, pharmacist or lab technician."}
+    specialty = (specialty or "").strip() or None
+    if specialty and (role != users.DOCTOR or specialty not in specialties.LABELS):
+        role_errors["specialty"] = ("Choose a specialty from the list (doctors only)."
+                                    if role == users.DOCTOR else "Only doctors have a specialty.")
     cleaned = accounts.clean_fields((("name", accounts.clean_name, name),
                                      ("username", accounts.clean_username, username)), role_errors)
     if not org.get("active", True):
@@ -186,7 +191,8 @@ def add_member(db, org, *, role, name, username, rounds, created_by=None):
     accounts.check_username_free(db, cleaned["username"])
     return accounts.create_with_setup_code(
         db, rounds=rounds, username=cleaned["username"], role=role, name=cleaned["name"],
-        org_id=org["human_id"], verified=False, created_by=created_by)
+        org_id=org["human_id"], verified=False, created_by=created_by,
+        profile={"specialty": specialty} if specialty else None)
 
 
 def disable_member(db, org_human_id, member_human_id, by=None):
