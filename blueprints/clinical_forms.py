@@ -145,11 +145,15 @@ class ConfirmForm(FlaskForm):
 
 
 class PatientSearchForm(FlaskForm):
+    """A patient by name and/or date of birth, or by id (`human_id` keeps old links working)."""
     class Meta:
         csrf = False
-    human_id = StringField("Patient id", description="e.g. PAT-000234",
-                           validators=[Optional(), Length(max=40)])
-    submit = SubmitField("Open")
+    q = StringField("Name or patient id", description="e.g. Leo García, or PAT-000234",
+                    validators=[Optional(), Length(max=120)], render_kw={"autocomplete": "off"})
+    date_of_birth = StringField("Date of birth", validators=[Optional(), Length(max=20)],
+                                render_kw={"type": "date", "autocomplete": "off"})
+    human_id = StringField("Patient id", validators=[Optional(), Length(max=40)])
+    submit = SubmitField("Search")
 
 
 class EmergencyForm(FlaskForm):

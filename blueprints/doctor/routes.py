@@ -39,10 +39,10 @@ def dashboard():
 @roles_required(users.DOCTOR)
 def find_patient():
     form = PatientSearchForm(request.args)
-    patient_id, status = clinical.find_patient(get_db(), form)
+    patient_id, found, status = clinical.find_patient(get_db(), form)
     if patient_id:
         return redirect(url_for("doctor.patient", patient_id=patient_id))
-    return render_template("doctor/find_patient.html", search=form), status
+    return render_template("doctor/find_patient.html", search=form, found=found), status
 
 
 @bp.route("/patients/<patient_id>")

@@ -67,11 +67,11 @@ def dispense(record_id, version):
 @roles_required(users.LAB_TECH)
 def lab_find_patient():
     form = PatientSearchForm(request.args)
-    patient_id, status = clinical.find_patient(get_db(), form)
+    patient_id, found, status = clinical.find_patient(get_db(), form)
     if patient_id:
         return redirect(url_for("staff.lab_report_new", patient_id=patient_id))
-    return render_template("staff/lab.html", search=form, reports=[], organization=None,
-                           type_labels=record_types.TYPE_LABELS), status
+    return render_template("staff/lab.html", search=form, found=found, reports=[],
+                           organization=None, type_labels=record_types.TYPE_LABELS), status
 
 
 @bp.route("/lab/patients/<patient_id>/reports/new", methods=["GET", "POST"])
