@@ -69,6 +69,7 @@ def record_view(db, viewer, record_id, version):
     return {"record": doc, "data": data, "spec": record_types.TYPES[doc["type"]],
             "decision": decision, "versions": versions,
             "type_labels": record_types.TYPE_LABELS,
+            "banner": patients.card_of(db, doc["patient_id"]),
             "organization": organizations.get(db, doc["org_id"]) if doc.get("org_id") else None}
 
 

@@ -17,7 +17,7 @@ from models.consent import emergency
 from models.consent import workflow as consent
 from models.core import record_types
 from models.core.errors import Conflict, DomainError, InvalidInput
-from models.people import users
+from models.people import patients, users
 from models.storage.db import get_db
 
 
@@ -57,6 +57,7 @@ def dashboard():
              for current, older in groups]
     pending = consent.pending_for_patient(db, me)
     return render_template("patient/dashboard.html", cards=cards, pending=pending,
+                           banner=patients.card(_me()),
                            approve_forms={req["request_id"]: _approve_form(req) for req in pending},
                            emergencies=emergency.for_patient(db, me)[:10],
                            type_labels=record_types.TYPE_LABELS,

@@ -64,3 +64,46 @@ def test_a_lab_technician_finds_a_patient_by_name(world, client, auth, garcias):
     page = client.get("/staff/lab/patients", query_string={"q": "garcia", "date_of_birth": BORN})
     assert page.status_code == 200
     assert f'/staff/lab/patients/{garcias[0]["human_id"]}/reports/new' in page.text
+
+
+# The patient banner -------------------------------------------------------------------------
+
+def _banner(text):
+    start = text.index('data-testid="patient-banner"')
+    return text[start:text.index("</section>", start)]
+
+
+def test_every_doctor_page_about_a_patient_carries_the_banner(world, client, auth, garcias):
+    leo = garcias[0]
+    world.grant(world.doctor["human_id"], patient=leo)
+    doc = world.write(world.doctor, "note", patient=leo)
+    _login(auth, world.doctor)
+    pid = leo["human_id"]
+    for url in (f"/doctor/patients/{pid}", f"/doctor/patients/{pid}/request-access",
+                f"/doctor/patients/{pid}/emergency", f"/doctor/patients/{pid}/records/new/note",
+                f"/doctor/records/{doc['record_id']}/v1",
+                f"/doctor/records/{doc['record_id']}/v1/amend"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        banner = _banner(page.text)
+        for shown in ("Leo García", BORN, "Male", pid, "years"):
+            assert shown in banner, (url, shown)
+        assert "leo@example.org" not in page.text
+
+
+def test_the_patient_sees_their_own_banner(world, client, auth, garcias):
+    _login(auth, garcias[0])
+    assert "Leo García" in _banner(client.get("/patient/").text)
+
+
+def test_a_pharmacist_sees_the_patients_name_on_a_prescription(world, client, auth, garcias):
+    leo = garcias[0]
+    rx = world.write(world.doctor, "prescription", patient=leo)
+    world.grant(world.pharmacy["human_id"], scope_kind="types", types=["prescription"],
+                patient=leo)
+    _login(auth, world.pharmacist)
+    listing = client.get("/staff/")
+    assert "Leo García" in listing.text and BORN in listing.text
+    page = client.get(f"/staff/records/{rx['record_id']}/v1")
+    assert page.status_code == 200
+    assert "Leo García" in _banner(page.text) and leo["human_id"] in _banner(page.text)
