@@ -16,7 +16,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.clinical import records
 from models.consent import workflow as consent
-from models.core import record_types
+from models.core import record_types, specialties
+from models.people import directory
 
 
 def choices(pairs):
@@ -126,8 +127,20 @@ class RejectForm(FlaskForm):
     submit = SubmitField("Reject")
 
 
+class GranteeSearchForm(FlaskForm):
+    """Whom a patient may share with: a name (or a specialty typed), a kind, a specialty."""
+    class Meta:
+        csrf = False
+    q = StringField("Name or specialty", description="e.g. Saint Anne, Heartley or cardiology",
+                    validators=[Optional(), Length(max=120)], render_kw={"autocomplete": "off"})
+    kind = SelectField("Who", choices=choices(directory.GRANTEE_KINDS), validate_choice=False)
+    specialty = SelectField("Specialty (doctors)", validate_choice=False, choices=choices(
+        (("", "Any specialty"),) + specialties.SPECIALTIES))
+    submit = SubmitField("Search")
+
+
 class GrantForm(ScopeFields, FlaskForm):
-    grantee = StringField("Doctor or organization id", description="e.g. DOC-000103 or ORG-0007",
+    grantee = StringField("Or type their id", description="e.g. DOC-000103 or ORG-0007",
                           validators=[Optional(), Length(max=40)])
     purpose = SelectField("Purpose", choices=choices(consent.PURPOSES), validate_choice=False,
                           default="treatment")

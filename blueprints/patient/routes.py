@@ -11,7 +11,7 @@ from blueprints.clinical_forms import (AccessLogFilterForm, ApproveForm, Confirm
                                        record_values)
 from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
-from blueprints.patient import bp
+from blueprints.patient import bp, sharing
 from models.clinical import audit_trail, patient_export, reading, records
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -172,7 +172,9 @@ def reject(request_id):
 
 def _grants_page(form, status=200):
     db = get_db()
-    return render_template("patient/grants.html", form=form,
+    search, found = sharing.search(db)
+    return render_template("patient/grants.html", form=form, search=search, found=found,
+                           chosen=sharing.preview(db, form.grantee.data),
                            grants=consent.grants_for_patient(db, current_user.human_id),
                            requests=consent.requests_for_patient(db, current_user.human_id),
                            describe_scope=consent.describe_scope), status
@@ -181,7 +183,9 @@ def _grants_page(form, status=200):
 @bp.route("/grants")
 @roles_required(users.PATIENT)
 def grants():
-    return _grants_page(GrantForm())
+    form = GrantForm()
+    form.grantee.data = request.args.get("grantee", "")[:40]  # chosen from the search results
+    return _grants_page(form)
 
 
 @bp.route("/grants/new", methods=["POST"])
