@@ -100,12 +100,21 @@ class ScopeFields:
                         default=consent.ALL)
     types = MultiCheckboxField("Record types (if chosen types)", choices=TYPE_CHOICES,
                                validate_choice=False)
+    picked = MultiCheckboxField("Records (if named records)", validate_choice=False)
+    """The patient's own records to tick (choices set by the view); the typed ids still work."""
     records = StringField("Record ids (if named records)",
                           description="e.g. PAT-000234-R12, PAT-000234-R13",
                           validators=[Optional(), Length(max=2000)])
 
 
+def named_records(form):
+    """The records a scope names: those ticked, then those typed (one text for the model)."""
+    ticked = list(form.picked.data or []) if getattr(form, "picked", None) else []
+    return ", ".join(ticked + ([form.records.data] if form.records.data else []))
+
+
 class RequestAccessForm(ScopeFields, FlaskForm):
+    picked = None  # a doctor does not see the patient's list of records
     purpose = SelectField("Purpose", choices=choices(consent.PURPOSES), validate_choice=False,
                           default="treatment")
     duration_days = SelectField("For how long", choices=choices(consent.DURATIONS),

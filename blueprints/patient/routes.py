@@ -7,12 +7,12 @@ from flask_login import current_user
 
 from blueprints import clinical
 from blueprints.clinical_forms import (AccessLogFilterForm, ApproveForm, ConfirmForm, GrantForm,
-                                       RejectForm, choices, prefill, record_form_class,
-                                       record_values)
+                                       RejectForm, choices, named_records, prefill,
+                                       record_form_class, record_values)
 from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
 from blueprints.patient import bp, sharing
-from models.clinical import audit_trail, patient_export, reading, records
+from models.clinical import audit_trail, patient_export, reading, record_picker, records
 from models.consent import emergency
 from models.consent import workflow as consent
 from models.core import record_types
@@ -32,14 +32,23 @@ def _duration_choices(max_days):
     return choices(pairs)
 
 
+def _pickable(form, scope=None):
+    """Offer the patient's records (within `scope`) as ticks for a named-records scope."""
+    form.picked.choices = choices((option["record_id"], option["label"]) for option in
+                                  record_picker.options(get_db(), current_user.human_id, scope))
+    form.records.label.text = "Or type record ids"
+    return form
+
+
 def _approve_form(req, formdata=None):
     form = ApproveForm(formdata=formdata) if formdata is not None else ApproveForm()
     form.duration_days.choices = _duration_choices(req["duration_days"])
+    _pickable(form, req["scope"])
     if formdata is None:
         form.duration_days.data = str(req["duration_days"])
         form.scope.data = req["scope"]["kind"]
         form.types.data = req["scope"].get("types", [])
-        form.records.data = ", ".join(req["scope"].get("records", []))
+        form.picked.data = list(req["scope"].get("records", []))
         form.one_time.data = req["one_time"]
     return form
 
@@ -138,7 +147,7 @@ def approve(request_id):
             scope = None
             if request.form.get("scope"):
                 scope = consent.clean_scope(db, current_user.human_id, form.scope.data,
-                                            form.types.data, form.records.data)
+                                            form.types.data, named_records(form))
             grant = consent.approve(db, patient=_me(), request_id=req["request_id"], scope=scope,
                                     duration_days=form.duration_days.data,
                                     one_time=form.one_time.data)
@@ -183,7 +192,7 @@ def _grants_page(form, status=200):
 @bp.route("/grants")
 @roles_required(users.PATIENT)
 def grants():
-    form = GrantForm()
+    form = _pickable(GrantForm())
     form.grantee.data = request.args.get("grantee", "")[:40]  # chosen from the search results
     return _grants_page(form)
 
@@ -191,10 +200,10 @@ def grants():
 @bp.route("/grants/new", methods=["POST"])
 @roles_required(users.PATIENT)
 def grant_new():
-    form = GrantForm()
+    form = _pickable(GrantForm())
     grant, status = submitted(form, lambda: consent.grant_proactively(
         get_db(), patient=_me(), grantee=form.grantee.data, scope_kind=form.scope.data,
-        type_names=form.types.data, record_text=form.records.data, purpose=form.purpose.data,
+        type_names=form.types.data, record_text=named_records(form), purpose=form.purpose.data,
         duration_days=form.duration_days.data, one_time=form.one_time.data, note=form.note.data))
     if grant:
         flash(f"You shared with {grant['grantee_name']} ({grant['grantee_id']}) as "
