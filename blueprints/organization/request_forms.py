@@ -6,5 +6,9 @@ from blueprints.clinical_forms import RequestAccessForm
 
 
 class OrgRequestAccessForm(RequestAccessForm):
-    patient_id = StringField("Patient id", description="e.g. PAT-000234",
-                             validators=[Optional(), Length(max=40)])
+    patient_id = StringField("Patient id", description="Chosen from the search above, or typed: "
+                             "e.g. PAT-000234", validators=[Optional(), Length(max=40)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._fields.move_to_end("patient_id", last=False)  # whom to ask comes first
