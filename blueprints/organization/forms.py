@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, SubmitField
+from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -20,4 +20,7 @@ class StaffForm(FlaskForm):
 
 
 class FrontDeskPatientForm(PatientDetailsForm):
+    confirm_new_person = BooleanField(
+        "I checked: this is a different person with the same name and date of birth")
+    """Shown only once a possible duplicate was found (the view removes it otherwise)."""
     submit = SubmitField("Register patient")
