@@ -107,3 +107,12 @@ def test_a_pharmacist_sees_the_patients_name_on_a_prescription(world, client, au
     page = client.get(f"/staff/records/{rx['record_id']}/v1")
     assert page.status_code == 200
     assert "Leo García" in _banner(page.text) and leo["human_id"] in _banner(page.text)
+
+
+def test_the_administrator_finds_accounts_by_name(world, client, auth, garcias):
+    _login(auth, world.admin)
+    page = client.get("/admin/accounts", query_string={"q": "leo garcia"})
+    assert page.status_code == 200 and page.text.count('data-testid="account-found"') == 2
+    assert all(patient["human_id"] in page.text for patient in garcias)
+    short = client.get("/admin/accounts", query_string={"q": "x"})
+    assert short.status_code == 400 and 'aria-invalid="true"' in short.text
