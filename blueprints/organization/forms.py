@@ -4,6 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from blueprints.patient_details import PatientDetailsForm
+from models.core import specialties
 from models.people import organizations, users
 
 ROLE_CHOICES = [SelectChoice("", "Choose…")] + [SelectChoice(role, users.ROLE_LABELS[role])
@@ -16,6 +17,10 @@ class StaffForm(FlaskForm):
                                    "before seeing any clinical page.")
     name = StringField("Full name", validators=[DataRequired(), Length(max=100)])
     username = StringField("Username", validators=[DataRequired(), Length(max=40)])
+    specialty = SelectField("Specialty (doctors)", validate_choice=False,
+                            choices=[SelectChoice("", "None")] + [
+                                SelectChoice(code, label) for code, label in specialties.SPECIALTIES],
+                            description="What patients find the doctor by when they share.")
     submit = SubmitField("Add to staff")
 
 

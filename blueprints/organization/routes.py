@@ -47,7 +47,8 @@ def staff_new():
         return render_template("organization/staff_new.html", form=form, organization=org)
     created, status = submitted(form, lambda: organizations.add_member(
         db, org, role=form.role.data, name=form.name.data, username=form.username.data,
-        rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id))
+        rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id,
+        specialty=form.specialty.data))
     if created:
         account, code = created
         current_app.logger.info("staff added user=%s org=%s by=%s", account["human_id"],

@@ -61,3 +61,15 @@ def test_an_unknown_choice_shows_no_preview(world, client, auth):
     _login(auth, world.patient)
     page = client.get("/patient/grants", query_string={"grantee": "DOC-999999"})
     assert page.status_code == 200 and 'data-testid="grantee-preview"' not in page.text
+
+
+def test_a_manager_gives_a_new_doctor_a_specialty_patients_find_them_by(world, client, auth):
+    _login(auth, world.manager_b)
+    created = client.post("/organization/staff/new", data={
+        "role": "doctor", "name": "Nora Nerve", "username": "nora", "specialty": "neurology"})
+    assert created.status_code == 200
+    doctor = world.find_one("users", {"username": "nora"})
+    assert doctor["profile"]["specialty"] == "neurology"
+    wrong = client.post("/organization/staff/new", data={
+        "role": "pharmacist", "name": "Pia Pill", "username": "pia", "specialty": "neurology"})
+    assert wrong.status_code == 400 and "Only doctors have a specialty" in wrong.text
