@@ -11,8 +11,8 @@ from blueprints.clinical_forms import record_values
 from blueprints.form_errors import submitted
 from models.clinical import reading, records
 from models.core import record_types
-from models.core.errors import NotFound
-from models.people import organizations, patients
+from models.core.errors import InvalidInput, NotFound
+from models.people import directory, organizations, patients
 from models.storage.attachments import Upload
 
 
@@ -36,17 +36,30 @@ def uploads(field_name="files"):
 
 
 def find_patient(db, form):
-    """The patient a search form names: (patient id, 200), or (None, 400 / 404) with the
-    problem on the form's id field."""
-    human_id = (form.human_id.data or "").strip().upper()
-    if not human_id:
-        form.human_id.errors = ["Enter a patient id such as PAT-000234."]
-        return None, 400
+    """What a patient search form asks for: (patient id, None, 200) for an id typed alone,
+    else (None, results, status): the matching patients (a `Found`, None before a search),
+    with any problem on the form's fields (400 for a query that says too little, 404 for an
+    unknown id)."""
+    typed = (form.q.data or form.human_id.data or "").strip()
+    born = (form.date_of_birth.data or "").strip()
+    if not typed and not born:
+        if not (form.q.raw_data or form.human_id.raw_data or form.date_of_birth.raw_data):
+            return None, None, 200  # the empty form, not yet submitted
+        form.q.errors = ["Enter a name, a date of birth, or a patient id such as PAT-000234."]
+        return None, None, 400
+    if directory.ACCOUNT_ID_RE.match(typed.upper()) and not born:
+        try:
+            return patients.require_patient(db, typed.upper())["human_id"], None, 200
+        except NotFound as exc:
+            form.q.errors = [exc.message]
+            return None, None, 404
     try:
-        return patients.require_patient(db, human_id)["human_id"], 200
-    except NotFound as exc:
-        form.human_id.errors = [exc.message]
-        return None, 404
+        return None, directory.find_patients(db, typed, born), 200
+    except InvalidInput as exc:
+        for name, message in exc.field_errors.items():
+            field = form.date_of_birth if name == "date_of_birth" else form.q
+            field.errors = list(field.errors) + [message]
+        return None, None, exc.status
 
 
 def record_view(db, viewer, record_id, version):
@@ -56,6 +69,7 @@ def record_view(db, viewer, record_id, version):
     return {"record": doc, "data": data, "spec": record_types.TYPES[doc["type"]],
             "decision": decision, "versions": versions,
             "type_labels": record_types.TYPE_LABELS,
+            "banner": patients.card_of(db, doc["patient_id"]),
             "organization": organizations.get(db, doc["org_id"]) if doc.get("org_id") else None}
 
 

@@ -16,7 +16,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.clinical import records
 from models.consent import workflow as consent
-from models.core import record_types
+from models.core import record_types, specialties
+from models.people import directory
 
 
 def choices(pairs):
@@ -99,12 +100,21 @@ class ScopeFields:
                         default=consent.ALL)
     types = MultiCheckboxField("Record types (if chosen types)", choices=TYPE_CHOICES,
                                validate_choice=False)
+    picked = MultiCheckboxField("Records (if named records)", validate_choice=False)
+    """The patient's own records to tick (choices set by the view); the typed ids still work."""
     records = StringField("Record ids (if named records)",
                           description="e.g. PAT-000234-R12, PAT-000234-R13",
                           validators=[Optional(), Length(max=2000)])
 
 
+def named_records(form):
+    """The records a scope names: those ticked, then those typed (one text for the model)."""
+    ticked = list(form.picked.data or []) if getattr(form, "picked", None) else []
+    return ", ".join(ticked + ([form.records.data] if form.records.data else []))
+
+
 class RequestAccessForm(ScopeFields, FlaskForm):
+    picked = None  # a doctor does not see the patient's list of records
     purpose = SelectField("Purpose", choices=choices(consent.PURPOSES), validate_choice=False,
                           default="treatment")
     duration_days = SelectField("For how long", choices=choices(consent.DURATIONS),
@@ -126,8 +136,20 @@ class RejectForm(FlaskForm):
     submit = SubmitField("Reject")
 
 
+class GranteeSearchForm(FlaskForm):
+    """Whom a patient may share with: a name (or a specialty typed), a kind, a specialty."""
+    class Meta:
+        csrf = False
+    q = StringField("Name or specialty", description="e.g. Saint Anne, Heartley or cardiology",
+                    validators=[Optional(), Length(max=120)], render_kw={"autocomplete": "off"})
+    kind = SelectField("Who", choices=choices(directory.GRANTEE_KINDS), validate_choice=False)
+    specialty = SelectField("Specialty (doctors)", validate_choice=False, choices=choices(
+        (("", "Any specialty"),) + specialties.SPECIALTIES))
+    submit = SubmitField("Search")
+
+
 class GrantForm(ScopeFields, FlaskForm):
-    grantee = StringField("Doctor or organization id", description="e.g. DOC-000103 or ORG-0007",
+    grantee = StringField("Or type their id", description="e.g. DOC-000103 or ORG-0007",
                           validators=[Optional(), Length(max=40)])
     purpose = SelectField("Purpose", choices=choices(consent.PURPOSES), validate_choice=False,
                           default="treatment")
@@ -145,11 +167,15 @@ class ConfirmForm(FlaskForm):
 
 
 class PatientSearchForm(FlaskForm):
+    """A patient by name and/or date of birth, or by id (`human_id` keeps old links working)."""
     class Meta:
         csrf = False
-    human_id = StringField("Patient id", description="e.g. PAT-000234",
-                           validators=[Optional(), Length(max=40)])
-    submit = SubmitField("Open")
+    q = StringField("Name or patient id", description="e.g. Leo García, or PAT-000234",
+                    validators=[Optional(), Length(max=120)], render_kw={"autocomplete": "off"})
+    date_of_birth = StringField("Date of birth", validators=[Optional(), Length(max=20)],
+                                render_kw={"type": "date", "autocomplete": "off"})
+    human_id = StringField("Patient id", validators=[Optional(), Length(max=40)])
+    submit = SubmitField("Search")
 
 
 class EmergencyForm(FlaskForm):

@@ -15,7 +15,16 @@ from blueprints.form_errors import show_on_form
 from models.clinical import receipts
 from models.core import record_types
 from models.core.errors import DomainError
+from models.sealing import verifier_kit
 from models.storage.db import get_db
+
+ENVELOPE_LABELS = {
+    "patient": "Patient", "author": "Written by", "author_role": "Writer's role",
+    "organization": "Organization", "type": "Kind of record", "sensitivity": "Sensitivity",
+    "created_at": "Date written", "supersedes": "Version it replaces", "attachments": "Files",
+    "status": "Status", "reason": "Reason", "by": "By", "at": "When",
+}
+"""Readable names of the sealed attributes that are not clinical values."""
 
 
 class ReceiptForm(FlaskForm):
@@ -28,22 +37,43 @@ class ReceiptForm(FlaskForm):
 
 
 def _label(doc, name):
+    """What a sealed attribute is, in words (its technical name stays in the receipt)."""
     spec = record_types.get(doc["type"])
     if name.startswith("data.") and spec is not None:
         field_name = name[len("data."):]
         for field in spec.fields:
             if field.name == field_name:
-                return f"{field.label_with_unit} ({name})"
+                return field.label_with_unit
         derived = getattr(spec, "derived_labels", {}) or {}
         if field_name in derived:
-            return f"{derived[field_name]} ({name})"
-    return name
+            return derived[field_name]
+        return field_name.replace("_", " ").capitalize()
+    return ENVELOPE_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def keys_download():
+    return Response(verifier_kit.keys_json(), mimetype="application/json", headers={
+        "Content-Disposition": f"attachment; filename={verifier_kit.KEYS_NAME}"})
+
+
+def checker_download():
+    return Response(verifier_kit.checker_zip(), mimetype="application/zip", headers={
+        "Content-Disposition": f"attachment; filename={verifier_kit.CHECKER_NAME}"})
+
+
+def _kit(endpoint, doc=None):
+    """Links and the command line a receipt page explains (`endpoint`: the area's prefix)."""
+    area = endpoint.split(".")[0]
+    name = f"receipt-{doc['record_id']}-v{doc['version']}.json" if doc else "receipt.json"
+    return {"keys_endpoint": f"{area}.receipt_keys", "checker_endpoint": f"{area}.receipt_checker",
+            "check_command": verifier_kit.command(name),
+            "type_label": record_types.TYPE_LABELS.get(doc["type"], doc["type"]) if doc else ""}
 
 
 def list_page(endpoint):
     versions = receipts.receipt_versions(get_db(), current_user.doc)
     return render_template("receipts/list.html", versions=versions, endpoint=endpoint,
-                           type_labels=record_types.TYPE_LABELS)
+                           type_labels=record_types.TYPE_LABELS, **_kit(endpoint))
 
 
 def receipt_page(endpoint, record_id, version):
@@ -55,10 +85,11 @@ def receipt_page(endpoint, record_id, version):
         names = receipts.attribute_names(data_key, doc)
     except DomainError as exc:
         return render_template("receipts/form.html", doc=doc, form=None, endpoint=endpoint,
-                               problem=exc.message), exc.status
+                               problem=exc.message, **_kit(endpoint, doc)), exc.status
     form.disclose.choices = [SelectChoice(name, _label(doc, name)) for name in names]
     if not form.is_submitted():
-        return render_template("receipts/form.html", doc=doc, form=form, endpoint=endpoint)
+        return render_template("receipts/form.html", doc=doc, form=form, endpoint=endpoint,
+                               **_kit(endpoint, doc))
     status = 400
     if form.validate():
         try:
@@ -75,4 +106,5 @@ def receipt_page(endpoint, record_id, version):
                             mimetype="application/json", headers={
                                 "Content-Disposition": f"attachment; filename={name}",
                                 "Cache-Control": "no-store"})
-    return render_template("receipts/form.html", doc=doc, form=form, endpoint=endpoint), status
+    return render_template("receipts/form.html", doc=doc, form=form, endpoint=endpoint,
+                           **_kit(endpoint, doc)), status

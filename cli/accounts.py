@@ -5,16 +5,20 @@ from flask.cli import with_appcontext
 
 from models import startup
 from models.core.errors import DomainError
-from models.people import users
+from models.people import directory, users
 from models.storage.db import get_db
 
 
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create indexes (idempotent) and check the keys against the database."""
-    startup.ensure_indexes(get_db())
-    click.echo("Indexes are in place; keys match the database.")
+    """Create indexes (idempotent), give accounts written before name search their search
+    keys, and check the keys against the database."""
+    db = get_db()
+    startup.ensure_indexes(db)
+    written = directory.backfill(db)
+    click.echo("Indexes are in place; keys match the database."
+               + (f" {written} account(s) got their search keys." if written else ""))
 
 
 @click.command("create-admin")

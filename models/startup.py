@@ -14,13 +14,13 @@ from models.consent import workflow as consent
 from models.core.errors import Conflict
 from models.notify import events as notify_events
 from models.notify import inbox as notify_inbox
-from models.people import accounts, organizations, users, verification
+from models.people import accounts, directory, organizations, users, verification
 from models.sealing import (activity, audit_jobs, checkpoints, explorer, reconcile, registry, seam,
                             trust, witnesses)
 from models.storage import authority, keys, schema
 from models.storage import db as storage
 
-DOMAINS = (users, accounts, organizations, verification, consent, emergency, records,
+DOMAINS = (users, accounts, organizations, directory, verification, consent, emergency, records,
            audit_trail, pharmacy, trust)
 """Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`), coverage checks
 (`COVERAGE`) or authenticated collections (`AUTHORITY`)."""
@@ -85,6 +85,7 @@ def install(app):
         app.extensions.setdefault("medledger", {}).update(
             data_key=data_key, ledger_key=ledger_key, authority_keys=authority_keys)
         authority.install(authority_keys)
+        directory.ensure_keys(db)  # once per key format: accounts written before name search
         witnesses.configured(app)  # a malformed LEDGER_WITNESSES stops the app here
     if app.config.get("RECONCILE_AT_STARTUP"):
         app.before_request(lambda: _reconcile_once(app))

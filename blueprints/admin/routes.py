@@ -14,7 +14,7 @@ from blueprints.admin.forms import AuditorForm, OrganizationForm, RejectForm
 from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
 from models.core.errors import InvalidInput
-from models.people import accounts, organizations, users, verification
+from models.people import accounts, directory, organizations, users, verification
 from models.storage.db import get_db
 
 
@@ -165,9 +165,14 @@ def verification_reject(doctor_id):
 def account_list():
     db = get_db()
     query = request.args.get("q", "").strip()[:80]
-    found = accounts.find(db, query) if query else None
-    return render_template("admin/accounts.html", query=query, found=found,
-                           locked=accounts.locked(db))
+    found, problem = None, None
+    if query:
+        try:
+            found = directory.find_accounts(db, query)
+        except InvalidInput as exc:
+            problem = exc.message
+    return render_template("admin/accounts.html", query=query, found=found, problem=problem,
+                           locked=accounts.locked(db)), 400 if problem else 200
 
 
 @bp.route("/accounts/<human_id>/unlock", methods=["POST"])

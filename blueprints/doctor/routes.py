@@ -18,6 +18,7 @@ from models.consent import workflow as consent
 from models.core import clock, record_types
 from models.core.errors import InvalidInput
 from models.people import users
+from models.people import patients
 from models.people.patients import require_patient
 from models.storage.db import get_db
 
@@ -41,10 +42,10 @@ def dashboard():
 @roles_required(users.DOCTOR)
 def find_patient():
     form = PatientSearchForm(request.args)
-    patient_id, status = clinical.find_patient(get_db(), form)
+    patient_id, found, status = clinical.find_patient(get_db(), form)
     if patient_id:
         return redirect(url_for("doctor.patient", patient_id=patient_id))
-    return render_template("doctor/find_patient.html", search=form), status
+    return render_template("doctor/find_patient.html", search=form, found=found), status
 
 
 @bp.route("/patients/<patient_id>")
@@ -57,7 +58,7 @@ def patient(patient_id):
     groups = records.grouped(versions)
     pending = consent.pending_between(db, current_user.human_id, person["human_id"])
     return render_template(
-        "doctor/patient.html", patient=person, groups=groups, decisions=decisions,
+        "doctor/patient.html", patient=person, banner=patients.card(person), groups=groups, decisions=decisions,
         grants=[grant for grant in ctx.grants if consent.is_active(grant, ctx.now)],
         emergencies=ctx.open_emergencies(), pending=pending, type_labels=record_types.TYPE_LABELS,
         writable=record_types.CLINICIAN_TYPES, describe_scope=consent.describe_scope)
@@ -93,7 +94,7 @@ def record_new(patient_id, type_name):
             flash(f"Record {doc['record_id']} is saved and sealed.", "success")
             return redirect(url_for("doctor.record", record_id=doc["record_id"], version=1))
     return render_template("doctor/record_form.html", form=form, patient=person,
-                           spec=record_types.TYPES[type_name], amending=None), status
+                           banner=patients.card(person), spec=record_types.TYPES[type_name], amending=None), status
 
 
 @bp.route("/records/<record_id>/v<int:version>")
@@ -130,8 +131,9 @@ def record_amend(record_id, version):
         if new:
             flash(f"Version {new['version']} of {record_id} is saved and sealed.", "success")
             return redirect(url_for("doctor.record", record_id=record_id, version=new["version"]))
-    return render_template("doctor/record_form.html", form=form, patient={"human_id": doc["patient_id"]},
-                           spec=record_types.TYPES[doc["type"]], amending=doc), status
+    return render_template("doctor/record_form.html", form=form,
+                           patient={"human_id": doc["patient_id"]},
+                           banner=patients.card_of(db, doc["patient_id"]), spec=record_types.TYPES[doc["type"]], amending=doc), status
 
 
 @bp.route("/records/<record_id>/v<int:version>/entered-in-error", methods=["POST"])
@@ -199,7 +201,8 @@ def request_access(patient_id):
         if req:
             flash(f"Request {req['request_id']} is sent to {person['human_id']}.", "success")
             return redirect(url_for("doctor.patient", patient_id=person["human_id"]))
-    return render_template("doctor/request_access.html", form=form, patient=person), status
+    return render_template("doctor/request_access.html", form=form, patient=person,
+                           banner=patients.card(person)), status
 
 
 @bp.route("/requests")
@@ -242,4 +245,5 @@ def emergency_access(patient_id):
                   "by an auditor.", "warning")
             return redirect(url_for("doctor.patient_summary", patient_id=person["human_id"]))
     return render_template("doctor/emergency.html", form=form, patient=person,
+                           banner=patients.card(person),
                            minutes=current_app.config["EMERGENCY_MINUTES"]), status

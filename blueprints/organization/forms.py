@@ -1,8 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, SubmitField
+from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.patient_details import PatientDetailsForm
+from models.core import specialties
 from models.people import organizations, users
 
 DOCTOR_NOTE = ("A doctor uploads a licence and is verified by an administrator before seeing "
@@ -13,6 +14,10 @@ class StaffForm(FlaskForm):
     role = SelectField("Role", choices=[], validate_choice=False)
     name = StringField("Full name", render_kw={"autocomplete": "off"})
     username = StringField("Username", render_kw={"autocomplete": "off"})
+    specialty = SelectField("Specialty (doctors)", validate_choice=False,
+                            choices=[SelectChoice("", "None")] + [
+                                SelectChoice(code, label) for code, label in specialties.SPECIALTIES],
+                            description="What patients find the doctor by when they share.")
     submit = SubmitField("Add to staff")
 
     def __init__(self, org, *args, **kwargs):
@@ -26,6 +31,9 @@ class StaffForm(FlaskForm):
 
 
 class FrontDeskPatientForm(PatientDetailsForm):
+    confirm_new_person = BooleanField(
+        "I checked: this is a different person with the same name and date of birth")
+    """Shown only once a possible duplicate was found (the view removes it otherwise)."""
     submit = SubmitField("Register patient")
 
     def __init__(self, *args, **kwargs):

@@ -4,7 +4,7 @@ from wtforms.validators import DataRequired, Length
 
 from blueprints.clinical_forms import RequestAccessForm
 
-PATIENT_ID_MISSING = "Enter the patient's id (e.g. PAT-000234)."
+PATIENT_ID_MISSING = "Choose the patient first: search by name and date of birth, or type an id."
 
 
 class OrgRequestAccessForm(RequestAccessForm):
@@ -13,7 +13,8 @@ class OrgRequestAccessForm(RequestAccessForm):
     WTForms orders fields by when they were created, so a field added by a subclass would be
     rendered after the inherited Send button; it is moved to the front instead.
     """
-    patient_id = StringField("Patient id", description="e.g. PAT-000234",
+    patient_id = StringField("Patient id", description="Chosen from the search above, or typed: "
+                             "e.g. PAT-000234",
                              filters=[lambda text: text.strip() if isinstance(text, str) else text],
                              validators=[DataRequired(message=PATIENT_ID_MISSING), Length(max=40)])
 

@@ -1,9 +1,10 @@
 """An organization manager asks patients for access on behalf of the organization (e.g. a
 pharmacy asking for prescriptions) and cancels pending requests."""
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.clinical_forms import ConfirmForm
+from blueprints import clinical
+from blueprints.clinical_forms import ConfirmForm, PatientSearchForm
 from blueprints.form_errors import show_on_form
 from blueprints.guards import roles_required
 from blueprints.paging import cursor
@@ -11,23 +12,34 @@ from blueprints.organization import bp
 from blueprints.organization.request_forms import OrgRequestAccessForm
 from models.consent import workflow as consent
 from models.core.errors import DomainError, InvalidInput
-from models.people import organizations, users
+from models.people import organizations, patients, users
 from models.storage.db import get_db
 
 
-def _page(form, status=200):
+def _page(form, status=200, search=None, found=None):
     db = get_db()
     org = organizations.get(db, current_user.org_id) if current_user.org_id else None
     page = consent.requests_page(db, requester_id=org["human_id"], before=cursor()) if org else None
+    chosen = (form.patient_id.data or "").strip().upper()
     return render_template("organization/requests.html", form=form, organization=org,
-                           requests=page.items if page else [], page=page, cancel_endpoint="organization.cancel_request",
+                           requests=page.items if page else [], page=page,
+                           cancel_endpoint="organization.cancel_request",
+                           search=search or PatientSearchForm(formdata=None), found=found,
+                           banner=patients.card_of(db, chosen) if chosen else None,
                            describe_scope=consent.describe_scope), status
 
 
 @bp.route("/requests")
 @roles_required(users.ORG_MANAGER)
 def requests():
-    return _page(OrgRequestAccessForm(formdata=None))
+    """The requests sent, a patient search, and the form (for the patient chosen, if any)."""
+    form = OrgRequestAccessForm(formdata=None)
+    form.patient_id.data = request.args.get("patient_id", "")[:40]
+    search = PatientSearchForm(request.args)
+    picked, found, status = clinical.find_patient(get_db(), search)
+    if picked:
+        form.patient_id.data = picked
+    return _page(form, status, search=search, found=found)
 
 
 @bp.route("/requests/new", methods=["POST"])

@@ -47,7 +47,8 @@ def staff_new():
         return render_template("organization/staff_new.html", form=form, organization=org)
     created, status = submitted(form, lambda: organizations.add_member(
         db, org, role=form.role.data, name=form.name.data, username=form.username.data,
-        rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id))
+        rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id,
+        specialty=form.specialty.data))
     if created:
         account, code = created
         current_app.logger.info("staff added user=%s org=%s by=%s", account["human_id"],
@@ -73,13 +74,26 @@ def patient_new():
     org = _own_organization(db)
     form = FrontDeskPatientForm()
     if request.method == "GET":
+        del form.confirm_new_person  # asked only about a possible duplicate
         return render_template("organization/patient_new.html", form=form, organization=org)
-    created, status = submitted(form, lambda: patients.register_at_desk(
-        db, org, rounds=current_app.config["BCRYPT_ROUNDS"], registered_by=current_user.doc,
-        **form.details()))
+    duplicates = []
+
+    def register():
+        try:
+            return patients.register_at_desk(
+                db, org, rounds=current_app.config["BCRYPT_ROUNDS"],
+                registered_by=current_user.doc,
+                confirm_new_person=form.confirm_new_person.data, **form.details())
+        except patients.PossibleDuplicate as exc:
+            duplicates.extend(exc.matches)
+            raise
+    created, status = submitted(form, register)
+    if not duplicates and not form.confirm_new_person.data:
+        del form.confirm_new_person
     if created:
         patient, code = created
         current_app.logger.info("patient registered at desk user=%s org=%s by=%s",
                                 patient["human_id"], org["human_id"], current_user.human_id)
         return _code_shown_once(account=patient, code=code, organization=org)
-    return render_template("organization/patient_new.html", form=form, organization=org), status
+    return render_template("organization/patient_new.html", form=form, organization=org,
+                           duplicates=duplicates), status

@@ -7,19 +7,20 @@ from flask_login import current_user
 
 from blueprints import clinical
 from blueprints.clinical_forms import (AccessLogFilterForm, ApproveForm, ConfirmForm, GrantForm,
-                                       RecordFilterForm, RejectForm, choices, prefill,
-                                       record_form_class, record_values)
+                                       RecordFilterForm, RejectForm, choices, named_records,
+                                       prefill, record_form_class, record_values)
 from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
 from blueprints.paging import cursor
-from blueprints.patient import bp
+from blueprints.patient import bp, sharing
 from blueprints.template_helpers import local_time_text
-from models.clinical import audit_trail, patient_export, reading, records, summary
+from models.clinical import (audit_trail, patient_export, reading, record_picker, records,
+                             summary)
 from models.consent import emergency
 from models.consent import workflow as consent
 from models.core import record_types
 from models.core.errors import Conflict, DomainError, InvalidInput
-from models.people import users
+from models.people import patients, users
 from models.storage.db import get_db
 
 
@@ -34,14 +35,23 @@ def _duration_choices(max_days):
     return choices(pairs)
 
 
+def _pickable(form, scope=None):
+    """Offer the patient's records (within `scope`) as ticks for a named-records scope."""
+    form.picked.choices = choices((option["record_id"], option["label"]) for option in
+                                  record_picker.options(get_db(), current_user.human_id, scope))
+    form.records.label.text = "Or type record ids"
+    return form
+
+
 def _approve_form(req, formdata=None):
     form = ApproveForm(formdata=formdata) if formdata is not None else ApproveForm()
     form.duration_days.choices = _duration_choices(req["duration_days"])
+    _pickable(form, req["scope"])
     if formdata is None:
         form.duration_days.data = str(req["duration_days"])
         form.scope.data = req["scope"]["kind"]
         form.types.data = req["scope"].get("types", [])
-        form.records.data = ", ".join(req["scope"].get("records", []))
+        form.picked.data = list(req["scope"].get("records", []))
         form.one_time.data = req["one_time"]
     return form
 
@@ -74,7 +84,8 @@ def dashboard():
                   for name, label, items in sections],
         record_count=len(opened), filters=filters, filtered=any(
             (filters.type.data, filters.since.data, filters.until.data)),
-        pending=pending, approve_forms={req["request_id"]: _approve_form(req) for req in pending},
+        pending=pending, banner=patients.card(_me()),
+        approve_forms={req["request_id"]: _approve_form(req) for req in pending},
         emergencies=emergency.page(db, patient_id=me).items[:10], type_labels=record_types.TYPE_LABELS,
         describe_scope=consent.describe_scope), status
 
@@ -153,7 +164,7 @@ def approve(request_id):
             scope = None
             if request.form.get("scope"):
                 scope = consent.clean_scope(db, current_user.human_id, form.scope.data,
-                                            form.types.data, form.records.data)
+                                            form.types.data, named_records(form))
             grant = consent.approve(db, patient=_me(), request_id=req["request_id"], scope=scope,
                                     duration_days=form.duration_days.data,
                                     one_time=form.one_time.data)
@@ -188,7 +199,9 @@ def reject(request_id):
 def _grants_page(form, status=200):
     db = get_db()
     page = consent.requests_page(db, patient_id=current_user.human_id, before=cursor())
-    return render_template("patient/grants.html", form=form,
+    search, found = sharing.search(db)
+    return render_template("patient/grants.html", form=form, search=search, found=found,
+                           chosen=sharing.preview(db, form.grantee.data),
                            grants=consent.grants_for_patient(db, current_user.human_id),
                            requests=page.items, page=page,
                            describe_scope=consent.describe_scope), status
@@ -197,16 +210,18 @@ def _grants_page(form, status=200):
 @bp.route("/grants")
 @roles_required(users.PATIENT)
 def grants():
-    return _grants_page(GrantForm())
+    form = _pickable(GrantForm())
+    form.grantee.data = request.args.get("grantee", "")[:40]  # chosen from the search results
+    return _grants_page(form)
 
 
 @bp.route("/grants/new", methods=["POST"])
 @roles_required(users.PATIENT)
 def grant_new():
-    form = GrantForm()
+    form = _pickable(GrantForm())
     grant, status = submitted(form, lambda: consent.grant_proactively(
         get_db(), patient=_me(), grantee=form.grantee.data, scope_kind=form.scope.data,
-        type_names=form.types.data, record_text=form.records.data, purpose=form.purpose.data,
+        type_names=form.types.data, record_text=named_records(form), purpose=form.purpose.data,
         duration_days=form.duration_days.data, one_time=form.one_time.data, note=form.note.data))
     if grant:
         flash(f"You shared with {grant['grantee_name']} ({grant['grantee_id']}) as "

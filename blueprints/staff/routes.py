@@ -13,7 +13,7 @@ from models.clinical import pharmacy, records
 from models.consent import access
 from models.core import record_types
 from models.core.errors import Forbidden, InvalidInput
-from models.people import organizations, users
+from models.people import organizations, patients, users
 from models.people.patients import require_patient
 from models.storage.db import get_db
 
@@ -28,8 +28,10 @@ def dashboard():
     db = get_db()
     org = organizations.get(db, current_user.org_id) if current_user.org_id else None
     if current_user.role == users.PHARMACIST:
-        return render_template("staff/pharmacy.html", organization=org,
-                               shared=pharmacy.shared_prescriptions(db, _me()),
+        shared = pharmacy.shared_prescriptions(db, _me())
+        return render_template("staff/pharmacy.html", organization=org, shared=shared,
+                               cards=patients.cards_by_id(db, [doc["patient_id"]
+                                                               for doc, _ in shared]),
                                type_labels=record_types.TYPE_LABELS)
     return render_template("staff/lab.html", organization=org, search=PatientSearchForm(),
                            reports=records.authored_by(db, current_user.human_id),
@@ -67,11 +69,11 @@ def dispense(record_id, version):
 @roles_required(users.LAB_TECH)
 def lab_find_patient():
     form = PatientSearchForm(request.args)
-    patient_id, status = clinical.find_patient(get_db(), form)
+    patient_id, found, status = clinical.find_patient(get_db(), form)
     if patient_id:
         return redirect(url_for("staff.lab_report_new", patient_id=patient_id))
-    return render_template("staff/lab.html", search=form, reports=[], organization=None,
-                           type_labels=record_types.TYPE_LABELS), status
+    return render_template("staff/lab.html", search=form, found=found, reports=[],
+                           organization=None, type_labels=record_types.TYPE_LABELS), status
 
 
 @bp.route("/lab/patients/<patient_id>/reports/new", methods=["GET", "POST"])
@@ -91,4 +93,5 @@ def lab_report_new(patient_id):
         if doc:
             flash(f"Lab report {doc['record_id']} is saved and sealed.", "success")
             return redirect(url_for("staff.record", record_id=doc["record_id"], version=1))
-    return render_template("staff/lab_report_new.html", form=form, patient=person), status
+    return render_template("staff/lab_report_new.html", form=form, patient=person,
+                           banner=patients.card(person)), status

@@ -9,7 +9,7 @@ import unicodedata
 
 import pymongo
 
-from models.core import clock, ids
+from models.core import clock, ids, specialties
 from models.core.errors import Conflict, InvalidInput, NotFound
 from models.storage import authority
 from models.storage.authority import transition_where
@@ -199,29 +199,29 @@ def role_problem(org, role):
     return f"Choose {names}."
 
 
-def add_member(db, org, *, role, name, username, rounds, created_by=None):
+def add_member(db, org, *, role, name, username, rounds, created_by=None, specialty=None):
     """(account, setup code) for a new member of `org`, in a role its kind allows (a
     hospital's doctor, a pharmacy's pharmacist, a lab's technician).
 
     A doctor starts unverified: the guard keeps them on the verification page until an
-    admin approved their licence.
+    admin approved their licence. A doctor's specialty (optional) is what patients find them
+    by when they share their records.
     """
     if not org.get("active", True):
         raise Conflict("This organization is disabled.")
     problem = role_problem(org, role)
     invalid = {"role": problem} if problem else {}
-    cleaned = accounts.check_fields((("name", accounts.clean_name, name),
-                                     ("username", accounts.clean_username, username)), invalid)
-    accounts.refuse(invalid, accounts.taken_username(db, cleaned.get("username")))
-    if not org.get("active", True):
-        raise Conflict("This organization is disabled.")
-    invalid = {} if role in MEMBER_ROLES else {"role": "Choose doctor, pharmacist or lab technician."}
+    specialty = (specialty or "").strip() or None
+    if specialty and (role != users.DOCTOR or specialty not in specialties.LABELS):
+        invalid["specialty"] = ("Choose a specialty from the list (doctors only)."
+                                if role == users.DOCTOR else "Only doctors have a specialty.")
     cleaned = accounts.check_fields((("name", accounts.clean_name, name),
                                      ("username", accounts.clean_username, username)), invalid)
     accounts.refuse(invalid, accounts.taken_username(db, cleaned.get("username")))
     return accounts.create_with_setup_code(
         db, rounds=rounds, username=cleaned["username"], role=role, name=cleaned["name"],
-        org_id=org["human_id"], verified=False, created_by=created_by)
+        org_id=org["human_id"], verified=False, created_by=created_by,
+        profile={"specialty": specialty} if specialty else None)
 
 
 def disable_member(db, org_human_id, member_human_id, by=None):

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import email_validator
 
-from models.core import clock, ids
-from models.core.errors import InvalidInput, NotFound
+from models.core import clock, ids, names
+from models.core.errors import Conflict, InvalidInput, NotFound
 from models.storage import authority
 from models.people import accounts, users
 
@@ -22,6 +22,21 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]*$")
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 6, 15
 MAX_EMAIL_LENGTH = 254
 MAX_PHONE_LENGTH = 40
+SAME_BIRTH_DATE_LIMIT = 200
+CARD_FIELDS = {"human_id": 1, "name": 1, "role": 1, "active": 1, "profile.date_of_birth": 1,
+               "profile.sex": 1}
+"""What identifies a patient to staff (banner, search results): never contact details."""
+
+
+class PossibleDuplicate(Conflict):
+    """A patient with the same name and date of birth exists: staff confirm before a second
+    account is opened for what may be the same person."""
+
+    def __init__(self, matches):
+        problem = ("A patient with this name and date of birth is already registered. Check "
+                   "that this is a different person before registering again.")
+        super().__init__(problem, {"confirm_new_person": problem})
+        self.matches = matches
 
 
 def clean(*, name, username, date_of_birth, sex, email=None, phone=None, today=None):
@@ -109,6 +124,54 @@ def require_patient(db, patient_id):
     return patient
 
 
+def age(date_of_birth, today=None):
+    """Full years since an ISO date of birth (None if there is none)."""
+    try:
+        born = date.fromisoformat(date_of_birth or "")
+    except (TypeError, ValueError):
+        return None
+    today = today or clock.now().date()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def card(doc, today=None):
+    """Who the patient is, as a banner or a search result shows it: name, date of birth, age,
+    sex and id (no contact details, nothing clinical). None for no document."""
+    if doc is None:
+        return None
+    profile = doc.get("profile") or {}
+    born = profile.get("date_of_birth")
+    return {"human_id": doc["human_id"], "name": doc.get("name") or doc["human_id"],
+            "date_of_birth": born, "age": age(born, today), "sex": profile.get("sex"),
+            "sex_label": SEX_LABELS.get(profile.get("sex"), "Unknown"),
+            "active": doc.get("active", True)}
+
+
+def card_of(db, human_id):
+    """The card of one patient by id, or None."""
+    return card(users.by_human_id(db, human_id or "", role=users.PATIENT))
+
+
+def cards_by_id(db, human_ids):
+    """{id: card} for a short list of patient ids (one `$in` on the unique id index)."""
+    wanted = sorted({hid for hid in human_ids if hid})
+    if not wanted:
+        return {}
+    found = db.users.find({"human_id": {"$in": wanted}}, CARD_FIELDS)
+    today = clock.now().date()
+    return {doc["human_id"]: card(doc, today) for doc in found if doc.get("role") == users.PATIENT}
+
+
+def same_person(db, name, date_of_birth):
+    """Cards of the patients registered with this name (folded: case, accents, punctuation)
+    and this date of birth: one equality on the date-of-birth index."""
+    wanted = names.fold(name)
+    found = db.users.find({"profile.date_of_birth": date_of_birth}, CARD_FIELDS,
+                          limit=SAME_BIRTH_DATE_LIMIT)
+    return [card(doc) for doc in found
+            if doc.get("role") == users.PATIENT and names.fold(doc.get("name")) == wanted]
+
+
 def register_self(db, *, password, rounds, confirm=None, **fields):
     """A patient's own registration: the new account, able to sign in at once.
 
@@ -123,11 +186,19 @@ def register_self(db, *, password, rounds, confirm=None, **fields):
                              profile=_profile(details))
 
 
-def register_at_desk(db, org, *, rounds, registered_by, **fields):
-    """(patient, setup code): registered by a manager of `org`, who hands over the code."""
+def register_at_desk(db, org, *, rounds, registered_by, confirm_new_person=False, **fields):
+    """(patient, setup code): registered by a manager of `org`, who hands over the code.
+
+    A patient with the same name and date of birth is a PossibleDuplicate (409, listing them)
+    unless the manager confirmed this is a different person.
+    """
     errors = {}
     details = check(errors, **fields)
     accounts.refuse(errors, accounts.taken_username(db, details.get("username")))
+    if not confirm_new_person:
+        matches = same_person(db, details["name"], details["date_of_birth"])
+        if matches:
+            raise PossibleDuplicate(matches)
     return accounts.create_with_setup_code(
         db, rounds=rounds, username=details["username"], role=users.PATIENT, name=details["name"],
         profile=_profile(details, registered_at=org["human_id"]),
@@ -160,6 +231,7 @@ def insert_prepared(db, rows, password_hash, created_by):
         "actor": "act-" + secrets.token_hex(8),
         "created_at": created_at,
         "created_by": created_by,
+        **names.name_keys(users.PATIENT, row["name"]),
     } for row, human_id in zip(rows, human_ids)]
     db.users.insert_many([authority.stamp("users", doc) for doc in docs])
     return docs

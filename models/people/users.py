@@ -12,7 +12,7 @@ import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from models.core import clock, ids
+from models.core import clock, ids, names
 from models.sealing.seam import is_pending
 from models.core.errors import Conflict, InvalidInput
 from models.storage import authority
@@ -130,6 +130,7 @@ def create_user(db, *, username, role, name, password=None, rounds=12, org_id=No
         "created_at": clock.now(),
         "created_by": created_by,
     }
+    doc.update(names.name_keys(role, doc["name"]))  # searches by name (people.directory)
     try:
         db.users.insert_one(authority.stamp("users", doc))
     except pymongo.errors.DuplicateKeyError:

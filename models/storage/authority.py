@@ -339,6 +339,24 @@ def transition(collection, query, update, current=None, app=None):
     return collection.find_one({"_id": doc["_id"]})  # as stored (datetimes to the ms)
 
 
+def set_undeciding(collection, doc_id, values):
+    """Set fields that decide nothing (a search key, say) on a protected document.
+
+    The MAC covers only the declared deciding fields, so it stays valid and no MAC is
+    rewritten; a deciding field (or the MAC itself) is refused here rather than written
+    without its code. Whether a document matched.
+    """
+    entry = PROTECTED.get(collection.name)
+    deciding = entry.fields if entry else ()
+    clash = [name for name in values if name == FIELD or name.startswith(FIELD + ".") or any(
+        name == field or name.startswith(field + ".") or field.startswith(name + ".")
+        for field in deciding)]
+    if clash:
+        raise ValueError(f"{collection.name}: {', '.join(clash)} decide(s) who may do what; "
+                         "change them with `transition`")
+    return collection.update_one({"_id": doc_id}, {"$set": dict(values)}).matched_count == 1
+
+
 def transition_where(collection, query, update, app=None):
     """`transition` for a document found by another unique key (e.g. its human id)."""
     doc = collection.find_one(query)
