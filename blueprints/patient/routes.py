@@ -242,22 +242,28 @@ def revoke(grant_id):
     return redirect(url_for("patient.grants"))
 
 
-def _filtered_log():
-    """(form, entries, status): a bad filter is a 400 with its message on the field, and no
-    entries (never a silently empty or unfiltered list)."""
+def _filtered_log(whole=False):
+    """(form, entries, status), one keyset page of entries or the `whole` log: a bad filter
+    is a 400 with its message on the field, and no entries (never a silently empty or
+    unfiltered list)."""
     form = AccessLogFilterForm(request.args)
     try:
         filters = audit_trail.clean_filters(form.viewer.data, form.record.data, form.since.data,
                                             form.until.data)
     except InvalidInput as exc:
         return form, None, show_on_form(form, exc)
-    entries = audit_trail.for_patient(get_db(), current_user.human_id, **filters)
-    return form, audit_trail.with_org_names(get_db(), entries), 200
+    if whole:
+        entries = audit_trail.for_patient(get_db(), current_user.human_id, **filters)
+    else:
+        entries = audit_trail.page_for_patient(get_db(), current_user.human_id,
+                                               before=cursor(), **filters)
+    return form, entries, 200
 
 
-def _access_log_page(form, entries, status):
-    return render_template("patient/access_log.html", form=form, entries=entries or [],
-                           refused=entries is None,
+def _access_log_page(form, page, status):
+    entries = audit_trail.with_org_names(get_db(), list(page)) if page is not None else []
+    return render_template("patient/access_log.html", form=form, entries=entries, page=page,
+                           refused=page is None,
                            csv_args={k: v for k, v in request.args.items()
                                      if k in ("viewer", "record", "since", "until") and v}), status
 
@@ -271,9 +277,10 @@ def access_log():
 @bp.route("/access-log.csv")
 @roles_required(users.PATIENT)
 def access_log_csv():
-    form, entries, status = _filtered_log()
+    form, entries, status = _filtered_log(whole=True)
     if entries is None:
         return _access_log_page(form, entries, status)
+    entries = audit_trail.with_org_names(get_db(), entries)
     return Response(audit_trail.as_csv(entries), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{current_user.human_id}-reads.csv"',
         "Cache-Control": "no-store"})

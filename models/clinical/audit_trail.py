@@ -13,13 +13,13 @@ from models.core import ids
 from models.core.clock import now_ms, ts
 from models.core.errors import InvalidInput
 from models.people import organizations, users
-from models.sealing import registry
+from models.sealing import pages, registry
 from models.sealing.registry import EventKind
 from models.sealing.seam import new_salts, pending_fields, seal_pending
 from models.storage.db import unjournaled
 
 READ_KIND = "record.read"
-LIST_LIMIT = 5000
+EXPORT_PAGE = 1000
 MAX_FILTER = 80
 HUMAN_ID_RE = re.compile(r"^[A-Z]{3}-\d{4,6}$")
 CSV_COLUMNS = ("when", "who", "name", "role", "organization", "record", "version", "type",
@@ -101,21 +101,36 @@ def clean_filters(viewer="", record="", since="", until=""):
             "since": start, "until": end}
 
 
-def for_patient(db, patient_id, *, viewer_id=None, viewer_name=None, record=None, since=None,
-                until=None):
-    """A patient's read log, newest first, filtered by reader (id, or part of the name),
-    record and day range (see `clean_filters`)."""
-    query = {"patient_id": patient_id}
-    found = db.record_reads.find(query, {"seal_salts": 0}, limit=LIST_LIMIT)
+def matcher(*, viewer_id=None, viewer_name=None, record=None, since=None, until=None):
+    """The test one read log entry must pass for these filters (see `clean_filters`)."""
     start = datetime.combine(since, time.min, timezone.utc) if since else None
     end = datetime.combine(until, time.max, timezone.utc) if until else None
-    entries = [entry for entry in found
-               if (not viewer_id or entry["viewer_id"] == viewer_id)
-               and (not viewer_name or viewer_name in (entry.get("viewer_name") or "").casefold())
-               and (not record or entry["record_id"] == record)
-               and (not start or entry["at"] >= start) and (not end or entry["at"] <= end)]
-    entries.sort(key=lambda entry: entry["at"], reverse=True)
-    return entries
+    return lambda entry: (
+        (not viewer_id or entry["viewer_id"] == viewer_id)
+        and (not viewer_name or viewer_name in (entry.get("viewer_name") or "").casefold())
+        and (not record or entry["record_id"] == record)
+        and (not start or entry["at"] >= start) and (not end or entry["at"] <= end))
+
+
+def page_for_patient(db, patient_id, *, before=None, per_page=None, **filters):
+    """One keyset page of a patient's read log, newest first, filtered by reader (id, or part
+    of the name), record and day range; the day range also bounds the heights read."""
+    return pages.newest_first(db, "record_reads", {"patient_id": patient_id}, before=before,
+                              since=filters.get("since"), until=filters.get("until"),
+                              keep=matcher(**filters), per_page=per_page,
+                              projection={"seal_salts": 0})
+
+
+def for_patient(db, patient_id, **filters):
+    """The whole filtered log, newest first (the CSV and the patient's export), read page by
+    page so that no read is silently left out."""
+    entries, before = [], None
+    while True:
+        page = page_for_patient(db, patient_id, before=before, per_page=EXPORT_PAGE, **filters)
+        entries.extend(page.items)
+        if page.before is None:
+            return entries
+        before = page.before
 
 
 def with_org_names(db, entries):

@@ -87,3 +87,22 @@ def test_a_bad_cursor_is_a_400(world, client, auth, before):
     response = client.get(f"/doctor/requests?before={before}")
     assert response.status_code == 400
     assert "page link is not valid" in response.get_data(as_text=True)
+
+
+def test_who_saw_my_records_pages_and_keeps_filters(world, client, auth):
+    record = world.write(world.doctor, "note")
+    world.grant(world.colleague["human_id"])
+    world.grant(world.doctor["human_id"])
+    for reader in (world.colleague, world.doctor) * 4:
+        client.post("/logout")
+        auth.login(reader["username"], PASSWORD)
+        assert client.get(f"/doctor/records/{record['record_id']}/v1").status_code == 200
+    client.post("/logout")
+    auth.login("patient", PASSWORD)
+    row = r'data-testid="who-saw-row" data-viewer="([^"]+)"'
+    everyone, pages = walk(client, "/patient/access-log", row)
+    assert len(everyone) == 8 and pages == 3
+    colleague, pages = walk(client, "/patient/access-log?viewer=" + world.colleague["human_id"], row)
+    assert colleague == [world.colleague["human_id"]] * 4 and pages == 2
+    csv = client.get("/patient/access-log.csv").get_data(as_text=True)
+    assert len(csv.strip().splitlines()) == 1 + 8     # the CSV holds every page
