@@ -2,6 +2,7 @@
 be killed with SIGKILL and started again on the same data), the app under gunicorn with the
 project's own gunicorn.conf.py, and a small HTTP client with a cookie jar that never raises on
 a refused connection (a drill counts failures, it does not stop on them)."""
+import http.client
 import http.cookiejar
 import json
 import os
@@ -88,7 +89,8 @@ class Client:
                     response.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
             return exc.code, exc.headers.get("Location"), exc.read().decode("utf-8", "replace")
-        except (OSError, urllib.error.URLError):
+        except (OSError, urllib.error.URLError, http.client.HTTPException):
+            # a worker killed mid-response leaves a short read (IncompleteRead), not an OSError
             return 0, None, ""
 
     def login(self, username, password, attempts=50):
