@@ -184,7 +184,8 @@ def add_member(db, org, *, role, name, username, rounds, created_by=None):
     """
     if not org.get("active", True):
         raise Conflict("This organization is disabled.")
-    invalid = {} if role in MEMBER_ROLES else {"role": "Choose doctor, pharmacist or lab technician."}
+    invalid = ({} if role in MEMBER_ROLES
+               else {"role": "Choose doctor, pharmacist or lab technician."})
     cleaned = accounts.check_fields((("name", accounts.clean_name, name),
                                      ("username", accounts.clean_username, username)), invalid)
     accounts.refuse(invalid, accounts.taken_username(db, cleaned.get("username")))

@@ -16,11 +16,11 @@ def test_a_printed_record_is_the_record_alone(page, live_server):
         doctor = users.create_user(db, username="pdoc", role=users.DOCTOR, name="Pia Doctor",
                                    password=PASSWORD, rounds=4, org_id=org["human_id"],
                                    verified=True)
+        patient = users.create_user(db, username="ppat", role=users.PATIENT,
+                                    name="Pete Patient", password=PASSWORD, rounds=4)
         record = records.create(db, app.extensions["medledger"]["data_key"], author=doctor,
-                                patient_id=users.create_user(
-                                    db, username="ppat", role=users.PATIENT, name="Pete Patient",
-                                    password=PASSWORD, rounds=4)["human_id"],
-                                type_name="note", raw={"title": "Printed note", "text": "On paper."},
+                                patient_id=patient["human_id"], type_name="note",
+                                raw={"title": "Printed note", "text": "On paper."},
                                 max_bytes=app.config["MAX_ATTACHMENT_BYTES"])
     page.goto(live_server.url + "/login")
     page.get_by_label("Username").fill("pdoc")
