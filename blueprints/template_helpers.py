@@ -44,7 +44,9 @@ def installation_zone():
 
 def as_utc(value):
     """A stored time as an aware UTC datetime (naive values are UTC: the clock stores UTC)."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
 
 
 def local_time_text(value, precision="minutes", zone=None):

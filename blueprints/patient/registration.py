@@ -35,8 +35,8 @@ def register():
     if request.method == "GET":
         return render_template("patient/register.html", form=form)
     patient, status = submitted(form, lambda: patients.register_self(
-        get_db(), password=form.password.data, confirm=form.confirm.data or "", rounds=current_app.config["BCRYPT_ROUNDS"],
-        **form.details()))
+        get_db(), password=form.password.data, confirm=form.confirm.data or "",
+        rounds=current_app.config["BCRYPT_ROUNDS"], **form.details()))
     if patient:
         current_app.logger.info("patient registered user=%s", patient["human_id"])
         session.clear()

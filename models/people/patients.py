@@ -104,7 +104,8 @@ def _clean_phone(value):
     if not text:
         return None
     digits = sum(ch.isdigit() for ch in text)
-    if len(text) > MAX_PHONE_LENGTH or not PHONE_RE.match(text) or not MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS:
+    if len(text) > MAX_PHONE_LENGTH or not PHONE_RE.match(text) \
+            or not MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS:
         raise InvalidInput(f"Enter a phone number of {MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS} "
                            "digits (spaces, +, - and brackets allowed).")
     return text

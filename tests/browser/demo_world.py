@@ -49,7 +49,6 @@ def build(app):
         db = get_db()
         key = app.extensions["medledger"]["data_key"]
         limit = app.config["MAX_ATTACHMENT_BYTES"]
-        admin = users.by_username(db, "admin")
         brooks = users.by_username(db, "dr.brooks")      # St. Mary's
         ortega = users.by_username(db, "dr.ortega")      # Riverside
         patient = users.by_username(db, "patient00001")

@@ -5,6 +5,10 @@ One live server and one demo world for the module; one browser context per role,
 once. A state is a path, optionally followed by an action on the page (filling a form wrongly
 and sending it, for the error states). Axe comes bundled with `axe-playwright-python` (no
 network).
+
+To cover a new page, add a `State(name, path)` (or a `form_error(name, path, button,
+**{label: value})`) to its role's list in `states()`; ids the path needs come from
+`demo_world.build`. MEDLEDGER_AXE_REPORT=<file> writes one JSON line per state.
 """
 import json
 import os
@@ -28,6 +32,8 @@ REPORT = os.environ.get("MEDLEDGER_AXE_REPORT")  # optional JSON-lines file: one
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 _axe = Axe()
+SHOWN_ERRORS = ("main [aria-invalid='true'], main [data-testid='form-error'], "
+                "main .invalid-feedback, main .alert-danger")
 
 
 @dataclass
@@ -71,12 +77,15 @@ def states(world):
         form_error("auditor errors", "/admin/auditors", "Create auditor"),
         State("accounts", "/admin/accounts"),
         State("account search", f"/admin/accounts?q={world['locked']}"),
+        State("account search without result", "/admin/accounts?q=nobody-at-all"),
         State("forbidden", "/patient/"),
     ]
     manager = [
         State("staff", "/organization/"),
         State("add staff", "/organization/staff/new"),
         form_error("add staff errors", "/organization/staff/new", "Add to staff"),
+        form_error("add staff username taken", "/organization/staff/new", "Add to staff",
+                   **{"Role": "doctor", "Full name": "Tom Taken", "Username": "admin"}),
         State("front desk", "/organization/patients/new"),
         form_error("front desk errors", "/organization/patients/new", "Register patient"),
         State("organization requests", "/organization/requests"),
@@ -84,6 +93,7 @@ def states(world):
     doctor = [
         State("doctor dashboard", "/doctor/"),
         State("find patient", f"/doctor/patients?human_id={pid}"),
+        State("find unknown patient", "/doctor/patients?human_id=PAT-999999"),
         State("patient page", f"/doctor/patients/{pid}"),
         State("hidden records", f"/doctor/patients/{world['other_patient']}"),
         *[State(f"record {name}", f"/doctor/records/{record_id}/v1")
@@ -135,6 +145,8 @@ def states(world):
         State("patient record with files", f"/patient/records/{rec['imaging']}/v1"),
         State("patient amended record", f"/patient/records/{world['amended']}/v1"),
         State("request detail", f"/patient/requests/{world['request']}"),
+        form_error("approve errors", f"/patient/requests/{world['request']}", "Approve",
+                   **{"Access to": "records"}),
         State("sharing", "/patient/grants"),
         form_error("sharing errors", "/patient/grants", "Share",
                    **{"Doctor or organization id": "DOC-999999", "Access to": "records"}),
@@ -255,8 +267,7 @@ def test_every_page_state_passes_axe_at_wcag22_aa(demo, role_pages, role):
     for state in all_states[_username(role)]:
         visit(page, server.url, state)
         if state.button:
-            assert page.locator("main [aria-invalid='true'], main [data-testid='form-error'], main .invalid-feedback, main .alert-danger"
-                                ).count(), f"{state.name}: the wrong input showed no error"
+            assert page.locator(SHOWN_ERRORS).count(), f"{state.name}: no error was shown"
         started = time.monotonic()
         found = _axe.run(page, options=AXE_OPTIONS).response["violations"]
         if REPORT:

@@ -104,7 +104,7 @@ def test_locked_out_login_is_shown_as_such(page, live_server):
     create_admin(live_server)
     for _ in range(5):
         sign_in(page, live_server, "admin", "wrong password again")
-    expect(page.get_by_text("locked")).to_be_visible()
+    expect(page.get_by_text("locked").first).to_be_visible()  # on the field and in the summary
     sign_in(page, live_server, "admin", ADMIN_PASSWORD)
     expect(page.locator("form")).to_contain_text("locked")
     expect(page).to_have_url(re.compile(r"/login$"))

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from models.people import users
-from tests.support_people import snapshot, store
+from tests.support_people import snapshot
 
 
 def field_error(html, field_id):
@@ -31,7 +31,7 @@ def summary_links(html):
     return re.findall(r'href="#([^"]+)"', summary.group(0))
 
 
-def valid_controls(html):
+def invalid_controls(html):
     return re.findall(r'<(?:input|select|textarea)\b[^>]*aria-invalid[^>]*>', html)
 
 
@@ -119,7 +119,7 @@ def test_vitals_report_a_bad_number_and_the_blood_pressure_rule_together(world, 
 
 def test_a_valid_form_has_no_summary_and_no_invalid_controls(client):
     html = client.get("/patient/register").get_data(as_text=True)
-    assert 'id="error-summary"' not in html and not valid_controls(html)
+    assert 'id="error-summary"' not in html and not invalid_controls(html)
     # hints stay tied to their controls when there is no error
     assert re.search(r'id="username"[^>]*aria-describedby="username-hint"', html) or \
         re.search(r'aria-describedby="username-hint"[^>]*id="username"', html)
