@@ -118,7 +118,9 @@ def build(app):
             time.sleep(0.2)
 
         return {
-            "patient": pid, "other_patient": other["human_id"], "records": {
+            "patient": pid, "patient_name": patient["name"],
+            "patient_born": patient["profile"]["date_of_birth"],
+            "other_patient": other["human_id"], "records": {
                 name: doc["record_id"] for name, doc in made.items()},
             "amended": amended["record_id"], "wrong": wrong["record_id"],
             "dispensed": rx["record_id"], "request": request["request_id"],

@@ -15,6 +15,8 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
 
 import pymongo
 import pytest
@@ -78,6 +80,7 @@ def states(world):
         State("accounts", "/admin/accounts"),
         State("account search", f"/admin/accounts?q={world['locked']}"),
         State("account search without result", "/admin/accounts?q=nobody-at-all"),
+        State("account search by name", f"/admin/accounts?q={quote(world['patient_name'])}"),
         State("forbidden", "/patient/"),
     ]
     manager = [
@@ -89,11 +92,18 @@ def states(world):
         State("front desk", "/organization/patients/new"),
         form_error("front desk errors", "/organization/patients/new", "Register patient"),
         State("organization requests", "/organization/requests"),
+        State("organization requests patient search",
+              f"/organization/requests?q={quote(world['patient_name'])}"),
+        State("organization notifications", "/notifications/"),
     ]
     doctor = [
         State("doctor dashboard", "/doctor/"),
         State("find patient", f"/doctor/patients?human_id={pid}"),
         State("find unknown patient", "/doctor/patients?human_id=PAT-999999"),
+        State("find patient by name",
+              f"/doctor/patients?q={quote(world['patient_name'])}&date_of_birth={world['patient_born']}"),
+        State("patient summary", f"/doctor/patients/{pid}/summary"),
+        State("doctor notifications", "/notifications/"),
         State("patient page", f"/doctor/patients/{pid}"),
         State("hidden records", f"/doctor/patients/{world['other_patient']}"),
         *[State(f"record {name}", f"/doctor/records/{record_id}/v1")
@@ -141,6 +151,11 @@ def states(world):
     ]
     patient = [
         State("patient dashboard", "/patient/"),
+        State("patient dashboard filtered", "/patient/?type=diagnosis"),
+        State("patient dashboard bad filter", "/patient/?since=2024-05-01&until=2024-01-01"),
+        State("sharing search", "/patient/grants?q=Mary&kind="),
+        State("patient notifications", "/notifications/"),
+        State("notification settings", "/notifications/settings"),
         State("patient record", f"/patient/records/{rec['diagnosis']}/v1"),
         State("patient record with files", f"/patient/records/{rec['imaging']}/v1"),
         State("patient amended record", f"/patient/records/{world['amended']}/v1"),
@@ -171,6 +186,7 @@ def states(world):
         form_error("checkpoint compare errors", "/auditor/checkpoints",
                    "Compare with the current chain"),
         State("emergency queue", "/auditor/emergencies"),
+        State("auditor notifications", "/notifications/"),
         State("emergency case", f"/auditor/emergencies/{world['emergency']}"),
         form_error("emergency review errors", f"/auditor/emergencies/{world['emergency']}",
                    "Record the review"),
@@ -317,3 +333,50 @@ def test_the_walk_covers_every_role_and_many_states(demo):
     assert total >= 100, total
     paths = {state.path for found in all_states.values() for state in found}
     assert any(re.search(r"/records/new/general$", path) for path in paths)
+
+
+# The user guide's pictures (docs/guide/): a state of the walk per picture. They are taken on
+# every run (into a temporary folder); MEDLEDGER_GUIDE_DIR=docs/guide writes the guide's own.
+GUIDE = (
+    ("patient00001", "patient dashboard", "patient-dashboard.png"),
+    ("patient00001", "request detail", "patient-request.png"),
+    ("patient00001", "sharing search", "patient-sharing.png"),
+    ("patient00001", "who saw", "patient-who-saw.png"),
+    ("patient00001", "patient notifications", "patient-notifications.png"),
+    ("patient00001", "patient receipt", "patient-receipt.png"),
+    ("dr.brooks", "doctor dashboard", "doctor-dashboard.png"),
+    ("dr.brooks", "find patient by name", "doctor-find-patient.png"),
+    ("dr.brooks", "patient summary", "doctor-summary.png"),
+    ("dr.brooks", "new general", "doctor-new-vitals.png"),
+    ("dr.brooks", "request access", "doctor-request-access.png"),
+    ("dr.brooks", "emergency", "doctor-emergency.png"),
+    ("pharm.wilson", "shared prescriptions", "pharmacist-prescriptions.png"),
+    ("lab.mendes", "new lab report", "lab-new-report.png"),
+    ("manager.stmarys", "staff", "manager-staff.png"),
+    ("manager.stmarys", "front desk", "manager-front-desk.png"),
+    ("manager.stmarys", "organization requests patient search", "manager-requests.png"),
+    ("admin", "admin dashboard", "admin-dashboard.png"),
+    ("admin", "account search by name", "admin-accounts.png"),
+    ("admin", "licence review", "admin-licence-review.png"),
+    ("auditor", "auditor overview", "auditor-overview.png"),
+    ("auditor", "blocks", "auditor-blocks.png"),
+    ("auditor", "emergency case", "auditor-emergency-review.png"),
+)
+
+
+def test_guide_pictures_of_each_roles_main_pages(demo, role_pages, tmp_path):
+    server, _, all_states = demo
+    folder = Path(os.environ.get("MEDLEDGER_GUIDE_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for role, name, filename in GUIDE:
+        state = next(found for found in all_states[role] if found.name == name)
+        page = role_pages(role)
+        page.set_viewport_size(DESKTOP)
+        response = visit(page, server.url, state)
+        assert response.status == 200, f"{name}: {response.status}"
+        assert page.locator("h1").count() == 1, name
+        page.screenshot(path=str(folder / filename), full_page=True)
+        picture = (folder / filename).read_bytes()
+        assert picture.startswith(b"\x89PNG") and len(picture) > 10_000, filename
+    assert {role for role, _, _ in GUIDE} >= {"patient00001", "dr.brooks", "pharm.wilson",
+                                              "lab.mendes", "manager.stmarys", "admin", "auditor"}
