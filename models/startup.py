@@ -12,14 +12,14 @@ from models.clinical import audit_trail, pharmacy, records
 from models.consent import emergency
 from models.consent import workflow as consent
 from models.core.errors import Conflict
-from models.people import accounts, organizations, users, verification
+from models.people import account_events, accounts, organizations, users, verification
 from models.sealing import (activity, audit_jobs, checkpoints, explorer, reconcile, registry, seam,
                             trust, witnesses)
 from models.storage import authority, keys, schema
 from models.storage import db as storage
 
-DOMAINS = (users, accounts, organizations, verification, consent, emergency, records,
-           audit_trail, pharmacy, trust)
+DOMAINS = (users, accounts, organizations, account_events, verification, consent, emergency,
+           records, audit_trail, pharmacy, trust)
 """Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`), coverage checks
 (`COVERAGE`) or authenticated collections (`AUTHORITY`)."""
 SEALING_TABLES = (explorer, activity, audit_jobs, witnesses)
