@@ -1,6 +1,7 @@
 """The administrator's pages: organizations, auditors, the licence queue, locked accounts.
 
-POST actions without fields (approve, unlock, disable) carry only the CSRF token, which
+POST actions without fields (approve, unlock, disable, enable, a new setup code) carry only
+the CSRF token, which
 CSRFProtect checks for every POST before the view runs.
 """
 import io
@@ -14,7 +15,8 @@ from blueprints.admin.forms import AuditorForm, OrganizationForm, RejectForm
 from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
 from models.core.errors import InvalidInput
-from models.people import accounts, directory, organizations, users, verification
+from models.people import (account_events, accounts, directory, organizations, users,
+                           verification)
 from models.storage.db import get_db
 
 
@@ -72,6 +74,17 @@ def organization_disable(org_id):
     org = organizations.disable(get_db(), org_id, by=current_user.human_id)
     current_app.logger.info("organization disabled org=%s by=%s", org["human_id"], current_user.human_id)
     flash(f"{org['human_id']} {org['name']} and its accounts are disabled.", "success")
+    return redirect(url_for("admin.organization_list"))
+
+
+@bp.route("/organizations/<org_id>/enable", methods=["POST"])
+@roles_required(users.ADMIN)
+def organization_enable(org_id):
+    org, restored = account_events.enable_organization(get_db(), org_id, current_user.doc)
+    current_app.logger.info("organization enabled org=%s accounts=%d by=%s", org["human_id"],
+                            len(restored), current_user.human_id)
+    flash(f"{org['human_id']} {org['name']} is enabled again, with the {len(restored)} "
+          "account(s) its disabling had switched off.", "success")
     return redirect(url_for("admin.organization_list"))
 
 
@@ -191,3 +204,23 @@ def account_disable(human_id):
     current_app.logger.info("account disabled user=%s by=%s", account["human_id"], current_user.human_id)
     flash(f"{account['human_id']} {account['name']} is disabled.", "success")
     return redirect(url_for("admin.account_list", q=human_id))
+
+
+@bp.route("/accounts/<human_id>/enable", methods=["POST"])
+@roles_required(users.ADMIN)
+def account_enable(human_id):
+    account = account_events.enable_account(get_db(), human_id, current_user.doc)
+    current_app.logger.info("account enabled user=%s by=%s", account["human_id"], current_user.human_id)
+    flash(f"{account['human_id']} {account['name']} is enabled again.", "success")
+    return redirect(url_for("admin.account_list", q=account["human_id"]))
+
+
+@bp.route("/accounts/<human_id>/setup-code", methods=["POST"])
+@roles_required(users.ADMIN)
+def account_setup_code(human_id):
+    account, code = account_events.reissue_setup_code(
+        get_db(), human_id, current_user.doc, current_app.config["BCRYPT_ROUNDS"])
+    current_app.logger.info("setup code reissued user=%s by=%s", account["human_id"],
+                            current_user.human_id)
+    return _code_shown_once("admin/account_created.html", account=account, code=code,
+                            organization=None, reissued=True)

@@ -10,7 +10,7 @@ from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
 from blueprints.organization import bp
 from blueprints.organization.forms import FrontDeskPatientForm, StaffForm
-from models.people import organizations, patients, users
+from models.people import account_events, organizations, patients, users
 from models.storage.db import get_db
 
 
@@ -65,6 +65,27 @@ def staff_disable(human_id):
     current_app.logger.info("staff disabled user=%s by=%s", account["human_id"], current_user.human_id)
     flash(f"{account['human_id']} {account['name']} is disabled.", "success")
     return redirect(url_for("organization.dashboard"))
+
+
+@bp.route("/staff/<human_id>/enable", methods=["POST"])
+@roles_required(users.ORG_MANAGER)
+def staff_enable(human_id):
+    account = account_events.enable_account(get_db(), human_id, current_user.doc)
+    current_app.logger.info("staff enabled user=%s by=%s", account["human_id"], current_user.human_id)
+    flash(f"{account['human_id']} {account['name']} is enabled again.", "success")
+    return redirect(url_for("organization.dashboard"))
+
+
+@bp.route("/staff/<human_id>/setup-code", methods=["POST"])
+@roles_required(users.ORG_MANAGER)
+def staff_setup_code(human_id):
+    db = get_db()
+    account, code = account_events.reissue_setup_code(
+        db, human_id, current_user.doc, current_app.config["BCRYPT_ROUNDS"])
+    current_app.logger.info("setup code reissued user=%s by=%s", account["human_id"],
+                            current_user.human_id)
+    return _code_shown_once(account=account, code=code, organization=_own_organization(db),
+                            reissued=True)
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ DESTRUCTIVE = {
     "admin.account_disable", "organization.staff_disable", "doctor.record_entered_in_error",
     "doctor.prescription_cancel", "doctor.cancel_request", "organization.cancel_request",
     "admin.verification_reject", "auditor.emergency_review_submit",
+    "admin.account_setup_code", "organization.staff_setup_code",  # the old password stops working
 }
 DANGER = {"patient.revoke", "patient.reject", "admin.organization_disable", "admin.account_disable",
           "organization.staff_disable", "admin.verification_reject"}
