@@ -31,9 +31,11 @@ def dashboard():
     db = get_db()
     grants = [grant for grant in consent.grants_to(db, access.grantee_ids(_me()))
               if consent.is_active(grant, clock.now_ms())]
-    return render_template("doctor/dashboard.html", search=PatientSearchForm(),
-                           requests=consent.requests_by(db, current_user.human_id)[:10],
-                           grants=grants, emergencies=emergency.by_doctor(db, current_user.human_id)[:5])
+    sent = consent.requests_by(db, current_user.human_id)[:10]
+    cases = emergency.by_doctor(db, current_user.human_id)[:5]
+    named = patients.cards_by_id(db, [doc["patient_id"] for doc in (*grants, *sent, *cases)])
+    return render_template("doctor/dashboard.html", search=PatientSearchForm(), requests=sent,
+                           grants=grants, emergencies=cases, patient_cards=named)
 
 
 @bp.route("/patients")
@@ -196,8 +198,10 @@ def request_access(patient_id):
 @bp.route("/requests")
 @roles_required(users.DOCTOR)
 def my_requests():
-    return render_template("doctor/requests.html",
-                           requests=consent.requests_by(get_db(), current_user.human_id),
+    sent = consent.requests_by(get_db(), current_user.human_id)
+    return render_template("doctor/requests.html", requests=sent,
+                           patient_cards=patients.cards_by_id(get_db(), [req["patient_id"]
+                                                                         for req in sent]),
                            cancel_endpoint="doctor.cancel_request",
                            describe_scope=consent.describe_scope)
 

@@ -22,6 +22,8 @@ def _page(form, status=200, search=None, found=None):
     chosen = (form.patient_id.data or "").strip().upper()
     return render_template("organization/requests.html", form=form, organization=org,
                            requests=sent, cancel_endpoint="organization.cancel_request",
+                           patient_cards=patients.cards_by_id(db, [req["patient_id"]
+                                                                   for req in sent]),
                            search=search or PatientSearchForm(formdata=None), found=found,
                            banner=patients.card_of(db, chosen) if chosen else None,
                            describe_scope=consent.describe_scope), status

@@ -53,3 +53,15 @@ def test_the_patient_reads_who_saw_what_under_which_permission_in_words(world, c
     _login(auth, world.patient)
     log = client.get("/patient/access-log").text
     assert "with your permission" in log and "grant GRT-" not in log
+
+
+def test_the_doctors_lists_name_the_patients(world, client, auth):
+    world.grant(world.doctor["human_id"])
+    world.ask(world.doctor)
+    _login(auth, world.doctor)
+    dashboard = client.get("/doctor/").text
+    assert dashboard.count("Pat Patient") >= 2  # the access held and the request sent
+    assert "GRT-" not in dashboard and "REQ-" not in dashboard
+    assert "Pat Patient" in client.get("/doctor/requests").text
+    assert "Request access to Pat Patient" in client.get(
+        f"/doctor/patients/{world.patient['human_id']}/request-access").text
