@@ -32,6 +32,14 @@ def _duration_choices(max_days):
     return choices(pairs)
 
 
+def _describe_scope(scope):
+    """A scope in words, named records by their type and date (ids as written in the grant)."""
+    if scope.get("kind") != consent.RECORDS:
+        return consent.describe_scope(scope)
+    named = record_picker.describe(get_db(), current_user.human_id, scope.get("records", []))
+    return "Records: " + "; ".join(named)
+
+
 def _pickable(form, scope=None):
     """Offer the patient's records (within `scope`) as ticks for a named-records scope."""
     form.picked.choices = choices((option["record_id"], option["label"]) for option in
@@ -70,7 +78,7 @@ def dashboard():
                            approve_forms={req["request_id"]: _approve_form(req) for req in pending},
                            emergencies=emergency.for_patient(db, me)[:10],
                            type_labels=record_types.TYPE_LABELS,
-                           describe_scope=consent.describe_scope)
+                           describe_scope=_describe_scope)
 
 
 @bp.route("/records/<record_id>/v<int:version>")
@@ -132,7 +140,7 @@ def document_amend(record_id, version):
 def request_detail(request_id):
     req = consent.request_for_patient(get_db(), _me(), request_id)
     return render_template("patient/request.html", req=req, form=_approve_form(req),
-                           reject_form=RejectForm(), describe_scope=consent.describe_scope)
+                           reject_form=RejectForm(), describe_scope=_describe_scope)
 
 
 @bp.route("/requests/<request_id>/approve", methods=["POST"])
@@ -163,7 +171,7 @@ def approve(request_id):
                   f"{grant['valid_until']:%Y-%m-%d %H:%M} UTC.", "success")
             return redirect(url_for("patient.dashboard"))
     return render_template("patient/request.html", req=req, form=form, reject_form=RejectForm(),
-                           describe_scope=consent.describe_scope), status
+                           describe_scope=_describe_scope), status
 
 
 @bp.route("/requests/<request_id>/reject", methods=["POST"])
@@ -186,7 +194,7 @@ def _grants_page(form, status=200):
                            chosen=sharing.preview(db, form.grantee.data),
                            grants=consent.grants_for_patient(db, current_user.human_id),
                            requests=consent.requests_for_patient(db, current_user.human_id),
-                           describe_scope=consent.describe_scope), status
+                           describe_scope=_describe_scope), status
 
 
 @bp.route("/grants")
