@@ -25,6 +25,13 @@ def _me():
     return current_user.doc
 
 
+@bp.context_processor
+def _own_banner():
+    """Every patient page says whose records it shows (from the signed-in account: no query)."""
+    signed_in = current_user.is_authenticated and current_user.role == users.PATIENT
+    return {"banner": patients.card(current_user.doc) if signed_in else None}
+
+
 def _duration_choices(max_days):
     pairs = [(days, label) for days, label in consent.DURATIONS if days <= max_days]
     if not any(days == max_days for days, _ in pairs):
@@ -74,7 +81,6 @@ def dashboard():
              for current, older in groups]
     pending = consent.pending_for_patient(db, me)
     return render_template("patient/dashboard.html", cards=cards, pending=pending,
-                           banner=patients.card(_me()),
                            approve_forms={req["request_id"]: _approve_form(req) for req in pending},
                            emergencies=emergency.for_patient(db, me)[:10],
                            type_labels=record_types.TYPE_LABELS,

@@ -124,3 +124,12 @@ def test_the_lab_lists_its_reports_by_patient_name(world, client, auth, garcias)
     world.write(world.lab_tech, "lab_report", patient=garcias[0])
     _login(auth, world.lab_tech)
     assert "Leo García" in client.get("/staff/").text
+
+
+def test_every_page_of_the_patients_own_carries_their_banner(world, client, auth, garcias):
+    _login(auth, garcias[0])
+    for url in ("/patient/", "/patient/grants", "/patient/access-log", "/patient/emergencies",
+                "/patient/documents/new"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "Leo García" in _banner(page.text) and BORN in _banner(page.text), url
