@@ -66,11 +66,14 @@ def record_view(db, viewer, record_id, version):
     """Everything a record page shows, for a reader who may read it (the read sealed first)."""
     doc, data, decision, versions = reading.open_version(db, data_key(), viewer, record_id,
                                                          version)
+    organization = organizations.get(db, doc["org_id"]) if doc.get("org_id") else None
+    if organization:
+        doc = dict(doc, org_name=organization["name"])
     return {"record": doc, "data": data, "spec": record_types.TYPES[doc["type"]],
             "decision": decision, "versions": versions,
             "type_labels": record_types.TYPE_LABELS,
             "banner": patients.card_of(db, doc["patient_id"]),
-            "organization": organizations.get(db, doc["org_id"]) if doc.get("org_id") else None}
+            "organization": organization}
 
 
 def send_attachment(db, viewer, record_id, version, index):

@@ -37,6 +37,9 @@ STAFF = (  # role, username, name, organization
 )
 DOCTOR_NAMES = ("Amelia Brooks", "Rafael Ortega", "Priya Raman", "Jonas Weber", "Fatima Idrissi",
                 "Kenji Sato", "Sofia Lindqvist", "Daniel Okafor", "Mei Chen", "Lucas Moreau")
+DOCTOR_SPECIALTIES = ("general_practice", "cardiology", "pediatrics", "orthopedics", "dermatology",
+                      "neurology", "gynecology", "internal_medicine", "oncology", "psychiatry")
+"""What patients find the demo doctors by when they share (aligned with DOCTOR_NAMES)."""
 FIRST_NAMES = ("Olivia", "Noah", "Emma", "Liam", "Ava", "Mateo", "Zoe", "Elijah", "Chloé", "Arjun",
                "Hannah", "Yusuf", "Maya", "Leo", "Aisha", "Tomás", "Ingrid", "Kwame", "Sara", "Ivan")
 LAST_NAMES = ("Smith", "García", "Müller", "Rossi", "Nguyen", "Kowalski", "O'Brien", "Silva",
@@ -132,9 +135,10 @@ class Seeder:
         self.created["organizations"] += 1
         return organizations.create(self.db, name=name, kind=kind, created_by=SEEDED_BY)
 
-    def verified_doctor(self, username, name, org, admin):
+    def verified_doctor(self, username, name, org, admin, specialty=None):
         """A doctor who went through the real licence flow: upload, approval, ledger block."""
-        doctor = self.account(username, users.DOCTOR, name, org_id=org["human_id"], verified=False)
+        doctor = self.account(username, users.DOCTOR, name, org_id=org["human_id"], verified=False,
+                              profile={"specialty": specialty} if specialty else None)
         state = doctor["verification"]["state"]
         if state in verification.UPLOADABLE:
             doctor = verification.submit_licence(self.db, doctor, demo_licence_pdf(doctor),
@@ -208,7 +212,9 @@ def seed_demo_command(patient_count, doctor_count, record_count):
         doctors = []
         for index in range(doctor_count):
             username, name = doctor_identity(index)
-            doctors.append(seeder.verified_doctor(username, name, orgs[HOSPITALS[index % 2]], admin))
+            doctors.append(seeder.verified_doctor(
+                username, name, orgs[HOSPITALS[index % 2]], admin,
+                DOCTOR_SPECIALTIES[index % len(DOCTOR_SPECIALTIES)]))
             bar.update(1)
 
     with click.progressbar(length=patient_count, label="Patients") as bar:

@@ -46,6 +46,8 @@ def test_seed_demo_is_realistic_and_idempotent(app, runner, client, auth):
         assert block["kind"] == "account.verified" and block["subject"] == {"account": doctor["human_id"]}
         attributes, salts = ATTRIBUTE_SOURCES["account.verified"](db, block, None)
         assert find_mismatches(attributes, salts, [bytes.fromhex(h) for h in block["attr_leaves"]]) == []
+    assert all(doctor["profile"]["specialty"] for doctor in doctors)  # patients search by it
+    assert all(doc.get("name_key") for doc in db.users.find())  # and by name
     hospitals = {org["human_id"] for org in db.organizations.find({"kind": "hospital"})}
     assert {doctor["org_id"] for doctor in doctors} == hospitals
     assert auth.login(doctors[0]["username"], DEMO_PASSWORD).status_code == 302

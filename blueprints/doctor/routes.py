@@ -33,9 +33,11 @@ def dashboard():
     db, me = get_db(), current_user.human_id
     grants = [grant for grant in consent.grants_to(db, access.grantee_ids(_me()))
               if consent.is_active(grant, clock.now_ms())]
-    return render_template("doctor/dashboard.html", search=PatientSearchForm(),
-                           requests=consent.requests_page(db, requested_by=me).items[:10],
-                           grants=grants, emergencies=emergency.page(db, doctor_id=me).items[:5])
+    sent = consent.requests_page(db, requested_by=me).items[:10]
+    cases = emergency.page(db, doctor_id=me).items[:5]
+    named = patients.cards_by_id(db, [doc["patient_id"] for doc in (*grants, *sent, *cases)])
+    return render_template("doctor/dashboard.html", search=PatientSearchForm(), requests=sent,
+                           grants=grants, emergencies=cases, patient_cards=named)
 
 
 @bp.route("/patients")
@@ -210,6 +212,8 @@ def request_access(patient_id):
 def my_requests():
     page = consent.requests_page(get_db(), requested_by=current_user.human_id, before=cursor())
     return render_template("doctor/requests.html", requests=page.items, page=page,
+                           patient_cards=patients.cards_by_id(get_db(), [req["patient_id"]
+                                                                         for req in page]),
                            cancel_endpoint="doctor.cancel_request",
                            describe_scope=consent.describe_scope)
 

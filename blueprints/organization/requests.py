@@ -24,6 +24,8 @@ def _page(form, status=200, search=None, found=None):
     return render_template("organization/requests.html", form=form, organization=org,
                            requests=page.items if page else [], page=page,
                            cancel_endpoint="organization.cancel_request",
+                           patient_cards=patients.cards_by_id(db, [req["patient_id"]
+                                                                   for req in page or ()]),
                            search=search or PatientSearchForm(formdata=None), found=found,
                            banner=patients.card_of(db, chosen) if chosen else None,
                            describe_scope=consent.describe_scope), status

@@ -28,11 +28,26 @@ def _me():
     return current_user.doc
 
 
+@bp.context_processor
+def _own_banner():
+    """Every patient page says whose records it shows (from the signed-in account: no query)."""
+    signed_in = current_user.is_authenticated and current_user.role == users.PATIENT
+    return {"banner": patients.card(current_user.doc) if signed_in else None}
+
+
 def _duration_choices(max_days):
     pairs = [(days, label) for days, label in consent.DURATIONS if days <= max_days]
     if not any(days == max_days for days, _ in pairs):
         pairs.append((max_days, f"{max_days} days (as asked)"))
     return choices(pairs)
+
+
+def _describe_scope(scope):
+    """A scope in words, named records by their type and date (ids as written in the grant)."""
+    if scope.get("kind") != consent.RECORDS:
+        return consent.describe_scope(scope)
+    named = record_picker.describe(get_db(), current_user.human_id, scope.get("records", []))
+    return "Records: " + "; ".join(named)
 
 
 def _pickable(form, scope=None):
@@ -87,7 +102,7 @@ def dashboard():
         pending=pending, banner=patients.card(_me()),
         approve_forms={req["request_id"]: _approve_form(req) for req in pending},
         emergencies=emergency.page(db, patient_id=me).items[:10], type_labels=record_types.TYPE_LABELS,
-        describe_scope=consent.describe_scope), status
+        describe_scope=_describe_scope), status
 
 
 @bp.route("/records/<record_id>/v<int:version>")
@@ -149,7 +164,7 @@ def document_amend(record_id, version):
 def request_detail(request_id):
     req = consent.request_for_patient(get_db(), _me(), request_id)
     return render_template("patient/request.html", req=req, form=_approve_form(req),
-                           reject_form=RejectForm(), describe_scope=consent.describe_scope)
+                           reject_form=RejectForm(), describe_scope=_describe_scope)
 
 
 @bp.route("/requests/<request_id>/approve", methods=["POST"])
@@ -180,7 +195,7 @@ def approve(request_id):
                   f"{local_time_text(grant['valid_until'])}.", "success")
             return redirect(url_for("patient.dashboard"))
     return render_template("patient/request.html", req=req, form=form, reject_form=RejectForm(),
-                           describe_scope=consent.describe_scope), status
+                           describe_scope=_describe_scope), status
 
 
 @bp.route("/requests/<request_id>/reject", methods=["POST"])
@@ -204,7 +219,7 @@ def _grants_page(form, status=200):
                            chosen=sharing.preview(db, form.grantee.data),
                            grants=consent.grants_for_patient(db, current_user.human_id),
                            requests=page.items, page=page,
-                           describe_scope=consent.describe_scope), status
+                           describe_scope=_describe_scope), status
 
 
 @bp.route("/grants")

@@ -33,9 +33,10 @@ def dashboard():
                                cards=patients.cards_by_id(db, [doc["patient_id"]
                                                                for doc, _ in shared]),
                                type_labels=record_types.TYPE_LABELS)
+    reports = records.authored_by(db, current_user.human_id)
     return render_template("staff/lab.html", organization=org, search=PatientSearchForm(),
-                           reports=records.authored_by(db, current_user.human_id),
-                           type_labels=record_types.TYPE_LABELS)
+                           reports=reports, type_labels=record_types.TYPE_LABELS,
+                           cards=patients.cards_by_id(db, [doc["patient_id"] for doc in reports]))
 
 
 @bp.route("/records/<record_id>/v<int:version>")

@@ -75,7 +75,7 @@ def test_patient_approves_then_revokes_a_doctors_access(page, live_server, tmp_p
     sign_in(page, live_server, "dana")
     expect(page).to_have_url(re.compile(r"/doctor/$"))
     page.get_by_test_id("patient-search").get_by_label("Patient id").fill(ids["patient"])
-    page.get_by_test_id("patient-search").get_by_role("button", name="Open").click()
+    page.get_by_test_id("patient-search").get_by_role("button", name="Search").click()
     expect(page).to_have_url(patient_page)
     for record_id in (ids["diagnosis"], ids["document"]):
         expect(hidden_reason(page, record_id)).to_have_text("Hidden: no consent")
@@ -93,7 +93,7 @@ def test_patient_approves_then_revokes_a_doctors_access(page, live_server, tmp_p
     card = page.get_by_test_id("record-card")
     expect(card).to_contain_text("General (vitals)")
     expect(card).to_contain_text("25.1")  # BMI computed by the app: 72.5 / 1.70²
-    expect(page.get_by_test_id("read-basis")).to_contain_text("author")
+    expect(page.get_by_test_id("read-basis")).to_contain_text("you wrote it")
     general_id = card.locator(".mono").first.inner_text().strip()
     shot(page, tmp_path, "1-doctor-wrote-general-record")
 
@@ -139,7 +139,7 @@ def test_patient_approves_then_revokes_a_doctors_access(page, live_server, tmp_p
     expect(page.get_by_test_id("hidden-reason")).to_have_count(0)
     row_of(page, ids["diagnosis"]).get_by_test_id("open-record").click()
     expect(page.get_by_test_id("record-card")).to_contain_text(DIAGNOSIS["description"])
-    expect(page.get_by_test_id("read-basis")).to_contain_text("grant GRT-")
+    expect(page.get_by_test_id("read-basis")).to_contain_text("the patient shared it with you")
     shot(page, tmp_path, "4-doctor-reads-under-grant")
     page.goto(patient_page)
     row_of(page, ids["document"]).get_by_test_id("open-record").click()
@@ -184,6 +184,6 @@ def test_patient_approves_then_revokes_a_doctors_access(page, live_server, tmp_p
     expect(diagnosis_read).to_have_count(1)
     expect(diagnosis_read).to_contain_text("Dana Doctor")
     expect(diagnosis_read).to_contain_text("St. Mary Hospital")
-    expect(diagnosis_read).to_contain_text("grant GRT-")
-    expect(rows.and_(page.locator(f'[data-record-id="{general_id}"]'))).to_contain_text("author")
+    expect(diagnosis_read).to_contain_text("with your permission")
+    expect(rows.and_(page.locator(f'[data-record-id="{general_id}"]'))).to_contain_text("they wrote it")
     shot(page, tmp_path, "7-patient-who-saw-my-records")

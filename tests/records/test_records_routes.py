@@ -44,7 +44,7 @@ def test_the_patient_page_says_why_each_hidden_record_is_hidden(world, client, a
         assert len(found) == 1
         return found[0]
 
-    assert 'data-testid="record-row"' in row(mine) and "allowed: author" in row(mine)
+    assert 'data-testid="record-row"' in row(mine) and "because you wrote it" in row(mine)
     assert "Hidden: expired" in row(expired)
     assert "Hidden: revoked" in row(revoked)
     assert "Hidden: not in scope" in row(outside)

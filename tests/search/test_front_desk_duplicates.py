@@ -1,7 +1,6 @@
 """The front desk is warned before opening a second account for what may be the same person
 (same name, accents and case aside, and same date of birth), and can confirm a different person."""
 from models.people import users
-from tests.support_people import manager, org  # noqa: F401
 from tests.support_people import store
 
 NEW = {"name": "LENA FISCHER", "date_of_birth": "1987-03-14", "sex": "female",

@@ -116,3 +116,20 @@ def test_the_administrator_finds_accounts_by_name(world, client, auth, garcias):
     assert all(patient["human_id"] in page.text for patient in garcias)
     short = client.get("/admin/accounts", query_string={"q": "x"})
     assert short.status_code == 400 and 'aria-invalid="true"' in short.text
+
+
+def test_the_lab_lists_its_reports_by_patient_name(world, client, auth, garcias):
+    world.grant(world.lab["human_id"], scope_kind="types", types=["lab_report"],
+                patient=garcias[0])
+    world.write(world.lab_tech, "lab_report", patient=garcias[0])
+    _login(auth, world.lab_tech)
+    assert "Leo García" in client.get("/staff/").text
+
+
+def test_every_page_of_the_patients_own_carries_their_banner(world, client, auth, garcias):
+    _login(auth, garcias[0])
+    for url in ("/patient/", "/patient/grants", "/patient/access-log", "/patient/emergencies",
+                "/patient/documents/new"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "Leo García" in _banner(page.text) and BORN in _banner(page.text), url

@@ -61,3 +61,12 @@ def test_typing_record_ids_still_works(world, client, auth):
         "grantee": world.hospital_b["human_id"], "scope": "records", "records": note["record_id"],
         "purpose": "treatment", "duration_days": "30"})
     assert shared.status_code == 302
+
+
+def test_a_request_for_named_records_is_described_by_type_and_date(world, client, auth):
+    allergy = world.write(world.colleague, "allergy")
+    req = world.ask(world.doctor, scope_kind="records", records_text=allergy["record_id"])
+    _login(auth, world.patient)
+    page = client.get(f"/patient/requests/{req['request_id']}").text
+    assert f"Records: Allergy, {allergy['created_at']:%Y-%m-%d}" in page
+    assert f"Records {allergy['record_id']}" not in page
