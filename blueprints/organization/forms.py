@@ -28,6 +28,8 @@ class StaffForm(FlaskForm):
         self.role.choices = [SelectChoice("", "Choose…")] + [
             SelectChoice(role, users.ROLE_LABELS[role]) for role in roles]
         self.role.description = DOCTOR_NOTE if users.DOCTOR in roles else ""
+        if users.DOCTOR not in roles:
+            del self.specialty   # only doctors have one
 
 
 class FrontDeskPatientForm(PatientDetailsForm):

@@ -48,7 +48,7 @@ def staff_new():
     created, status = submitted(form, lambda: organizations.add_member(
         db, org, role=form.role.data, name=form.name.data, username=form.username.data,
         rounds=current_app.config["BCRYPT_ROUNDS"], created_by=current_user.human_id,
-        specialty=form.specialty.data))
+        specialty=form.specialty.data if "specialty" in form else None))
     if created:
         account, code = created
         current_app.logger.info("staff added user=%s org=%s by=%s", account["human_id"],

@@ -1,4 +1,6 @@
 """The emergency-access review queue: details, the reads made, and a sealed verdict."""
+import re
+
 import pytest
 
 from models.clinical import audit_trail
@@ -89,7 +91,7 @@ def test_an_open_emergency_is_not_reviewed_until_its_window_closes(app, client, 
     assert 'data-testid="still-open"' in queue and 'data-testid="review-link"' not in queue
     page = client.get(f"/auditor/emergencies/{emergency_id}").get_data(as_text=True)
     assert 'data-testid="review-not-yet"' in page and 'data-testid="review-card"' not in page
-    assert f"still open until {ends:%Y-%m-%d %H:%M} UTC" in page
+    assert re.search(rf"still open until <time[^>]*>{ends:%Y-%m-%d %H:%M} UTC</time>", page)
     early = client.post(f"/auditor/emergencies/{emergency_id}", data={"verdict": "justified"})
     assert early.status_code == 409
     assert "can be reviewed once its window has closed" in early.get_data(as_text=True)

@@ -94,6 +94,11 @@ def build(app):
         case = emergency.open_emergency(db, doctor=ortega, patient_id=other["human_id"],
                                         password=PASSWORD, reason="Unconscious on arrival, no "
                                         "relatives reachable", minutes=60)
+        closed = emergency.open_emergency(          # its window over: an auditor may review it
+            db, doctor=brooks, patient_id=other["human_id"], password=PASSWORD,
+            reason="Collapsed in the waiting room, unresponsive", minutes=30,
+            now=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+            - datetime.timedelta(hours=2))
 
         st_marys = organizations.by_name(db, "St. Mary's General Hospital")
         waiting = users.create_user(db, username="dr.waiting", role=users.DOCTOR,
@@ -124,7 +129,8 @@ def build(app):
                 name: doc["record_id"] for name, doc in made.items()},
             "amended": amended["record_id"], "wrong": wrong["record_id"],
             "dispensed": rx["record_id"], "request": request["request_id"],
-            "grant": grant["grant_id"], "emergency": case["emergency_id"],
+            "grant": grant["grant_id"], "emergency": closed["emergency_id"],
+            "open_emergency": case["emergency_id"],
             "waiting_doctor": waiting["human_id"], "locked": locked["human_id"],
             "job": job["_id"], "brooks": brooks["human_id"], "ortega": ortega["human_id"],
             "lab_org": lab_org["human_id"], "pharmacy_org": pharmacy_org["human_id"],

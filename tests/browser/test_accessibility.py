@@ -164,7 +164,7 @@ def states(world):
                    **{"Access to": "records"}),
         State("sharing", "/patient/grants"),
         form_error("sharing errors", "/patient/grants", "Share",
-                   **{"Doctor or organization id": "DOC-999999", "Access to": "records"}),
+                   **{"Or type their id": "DOC-999999", "Access to": "records"}),
         State("who saw", "/patient/access-log"),
         State("who saw filtered", f"/patient/access-log?viewer={world['ortega']}"),
         State("add document", "/patient/documents/new"),
@@ -188,6 +188,7 @@ def states(world):
         State("emergency queue", "/auditor/emergencies"),
         State("auditor notifications", "/notifications/"),
         State("emergency case", f"/auditor/emergencies/{world['emergency']}"),
+        State("emergency case still open", f"/auditor/emergencies/{world['open_emergency']}"),
         form_error("emergency review errors", f"/auditor/emergencies/{world['emergency']}",
                    "Record the review"),
     ]
@@ -226,6 +227,7 @@ def role_pages(demo, browser):
         if username not in opened:
             context = browser.new_context(viewport=DESKTOP)
             page = context.new_page()
+            page.on("dialog", lambda dialog: dialog.accept())   # "Reject …?": yes
             if username:
                 password = world["setup_code"] if username == "fresh.user" else demo_world.PASSWORD
                 page.goto(server.url + "/login")

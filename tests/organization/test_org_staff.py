@@ -76,7 +76,9 @@ def test_managers_add_the_staff_their_kind_employs(app, client, auth, make_accou
     manager = make_account(users.ORG_MANAGER, org_id=org["human_id"])
     auth.login(manager["username"])
     form = client.get("/organization/staff/new").get_data(as_text=True)
-    assert re.findall(r'<option value="([a-z_]+)"', form) == [role]
+    role_select = form.split('name="role"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([a-z_]+)"', role_select) == [role]
+    assert ('name="specialty"' in form) == (role == users.DOCTOR)
     response = client.post("/organization/staff/new",
                            data={"role": role, "name": "Sam Reyes", "username": f"{role}.reyes"})
     assert response.status_code == 200
