@@ -71,7 +71,7 @@ def organization_new():
 @bp.route("/organizations/<org_id>/disable", methods=["POST"])
 @roles_required(users.ADMIN)
 def organization_disable(org_id):
-    org = organizations.disable(get_db(), org_id, by=current_user.human_id)
+    org, _ = account_events.disable_organization(get_db(), org_id, current_user.doc)
     current_app.logger.info("organization disabled org=%s by=%s", org["human_id"], current_user.human_id)
     flash(f"{org['human_id']} {org['name']} and its accounts are disabled.", "success")
     return redirect(url_for("admin.organization_list"))
@@ -200,7 +200,7 @@ def account_unlock(human_id):
 @bp.route("/accounts/<human_id>/disable", methods=["POST"])
 @roles_required(users.ADMIN)
 def account_disable(human_id):
-    account = accounts.disable(get_db(), human_id, current_user.doc)
+    account = account_events.disable_account(get_db(), human_id, current_user.doc)
     current_app.logger.info("account disabled user=%s by=%s", account["human_id"], current_user.human_id)
     flash(f"{account['human_id']} {account['name']} is disabled.", "success")
     return redirect(url_for("admin.account_list", q=human_id))

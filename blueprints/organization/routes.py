@@ -60,8 +60,7 @@ def staff_new():
 @bp.route("/staff/<human_id>/disable", methods=["POST"])
 @roles_required(users.ORG_MANAGER)
 def staff_disable(human_id):
-    account = organizations.disable_member(get_db(), current_user.org_id, human_id,
-                                           by=current_user.human_id)
+    account = account_events.disable_account(get_db(), human_id, current_user.doc)
     current_app.logger.info("staff disabled user=%s by=%s", account["human_id"], current_user.human_id)
     flash(f"{account['human_id']} {account['name']} is disabled.", "success")
     return redirect(url_for("organization.dashboard"))

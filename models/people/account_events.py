@@ -1,9 +1,14 @@
-"""Undoing a disable, and a new setup code for a forgotten password: each sealed on the ledger.
+"""Disabling and re-enabling accounts and organizations, and a new setup code for a forgotten
+password: each sealed on the ledger.
 
 Each event is a document of its own in `account_events` (one per block, as a read has its
 entry), written with its pending marker before the change, so that the audit can rebuild
 every block and reconcile can finish or roll back a change a crash interrupted:
 
+- `account.disabled`: an account can no longer sign in (an admin, never their own; a manager
+  for their own staff).
+- `organization.disabled`: the organization and every account of it still active, named in
+  the block and marked `disabled_with_org` (an admin).
 - `account.enabled`: a disabled account signs in again (an admin; a manager for their own
   staff). Not while its organization is disabled: the organization comes back first.
 - `organization.enabled`: the organization, and exactly the accounts its disabling switched
@@ -26,8 +31,10 @@ from models.sealing.seam import new_salts, pending_fields, seal_pending
 from models.storage import authority
 
 ACCOUNT_ENABLED, ORGANIZATION_ENABLED = "account.enabled", "organization.enabled"
+ACCOUNT_DISABLED, ORGANIZATION_DISABLED = "account.disabled", "organization.disabled"
 CODE_REISSUED = "account.setup_code_reissued"
-ACCOUNT_KINDS = (ACCOUNT_ENABLED, CODE_REISSUED)
+ACCOUNT_KINDS = (ACCOUNT_ENABLED, ACCOUNT_DISABLED, CODE_REISSUED)
+ORGANIZATION_KINDS = (ORGANIZATION_ENABLED, ORGANIZATION_DISABLED)
 
 LAST = "last_account_event"
 """On the account or organization: the event its latest such change went through."""
@@ -72,6 +79,51 @@ def _record(db, kind, subject_id, actor, details):
 def _seal(db, event, actor, salts):
     seal_pending(db, event["kind"], event, actor, attributes(event), salts)
     return event
+
+
+def disable_account(db, human_id, actor):
+    """active → disabled (it can no longer sign in), sealed as `account.disabled`."""
+    account = _target(db, human_id, actor)
+    if account["human_id"] == actor["human_id"]:
+        raise Forbidden("You cannot disable your own account.")
+    if not account.get("active", True):
+        raise Conflict("That account is already disabled.")
+    event, salts = _record(db, ACCOUNT_DISABLED, account["human_id"], actor,
+                           {"role": account["role"], "organization": account.get("org_id")})
+    disabled = authority.transition(db.users, {"_id": account["_id"], "active": True}, {"$set": {
+        "active": False, "disabled_at": clock.now(), "disabled_by": actor["human_id"],
+        LAST: event["_id"]}})
+    if disabled is None:
+        db.account_events.delete_one({"_id": event["_id"]})
+        raise Conflict("That account is already disabled.")
+    _seal(db, event, actor, salts)
+    return disabled
+
+
+def disable_organization(db, org_id, admin):
+    """active → disabled, with every account of it still active (marked `disabled_with_org`,
+    so re-enabling restores exactly them), sealed as `organization.disabled` naming them."""
+    if admin["role"] != users.ADMIN:
+        raise Forbidden("Only administrators disable an organization.")
+    org = organizations.require(db, org_id)
+    if not org.get("active", True):
+        raise Conflict("That organization is already disabled.")
+    members = sorted(account["human_id"] for account in db.users.find(
+        {"org_id": org["human_id"], "active": True}, {"human_id": 1}))
+    event, salts = _record(db, ORGANIZATION_DISABLED, org["human_id"], admin,
+                           {"accounts": members})
+    disabled = authority.transition(db.organizations, {"_id": org["_id"], "active": True}, {
+        "$set": {"active": False, "disabled_at": clock.now(), "disabled_by": admin["human_id"],
+                 LAST: event["_id"]}})
+    if disabled is None:
+        db.account_events.delete_one({"_id": event["_id"]})
+        raise Conflict("That organization is already disabled.")
+    for human_id in members:
+        authority.transition(db.users, {"human_id": human_id, "org_id": org["human_id"],
+                                        "active": True},
+                             {"$set": {"active": False, "disabled_with_org": True}})
+    _seal(db, event, admin, salts)
+    return disabled, members
 
 
 def enable_account(db, human_id, actor):
@@ -174,7 +226,7 @@ def coverage(db):
 def _changed(db, event):
     """Whether the change the event names took place (reconcile seals it) or not (rolls back):
     the changed document names the event it went through."""
-    collection = db.organizations if event["kind"] == ORGANIZATION_ENABLED else db.users
+    collection = db.organizations if event["kind"] in ORGANIZATION_KINDS else db.users
     changed = collection.find_one({"human_id": event["subject_id"]}, {LAST: 1})
     return changed is not None and changed.get(LAST) == event["_id"]
 
@@ -198,6 +250,7 @@ def _event(kind, subject_name):
                      label=lambda event: f"{event['kind']} {event['subject_id']}")
 
 
-EVENTS = (_event(ACCOUNT_ENABLED, "account"), _event(ORGANIZATION_ENABLED, "organization"),
+EVENTS = (_event(ACCOUNT_DISABLED, "account"), _event(ORGANIZATION_DISABLED, "organization"),
+          _event(ACCOUNT_ENABLED, "account"), _event(ORGANIZATION_ENABLED, "organization"),
           _event(CODE_REISSUED, "account"))
 COVERAGE = (coverage,)

@@ -145,19 +145,6 @@ def unlock(db, human_id, at=None):
     return doc
 
 
-def disable(db, human_id, by):
-    """Switch an account off (it can no longer sign in); never the caller's own."""
-    if human_id == by["human_id"]:
-        raise Forbidden("You cannot disable your own account.")
-    doc = transition_where(
-        db.users, {"human_id": human_id, "active": True},
-        {"$set": {"active": False, "disabled_at": clock.now(), "disabled_by": by["human_id"]}})
-    if doc is None:
-        _require(db, human_id)
-        raise Conflict("That account is already disabled.")
-    return doc
-
-
 def by_role(db, role):
     """Accounts of one role (small roles only: admins, auditors), by human id."""
     found = db.users.find({"role": role}, {"password_hash": 0}, limit=LIST_LIMIT)

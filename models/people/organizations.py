@@ -146,24 +146,6 @@ def create_with_manager(db, *, name, kind, manager_name, manager_username, round
     return org, account, code
 
 
-def disable(db, human_id, by=None):
-    """Switch an organization off, and with it every account that belongs to it.
-
-    Accounts disabled this way are marked `disabled_with_org`, so they can be told apart from
-    accounts someone disabled one by one. Patients never belong to an organization.
-    """
-    org = transition_where(
-        db.organizations, {"human_id": human_id, "active": True},
-        {"$set": {"active": False, "disabled_at": clock.now(), "disabled_by": by}})
-    if org is None:
-        require(db, human_id)
-        raise Conflict("That organization is already disabled.")
-    for account in db.users.find({"org_id": human_id, "active": True}, {"_id": 1}):
-        transition_where(db.users, {"_id": account["_id"], "active": True},
-                         {"$set": {"active": False, "disabled_with_org": True}})
-    return org
-
-
 def managers(db, org_human_ids):
     """Managers of the given organizations, grouped by organization."""
     grouped = {}
@@ -222,20 +204,6 @@ def add_member(db, org, *, role, name, username, rounds, created_by=None, specia
         db, rounds=rounds, username=cleaned["username"], role=role, name=cleaned["name"],
         org_id=org["human_id"], verified=False, created_by=created_by,
         profile={"specialty": specialty} if specialty else None)
-
-
-def disable_member(db, org_human_id, member_human_id, by=None):
-    """Disable one of this organization's staff; anyone else's staff is simply not found."""
-    query = {"human_id": (member_human_id or "").strip().upper(), "org_id": org_human_id,
-             "role": {"$in": list(MEMBER_ROLES)}}
-    account = transition_where(
-        db.users, dict(query, active=True),
-        {"$set": {"active": False, "disabled_at": clock.now(), "disabled_by": by}})
-    if account is None:
-        if db.users.find_one(query, {"_id": 1}) is None:
-            raise NotFound("There is no such member of your organization.")
-        raise Conflict("That account is already disabled.")
-    return account
 
 
 def count(db):

@@ -139,3 +139,37 @@ def test_only_managers_use_the_staff_actions(app, client, auth, make_account, st
     for action in ("enable", "setup-code"):
         assert_refused(client.post(f"/organization/staff/{one['human_id']}/{action}"), role)
     assert snapshot(app) == before
+
+
+def test_disabling_is_sealed_too_and_names_what_an_organization_took_with_it(
+        app, client, auth, admin, org, manager, staff):
+    one, two = staff
+    auth.login(admin["username"])
+    assert client.post(f"/admin/accounts/{one['human_id']}/disable").status_code == 302
+    [block] = blocks_of_kind(app, account_events.ACCOUNT_DISABLED)
+    assert block["subject"] == {"account": one["human_id"]} and block["actor"] == admin["actor"]
+    assert client.post(f"/admin/accounts/{one['human_id']}/disable").status_code == 409
+    assert len(blocks_of_kind(app, account_events.ACCOUNT_DISABLED)) == 1   # nothing sealed twice
+    assert client.post(f"/admin/accounts/{admin['human_id']}/disable").status_code == 403
+    assert client.post(f"/admin/organizations/{org['human_id']}/disable").status_code == 302
+    [block] = blocks_of_kind(app, account_events.ORGANIZATION_DISABLED)
+    assert block["subject"] == {"organization": org["human_id"]}
+    event = store(app).account_events.find_one({"kind": account_events.ORGANIZATION_DISABLED})
+    # the one disabled before is not among those the organization took with it
+    assert event["details"]["accounts"] == sorted([manager["human_id"], two["human_id"]])
+    assert not fresh(app, two)["active"] and fresh(app, two)["disabled_with_org"]
+
+
+def test_a_manager_disables_their_own_staff_sealed_and_nobody_elses(
+        app, client, auth, manager, other_manager, staff):
+    one, _ = staff
+    auth.login(other_manager["username"])
+    before = snapshot(app)
+    assert client.post(f"/organization/staff/{one['human_id']}/disable").status_code == 404
+    assert snapshot(app) == before and fresh(app, one)["active"]
+    auth.logout()
+    auth.login(manager["username"])
+    assert client.post(f"/organization/staff/{one['human_id']}/disable").status_code == 302
+    [block] = blocks_of_kind(app, account_events.ACCOUNT_DISABLED)
+    assert block["subject"] == {"account": one["human_id"]} and block["actor"] == manager["actor"]
+    assert not fresh(app, one)["active"]

@@ -13,7 +13,7 @@ from models.clinical import audit_trail, pharmacy, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
 from models.core.clock import now_ms
-from models.people import account_events, accounts, organizations, verification
+from models.people import account_events, verification
 from models.sealing import audit_jobs as ledger_audit
 from models.sealing import registry as sealed
 from models.sealing.seam import store_for
@@ -102,9 +102,9 @@ def full_history(world):
         made["reviewed"] = emergency.review(db, made["emergency"]["emergency_id"], world.auditor,
                                             False, "No emergency in the notes",
                                             now=made["emergency"]["ends_at"])
-        organizations.disable(db, world.lab["human_id"], by=world.admin["human_id"])
+        account_events.disable_organization(db, world.lab["human_id"], world.admin)
         account_events.enable_organization(db, world.lab["human_id"], world.admin)
-        accounts.disable(db, world.lab_tech["human_id"], world.admin)
+        account_events.disable_account(db, world.lab_tech["human_id"], world.admin)
         account_events.enable_account(db, world.lab_tech["human_id"], world.admin)
         account_events.reissue_setup_code(db, world.manager_b["human_id"], world.admin, rounds=4)
     return made

@@ -6,7 +6,7 @@ import pytest
 
 from models.core import names, specialties
 from models.core.errors import InvalidInput, NotFound
-from models.people import directory, organizations, patients, users
+from models.people import account_events, directory, patients, users
 from models.storage import authority
 from models.storage.db import get_db
 
@@ -155,7 +155,7 @@ def test_doctors_are_found_by_name_or_specialty_and_only_when_verified(app, peop
 def test_organizations_are_found_by_any_word_of_their_name_and_by_kind(app, world):
     db = get_db(app)
     with app.app_context():
-        organizations.disable(db, world.hospital_b["human_id"])
+        account_events.disable_organization(db, world.hospital_b["human_id"], world.admin)
     assert [c["human_id"] for c in directory.find_organizations(db, "anne")] == \
         [world.hospital_a["human_id"]]
     assert [c["human_id"] for c in directory.find_organizations(db, "", "pharmacy")] == \

@@ -15,7 +15,7 @@ from models import startup
 from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
-from models.people import account_events, accounts, organizations, users, verification
+from models.people import account_events, users, verification
 from models.sealing import audit_jobs, reconcile, registry, seam
 from models.sealing.registry import PENDING
 from models.storage.db import get_db
@@ -90,9 +90,13 @@ ACTIONS = {
     "account.verified": lambda w, db: (lambda doctor: lambda: verification.approve(
         db, doctor["human_id"], w.admin))(_pending_doctor(w, db)),
     "account.enabled": lambda w, db: (lambda off: lambda: account_events.enable_account(
-        db, off["human_id"], w.admin))(accounts.disable(db, w.colleague["human_id"], w.admin)),
+        db, off["human_id"], w.admin))(account_events.disable_account(db, w.colleague["human_id"], w.admin)),
     "organization.enabled": lambda w, db: (lambda off: lambda: account_events.enable_organization(
-        db, off["human_id"], w.admin))(organizations.disable(db, w.lab["human_id"], by="ADM")),
+        db, off["human_id"], w.admin))(account_events.disable_organization(db, w.lab["human_id"], w.admin)[0]),
+    "account.disabled": lambda w, db: lambda: account_events.disable_account(
+        db, w.colleague["human_id"], w.admin),
+    "organization.disabled": lambda w, db: lambda: account_events.disable_organization(
+        db, w.lab["human_id"], w.admin),
     "account.setup_code_reissued": lambda w, db: lambda: account_events.reissue_setup_code(
         db, w.lab_tech["human_id"], w.admin, rounds=4),
 }
