@@ -76,6 +76,16 @@ def _record(db, kind, subject_id, actor, details):
     return event, salts
 
 
+def _apply(db, collection, query, update, event, conflict):
+    """The change the pending event records, or, when the document changed in the meantime,
+    no change and no event (a 409 saying `conflict`)."""
+    changed = authority.transition(collection, query, update)
+    if changed is None:
+        db.account_events.delete_one({"_id": event["_id"]})
+        raise Conflict(conflict)
+    return changed
+
+
 def _seal(db, event, actor, salts):
     seal_pending(db, event["kind"], event, actor, attributes(event), salts)
     return event
@@ -90,12 +100,9 @@ def disable_account(db, human_id, actor):
         raise Conflict("That account is already disabled.")
     event, salts = _record(db, ACCOUNT_DISABLED, account["human_id"], actor,
                            {"role": account["role"], "organization": account.get("org_id")})
-    disabled = authority.transition(db.users, {"_id": account["_id"], "active": True}, {"$set": {
+    disabled = _apply(db, db.users, {"_id": account["_id"], "active": True}, {"$set": {
         "active": False, "disabled_at": clock.now(), "disabled_by": actor["human_id"],
-        LAST: event["_id"]}})
-    if disabled is None:
-        db.account_events.delete_one({"_id": event["_id"]})
-        raise Conflict("That account is already disabled.")
+        LAST: event["_id"]}}, event, "That account is already disabled.")
     _seal(db, event, actor, salts)
     return disabled
 
@@ -112,12 +119,9 @@ def disable_organization(db, org_id, admin):
         {"org_id": org["human_id"], "active": True}, {"human_id": 1}))
     event, salts = _record(db, ORGANIZATION_DISABLED, org["human_id"], admin,
                            {"accounts": members})
-    disabled = authority.transition(db.organizations, {"_id": org["_id"], "active": True}, {
-        "$set": {"active": False, "disabled_at": clock.now(), "disabled_by": admin["human_id"],
-                 LAST: event["_id"]}})
-    if disabled is None:
-        db.account_events.delete_one({"_id": event["_id"]})
-        raise Conflict("That organization is already disabled.")
+    disabled = _apply(db, db.organizations, {"_id": org["_id"], "active": True}, {"$set": {
+        "active": False, "disabled_at": clock.now(), "disabled_by": admin["human_id"],
+        LAST: event["_id"]}}, event, "That organization is already disabled.")
     for human_id in members:
         authority.transition(db.users, {"human_id": human_id, "org_id": org["human_id"],
                                         "active": True},
@@ -137,13 +141,12 @@ def enable_account(db, human_id, actor):
                        "is disabled: re-enable the organization first.")
     event, salts = _record(db, ACCOUNT_ENABLED, account["human_id"], actor,
                            {"role": account["role"], "organization": account.get("org_id")})
-    enabled = authority.transition(db.users, {"_id": account["_id"], "active": False},
-                                   dict(_REENABLED, **{"$set": {
-                                       "active": True, "enabled_at": clock.now(),
-                                       "enabled_by": actor["human_id"], LAST: event["_id"]}}))
-    if enabled is None:
-        db.account_events.delete_one({"_id": event["_id"]})
-        raise Conflict("That account changed in the meantime (already enabled?): nothing was done.")
+    enabled = _apply(db, db.users, {"_id": account["_id"], "active": False},
+                     dict(_REENABLED, **{"$set": {"active": True, "enabled_at": clock.now(),
+                                                  "enabled_by": actor["human_id"],
+                                                  LAST: event["_id"]}}),
+                     event, "That account changed in the meantime (already enabled?): nothing "
+                            "was done.")
     _seal(db, event, actor, salts)
     return enabled
 
@@ -160,13 +163,11 @@ def enable_organization(db, org_id, admin):
         {"org_id": org["human_id"], "active": False, "disabled_with_org": True}, {"human_id": 1}))
     event, salts = _record(db, ORGANIZATION_ENABLED, org["human_id"], admin,
                            {"accounts": restored})
-    enabled = authority.transition(db.organizations, {"_id": org["_id"], "active": False}, {
+    enabled = _apply(db, db.organizations, {"_id": org["_id"], "active": False}, {
         "$set": {"active": True, "enabled_at": clock.now(), "enabled_by": admin["human_id"],
                  LAST: event["_id"]},
-        "$unset": {"disabled_at": "", "disabled_by": ""}})
-    if enabled is None:
-        db.account_events.delete_one({"_id": event["_id"]})
-        raise Conflict("That organization changed in the meantime: nothing was done.")
+        "$unset": {"disabled_at": "", "disabled_by": ""}},
+        event, "That organization changed in the meantime: nothing was done.")
     for human_id in restored:
         authority.transition(db.users, {"human_id": human_id, "org_id": org["human_id"],
                                         "active": False, "disabled_with_org": True}, _REENABLED)
@@ -183,12 +184,10 @@ def reissue_setup_code(db, human_id, actor, rounds):
     code = accounts.new_setup_code()
     event, salts = _record(db, CODE_REISSUED, account["human_id"], actor,
                            {"role": account["role"], "organization": account.get("org_id")})
-    changed = authority.transition(db.users, {"_id": account["_id"]}, {"$set": {
+    changed = _apply(db, db.users, {"_id": account["_id"]}, {"$set": {
         "password_hash": users.hash_password(code, rounds), "must_set_password": True,
-        "failed_logins": 0, "locked_until": None, LAST: event["_id"]}})
-    if changed is None:
-        db.account_events.delete_one({"_id": event["_id"]})
-        raise Conflict("That account changed in the meantime: no code was issued.")
+        "failed_logins": 0, "locked_until": None, LAST: event["_id"]}},
+        event, "That account changed in the meantime: no code was issued.")
     _seal(db, event, actor, salts)
     return changed, code
 
