@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from models.clinical import records
 from models.people import organizations, users
 from models.storage.db import get_db
+from tests.browser.journey import PASSWORD, sign_in, sign_out
 
-PASSWORD = "journey pass phrase 1"
 DIAGNOSIS = {"code": "I10", "description": "Essential hypertension, journey test",
              "clinical_status": "active", "onset": "2021-05-04"}
 SYMPTOMS = {"title": "Headaches since March", "symptoms": "Morning headaches, worse when tired."}
@@ -41,18 +41,6 @@ def set_up_world(live_server):
                                   type_name="patient_provided", raw=SYMPTOMS, max_bytes=limit)
     return {"doctor": doctor["human_id"], "patient": patient["human_id"], "org": org["human_id"],
             "diagnosis": diagnosis["record_id"], "document": document["record_id"]}
-
-
-def sign_in(page, live_server, username):
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(re.compile(r"/login$"))
 
 
 def row_of(page, record_id):

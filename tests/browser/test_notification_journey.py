@@ -11,8 +11,8 @@ from models.clinical import records
 from models.consent import workflow as consent
 from models.people import organizations, users
 from models.storage.db import get_db
+from tests.browser.journey import PASSWORD, sign_in, sign_out
 
-PASSWORD = "journey pass phrase 1"
 DIAGNOSIS = {"code": "I10", "description": "Essential hypertension, notification journey",
              "clinical_status": "active", "onset": "2021-05-04"}
 
@@ -39,18 +39,6 @@ def set_up_world(live_server):
                                   scope_kind="all", type_names=[], record_text="",
                                   purpose="treatment", duration_days=7, one_time=False)
     return {"doctor": doctor["human_id"], "diagnosis": diagnosis["record_id"]}
-
-
-def sign_in(page, live_server, username):
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(re.compile(r"/login$"))
 
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

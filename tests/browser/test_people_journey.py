@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from models.people import users
 from models.storage.db import get_db
+from tests.browser.journey import sign_in, sign_out
 
 ADMIN_PASSWORD = "admin pass phrase 1"
 NEW_PASSWORD = "a brand new passphrase"
@@ -16,18 +17,6 @@ def create_admin(live_server):
     with app.app_context():
         users.create_user(get_db(), username="admin", role=users.ADMIN, name="Ada Admin",
                           password=ADMIN_PASSWORD, rounds=4)
-
-
-def sign_in(page, live_server, username, password):
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(re.compile(r"/login$"))
 
 
 def first_login(page, live_server, username, code):

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 from models.clinical import records
 from models.people import organizations, users
 from models.storage.db import get_db
+from tests.browser.journey import PASSWORD, sign_in, sign_out
 
-PASSWORD = "journey pass phrase 1"
 BORN = "1980-03-02"
 PRESCRIPTION = {"medication": "Amoxicillin", "strength": "500 mg", "dose": "1 capsule",
                 "route": "oral", "frequency": "three times a day", "duration_days": "7",
@@ -42,18 +42,6 @@ def set_up_world(live_server):
                             max_bytes=app.config["MAX_ATTACHMENT_BYTES"])
     return {"leo": leo["human_id"], "namesake": namesake["human_id"], "rx": rx["record_id"],
             "hospital": hospital["human_id"], "pharmacy": pharmacy["human_id"]}
-
-
-def sign_in(page, live_server, username):
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(re.compile(r"/login$"))
 
 
 def shot(page, tmp_path, name):
