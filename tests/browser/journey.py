@@ -1,7 +1,10 @@
-"""What every browser journey does: sign in through the form, sign out through the navbar."""
+"""What every browser journey does: its people (a hospital, two of its doctors, a patient),
+signing in through the form and out through the navbar."""
 import re
 
 from playwright.sync_api import expect
+
+from models.people import organizations, users
 
 PASSWORD = "journey pass phrase 1"   # the accounts the journeys create for themselves
 
@@ -16,3 +19,15 @@ def sign_in(page, live_server, username, password=PASSWORD):
 def sign_out(page):
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login$"))
+
+
+def hospital_people(db):
+    """(hospital, doctor "dana", colleague "olga", patient "paula"), all with PASSWORD."""
+    org = organizations.create(db, name="St. Mary Hospital", kind=organizations.HOSPITAL)
+    doctor, colleague = (users.create_user(db, username=username, role=users.DOCTOR, name=name,
+                                           password=PASSWORD, rounds=4, org_id=org["human_id"],
+                                           verified=True)
+                         for username, name in (("dana", "Dana Doctor"), ("olga", "Olga Other")))
+    patient = users.create_user(db, username="paula", role=users.PATIENT, name="Paula Patient",
+                                password=PASSWORD, rounds=4)
+    return org, doctor, colleague, patient

@@ -9,9 +9,8 @@ import re
 from playwright.sync_api import expect
 
 from models.clinical import records
-from models.people import organizations, users
 from models.storage.db import get_db
-from tests.browser.journey import PASSWORD, sign_in, sign_out
+from tests.browser.journey import hospital_people, sign_in, sign_out
 
 DIAGNOSIS = {"code": "I10", "description": "Essential hypertension, journey test",
              "clinical_status": "active", "onset": "2021-05-04"}
@@ -26,15 +25,7 @@ def set_up_world(live_server):
         db = get_db()
         key = app.extensions["medledger"]["data_key"]
         limit = app.config["MAX_ATTACHMENT_BYTES"]
-        org = organizations.create(db, name="St. Mary Hospital", kind=organizations.HOSPITAL)
-        doctor = users.create_user(db, username="dana", role=users.DOCTOR, name="Dana Doctor",
-                                   password=PASSWORD, rounds=4, org_id=org["human_id"],
-                                   verified=True)
-        colleague = users.create_user(db, username="olga", role=users.DOCTOR, name="Olga Other",
-                                      password=PASSWORD, rounds=4, org_id=org["human_id"],
-                                      verified=True)
-        patient = users.create_user(db, username="paula", role=users.PATIENT,
-                                    name="Paula Patient", password=PASSWORD, rounds=4)
+        org, doctor, colleague, patient = hospital_people(db)
         diagnosis = records.create(db, key, author=colleague, patient_id=patient["human_id"],
                                    type_name="diagnosis", raw=DIAGNOSIS, max_bytes=limit)
         document = records.create(db, key, author=patient, patient_id=patient["human_id"],
