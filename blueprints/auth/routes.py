@@ -20,6 +20,7 @@ HOME = {
     users.DOCTOR: "doctor.dashboard",
     users.PHARMACIST: "staff.dashboard",
     users.LAB_TECH: "staff.dashboard",
+    users.FRONT_DESK: "desk.dashboard",
     users.PATIENT: "patient.dashboard",
     users.AUDITOR: "auditor.dashboard",
 }

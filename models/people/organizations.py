@@ -18,12 +18,15 @@ from models.people import accounts, users
 HOSPITAL, CLINIC, LAB, PHARMACY = "hospital", "clinic", "lab", "pharmacy"
 KINDS = (HOSPITAL, CLINIC, LAB, PHARMACY)
 KIND_LABELS = {HOSPITAL: "Hospital", CLINIC: "Clinic", LAB: "Laboratory", PHARMACY: "Pharmacy"}
-MEMBER_ROLES = (users.DOCTOR, users.PHARMACIST, users.LAB_TECH)
-ROLES_BY_KIND = {HOSPITAL: (users.DOCTOR,), CLINIC: (users.DOCTOR,), LAB: (users.LAB_TECH,),
-                 PHARMACY: (users.PHARMACIST,)}
+MEMBER_ROLES = (users.DOCTOR, users.PHARMACIST, users.LAB_TECH, users.FRONT_DESK)
+ROLES_BY_KIND = {HOSPITAL: (users.DOCTOR, users.FRONT_DESK), CLINIC: (users.DOCTOR, users.FRONT_DESK),
+                 LAB: (users.LAB_TECH,), PHARMACY: (users.PHARMACIST,)}
 """Who an organization of each kind employs (the spec's people): hospitals and clinics their
-doctors, a pharmacy its pharmacists (who see the prescriptions shared with the pharmacy), a lab
+doctors and their front desk (who book appointments, check patients in and, in a hospital,
+admit them; the front desk reads no clinical record), a pharmacy its pharmacists (who see the prescriptions shared with the pharmacy), a lab
 its technicians (who attach reports for patients who granted the lab)."""
+STAFF_PLURALS = {users.DOCTOR: "doctors", users.PHARMACIST: "pharmacists",
+                 users.LAB_TECH: "lab technicians", users.FRONT_DESK: "front desk staff"}
 MAX_NAME_LENGTH = 120
 LIST_LIMIT = 1000
 
@@ -173,11 +176,11 @@ def role_problem(org, role):
     allowed = member_roles(org)
     if role in allowed:
         return None
-    names = " or ".join(users.ROLE_LABELS[each].lower() for each in allowed) or "nobody"
+    names = " or ".join(STAFF_PLURALS[each] for each in allowed) or "nobody"
     kind = KIND_LABELS.get(org.get("kind"), "organization").lower()
     if role in MEMBER_ROLES:
         return (f"A {kind} cannot employ a {users.ROLE_LABELS[role].lower()}: "
-                f"its staff are {names}s.")
+                f"its staff are {names}.")
     return f"Choose {names}."
 
 

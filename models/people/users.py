@@ -22,17 +22,19 @@ ORG_MANAGER = "org_manager"
 DOCTOR = "doctor"
 PHARMACIST = "pharmacist"
 LAB_TECH = "lab_tech"
+FRONT_DESK = "front_desk"
 PATIENT = "patient"
 AUDITOR = "auditor"
-ROLES = (ADMIN, ORG_MANAGER, DOCTOR, PHARMACIST, LAB_TECH, PATIENT, AUDITOR)
-STAFF_ROLES = (PHARMACIST, LAB_TECH)
+ROLES = (ADMIN, ORG_MANAGER, DOCTOR, PHARMACIST, LAB_TECH, FRONT_DESK, PATIENT, AUDITOR)
+STAFF_ROLES = (PHARMACIST, LAB_TECH, FRONT_DESK)
 ROLE_LABELS = {
     ADMIN: "Administrator", ORG_MANAGER: "Organization manager", DOCTOR: "Doctor",
-    PHARMACIST: "Pharmacist", LAB_TECH: "Lab technician", PATIENT: "Patient", AUDITOR: "Auditor",
+    PHARMACIST: "Pharmacist", LAB_TECH: "Lab technician", FRONT_DESK: "Front desk",
+    PATIENT: "Patient", AUDITOR: "Auditor",
 }
 HUMAN_ID_KIND = {
     ADMIN: "admin", ORG_MANAGER: "staff", DOCTOR: "doctor", PHARMACIST: "staff",
-    LAB_TECH: "staff", PATIENT: "patient", AUDITOR: "auditor",
+    LAB_TECH: "staff", FRONT_DESK: "staff", PATIENT: "patient", AUDITOR: "auditor",
 }
 
 AUTHORITY = (authority.Protected(

@@ -70,15 +70,17 @@ def test_manager_adds_a_doctor_who_starts_unverified(app, client, auth, manager)
 
 @pytest.mark.parametrize("kind, role", [(organizations.PHARMACY, users.PHARMACIST),
                                         (organizations.LAB, users.LAB_TECH),
-                                        (organizations.CLINIC, users.DOCTOR)])
+                                        (organizations.CLINIC, users.DOCTOR),
+                                        (organizations.HOSPITAL, users.FRONT_DESK)])
 def test_managers_add_the_staff_their_kind_employs(app, client, auth, make_account, kind, role):
     org = make_org(app, f"The {kind} of the test", kind)
     manager = make_account(users.ORG_MANAGER, org_id=org["human_id"])
     auth.login(manager["username"])
     form = client.get("/organization/staff/new").get_data(as_text=True)
     role_select = form.split('name="role"', 1)[1].split("</select>", 1)[0]
-    assert re.findall(r'<option value="([a-z_]+)"', role_select) == [role]
-    assert ('name="specialty"' in form) == (role == users.DOCTOR)
+    assert re.findall(r'<option value="([a-z_]+)"', role_select) == list(
+        organizations.ROLES_BY_KIND[kind])
+    assert ('name="specialty"' in form) == (users.DOCTOR in organizations.ROLES_BY_KIND[kind])
     response = client.post("/organization/staff/new",
                            data={"role": role, "name": "Sam Reyes", "username": f"{role}.reyes"})
     assert response.status_code == 200
@@ -88,11 +90,12 @@ def test_managers_add_the_staff_their_kind_employs(app, client, auth, make_accou
 
 
 @pytest.mark.parametrize("kind, role, message", [
-    (organizations.HOSPITAL, users.PHARMACIST, "A hospital cannot employ a pharmacist: its staff are doctors."),
-    (organizations.CLINIC, users.LAB_TECH, "A clinic cannot employ a lab technician: its staff are doctors."),
+    (organizations.HOSPITAL, users.PHARMACIST, "A hospital cannot employ a pharmacist: its staff are doctors or front desk staff."),
+    (organizations.CLINIC, users.LAB_TECH, "A clinic cannot employ a lab technician: its staff are doctors or front desk staff."),
     (organizations.PHARMACY, users.DOCTOR, "A pharmacy cannot employ a doctor: its staff are pharmacists."),
     (organizations.PHARMACY, users.LAB_TECH, "A pharmacy cannot employ a lab technician"),
     (organizations.LAB, users.PHARMACIST, "A laboratory cannot employ a pharmacist: its staff are lab technicians."),
+    (organizations.PHARMACY, users.FRONT_DESK, "A pharmacy cannot employ a front desk: its staff are pharmacists."),
 ])
 def test_a_role_the_organization_kind_does_not_employ_is_refused(app, client, auth, make_account,
                                                                  kind, role, message):
