@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from models import startup
+from models.care import schedules
 from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -99,6 +100,11 @@ ACTIONS = {
         db, w.lab["human_id"], w.admin),
     "account.setup_code_reissued": lambda w, db: lambda: account_events.reissue_setup_code(
         db, w.lab_tech["human_id"], w.admin, rounds=4),
+    "schedule.published": lambda w, db: lambda: schedules.publish(
+        db, actor=w.manager_b, doctor_id=w.outsider["human_id"], slot_minutes=30,
+        hours="Mon 09:00-12:00", leave="2030-01-01"),
+    "schedule.booking_mode": lambda w, db: lambda: schedules.set_booking_mode(
+        db, manager=w.manager_b, mode=schedules.REQUEST),
 }
 KINDS_WITH_DOCUMENTS = sorted(ACTIONS)
 
