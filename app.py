@@ -22,7 +22,7 @@ from models.storage import authority
 from models.storage import db as storage
 
 AREAS = ("auth", "admin", "organization", "doctor", "staff", "desk", "patient", "auditor",
-         "notifications")
+         "notifications", "appointments")
 
 
 def create_app(config=None):

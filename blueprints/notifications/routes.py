@@ -57,6 +57,8 @@ def link_for(note, role):
             return url_for("patient.emergencies")
         if role == users.AUDITOR:
             return url_for("auditor.emergency_case", emergency_id=target["emergency"])
+    if kind == "appointment" and role in (users.PATIENT, users.DOCTOR):
+        return url_for("appointments.detail", appointment_id=target["appointment"])
     if kind == "record" and role == users.PATIENT:
         return url_for("patient.record", record_id=target["record"], version=target["version"])
     return url_for("notifications.inbox")

@@ -330,12 +330,13 @@ def cells(start, end):
 
 def held_cells(db, doctor_id, start, end):
     """The doctor's held cells in [start, end): one bounded range on the (doctor, cell) index."""
-    return {_utc(hold["cell"]) for hold in db.slot_holds.find(
+    return {as_utc(hold["cell"]) for hold in db.slot_holds.find(
         {"doctor_id": doctor_id, "cell": {"$gte": start, "$lt": end}}, {"cell": 1},
         limit=HOLD_LIMIT)}
 
 
-def _utc(value):
+def as_utc(value):
+    """A stored time as an aware UTC datetime (mongomock and older documents may be naive)."""
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
@@ -360,9 +361,9 @@ def slot_at(db, doctor_id, start, zone):
     schedule = current(db, doctor_id)
     if schedule is None:
         return None
-    day = _utc(start).astimezone(zone).date()
+    day = as_utc(start).astimezone(zone).date()
     for slot in offered(schedule, day, day, zone):
-        if slot[0] == _utc(start):
+        if slot[0] == as_utc(start):
             return slot
     return None
 

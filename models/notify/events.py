@@ -13,6 +13,8 @@ Recipients come from that document and the accounts it names, never from a form:
 | a record read by anyone but the patient | the patient, one notification per reader while unread (folded) | who saw my records, that reader |
 | emergency access opened | the patient; every active auditor (review queue) | emergencies / the case |
 | prescription dispensed | the patient | the record |
+| appointment requested or booked; accepted, declined or cancelled by the patient; patient checked in | the doctor | the appointment |
+| a time proposed; accepted, declined or cancelled by the doctor's side; fulfilled, no-show, entered in error | the patient | the appointment |
 
 Each notification is keyed by the block's height and its recipient, so delivering a change
 twice (a retried hook, reconcile finishing it after a crash, `replay`) never doubles it.
@@ -22,6 +24,7 @@ from datetime import datetime
 
 from flask import current_app
 
+from models.care import appointments
 from models.clinical import audit_trail, pharmacy
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -193,6 +196,27 @@ def _dispensed(db, record, height, at):
                           about=about, target=dict(about, kind="record"))]
 
 
+def _appointment(action):
+    """Tell the other side of the appointment (the doctor of what the patient or the desk
+    did, the patient of what the doctor's side did)."""
+    def handler(db, appt, height, at):
+        entry = appointments.entry_of(appt, action) or {}
+        by = users.by_human_id(db, entry.get("by") or "") or {}
+        actor = {"id": by.get("human_id"), "name": by.get("name"), "role": by.get("role"),
+                 "org": by.get("org_id") if by.get("role") != users.PATIENT else None}
+        told = [appt["doctor_id"]] if entry.get("party") == appointments.PATIENT \
+            or action == "arrived" else [appt["patient_id"]]
+        about = {"appointment": appt["appointment_id"], "patient": appt["patient_id"],
+                 "doctor": appt["doctor_id"]}
+        return [inbox.deliver(db, recipient, height, text.APPOINTMENT, at=at, actor=actor,
+                              about=about, detail={"action": action, "start": entry.get("start")},
+                              target={"kind": "appointment",
+                                      "appointment": appt["appointment_id"]})
+                for recipient in told if recipient != entry.get("by")]
+    handler.__name__ = f"_appointment_{action}"
+    return handler
+
+
 HANDLERS = {
     consent.REQUESTED: _requested,
     consent.APPROVED_KIND: _approved,
@@ -203,6 +227,7 @@ HANDLERS = {
     audit_trail.READ_KIND: _read,
     emergency.OPENED_KIND: _emergency,
     pharmacy.DISPENSED_KIND: _dispensed,
+    **{row.kind: _appointment(row.action) for row in appointments.TABLE},
 }
 
 

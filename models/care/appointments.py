@@ -1,0 +1,526 @@
+"""Appointments (FHIR R4 `Appointment`): one TABLE of transitions decides everything.
+
+Status: proposed → booked → arrived → fulfilled; cancelled, noshow, entered-in-error. Each
+participant (patient, doctor) has its own status: needs-action, accepted, declined. Every
+action below is a row of TABLE (from which statuses, to which, which party may take it, on
+what condition); anything else is a Conflict (409), a party the row does not name is
+Forbidden (403), and an appointment that is not yours is simply not found (404).
+
+- Direct booking: the patient picks a free slot with a reason → proposed (patient accepted,
+  doctor needs-action); the doctor accepts → booked, or declines with a note → cancelled.
+- Request mode (the organization's `booking_mode`): the patient requests with a reason and
+  preferred days → proposed without a time; the doctor or the front desk proposes a time
+  (holding it) → the patient accepts → booked, or declines → cancelled.
+- Either side cancels a future appointment with a reason; the front desk of the doctor's
+  organization checks the patient in (arrived); the doctor marks it fulfilled (from arrived)
+  or a no-show (from booked, once it has started); doctor or desk mark it entered in error.
+
+No double booking, atomically: the time an appointment covers is held in `slot_holds`, one
+document per (doctor, five-minute cell) under a unique index, inserted all together or not at
+all; a clash rolls back what was inserted and answers "That time was just taken" (409).
+Holds are released when an appointment is cancelled, declined or entered in error. A hold
+whose appointment no longer covers it (a crash between writes) is removed by the next booking
+that meets it, once older than reconcile's grace period.
+
+Every transition is a compare-and-set on the expected status (models.storage.authority), kept
+in the document's history and sealed as `appointment.<action>`: ids, states, times and a hash
+of the reason or note, never their text. Booking grants no access to any record.
+"""
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bson import ObjectId
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from models.care import schedules
+from models.core import ids
+from models.core.clock import now_ms, ts
+from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.people import users
+from models.sealing import reconcile, registry
+from models.sealing.registry import EventKind
+from models.sealing.seam import merge, new_salts, pending_fields, pending_update, seal_pending
+from models.storage import authority
+
+PROPOSED, BOOKED, ARRIVED, FULFILLED = "proposed", "booked", "arrived", "fulfilled"
+CANCELLED, NOSHOW, ENTERED_IN_ERROR = "cancelled", "noshow", "entered-in-error"
+STATUSES = (PROPOSED, BOOKED, ARRIVED, FULFILLED, CANCELLED, NOSHOW, ENTERED_IN_ERROR)
+NEEDS_ACTION, ACCEPTED, DECLINED = "needs-action", "accepted", "declined"
+PATIENT, DOCTOR, DESK = "patient", "doctor", "desk"
+RELEASED = (CANCELLED, ENTERED_IN_ERROR)
+"""Statuses whose time is free again."""
+MIN_TEXT, MAX_TEXT = 3, 500
+MAX_PREFERRED = 200
+LIST_LIMIT = 500
+DAY_LIMIT = 2000
+FUTURE, STARTED = "future", "started"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: tuple
+    target: str
+    parties: frozenset
+    when: str = ""
+    """FUTURE: only before the start (if it has one); STARTED: only once it has started."""
+    timed: bool | None = None
+    """True: only with a time; False: only without one."""
+    answers: bool = False
+    """The acting party's participant status must be needs-action (an answer to the other)."""
+    releases: bool = False
+    note: str = ""
+    """"required" | "optional": a reason or note (kept in the document, hashed on the chain)."""
+
+    @property
+    def kind(self):
+        return f"appointment.{self.action}"
+
+
+TABLE = (
+    Transition("requested", (None,), PROPOSED, frozenset({PATIENT}), note="required"),
+    Transition("time_proposed", (PROPOSED,), PROPOSED, frozenset({DOCTOR, DESK}), timed=False),
+    Transition("accepted", (PROPOSED,), BOOKED, frozenset({PATIENT, DOCTOR}), when=FUTURE,
+               timed=True, answers=True),
+    Transition("declined", (PROPOSED,), CANCELLED, frozenset({PATIENT, DOCTOR}), answers=True,
+               releases=True, note="optional"),
+    Transition("cancelled", (PROPOSED, BOOKED), CANCELLED, frozenset({PATIENT, DOCTOR, DESK}),
+               when=FUTURE, releases=True, note="required"),
+    Transition("arrived", (BOOKED,), ARRIVED, frozenset({DESK})),
+    Transition("fulfilled", (ARRIVED,), FULFILLED, frozenset({DOCTOR})),
+    Transition("noshow", (BOOKED,), NOSHOW, frozenset({DOCTOR}), when=STARTED),
+    Transition("entered_in_error", (PROPOSED, BOOKED, ARRIVED, FULFILLED, NOSHOW, CANCELLED),
+               ENTERED_IN_ERROR, frozenset({DOCTOR, DESK}), releases=True, note="required"),
+)
+BY_ACTION = {row.action: row for row in TABLE}
+ACTIONS = tuple(row.action for row in TABLE if row.action not in ("requested", "time_proposed"))
+"""The actions taken on an appointment by name (`act`); booking and proposing a time have
+their own functions (they need a time)."""
+KINDS = tuple(row.kind for row in TABLE)
+ACTION_LABELS = {"requested": "Requested", "time_proposed": "Time proposed",
+                 "accepted": "Accept", "declined": "Decline", "cancelled": "Cancel",
+                 "arrived": "Check in", "fulfilled": "Mark fulfilled", "noshow": "Mark no-show",
+                 "entered_in_error": "Mark entered in error"}
+
+AUTHORITY = (authority.Protected(
+    "appointments", ("appointment_id", "status", "patient_id", "doctor_id", "org_id", "start",
+                     "end", "participants"), name=lambda doc: doc.get("appointment_id")),)
+INDEXES = {
+    "appointments": [
+        ([("appointment_id", 1)], {"unique": True}),
+        ([("patient_id", 1), ("start", 1)], {}),
+        ([("doctor_id", 1), ("start", 1)], {}),
+        ([("org_id", 1), ("start", 1)], {}),
+    ],
+}
+
+
+# Input rules ----------------------------------------------------------------------------------
+
+def clean_text(value, field, required):
+    text = " ".join((value or "").split())
+    if not text and not required:
+        return ""
+    if not MIN_TEXT <= len(text) <= MAX_TEXT:
+        problem = f"Write {MIN_TEXT} to {MAX_TEXT} characters."
+        raise InvalidInput(problem, {field: problem})
+    return text
+
+
+def note_hash(text):
+    return hashlib.sha256(text.encode()).hexdigest() if text else None
+
+
+# Who is who -----------------------------------------------------------------------------------
+
+def party_of(actor, appt):
+    """The party `actor` is in this appointment (patient, doctor, the doctor's front desk)."""
+    role = actor.get("role")
+    if role == users.PATIENT and appt["patient_id"] == actor.get("human_id"):
+        return PATIENT
+    if role == users.DOCTOR and appt["doctor_id"] == actor.get("human_id"):
+        return DOCTOR
+    if role == users.FRONT_DESK and actor.get("org_id") and appt["org_id"] == actor.get("org_id"):
+        return DESK
+    return None
+
+
+def get(db, appointment_id):
+    """The appointment, if authentic (one changed outside the app decides nothing)."""
+    return authority.authentic("appointments", db.appointments.find_one(
+        {"appointment_id": str(appointment_id or "").strip().upper()}))
+
+
+def for_actor(db, actor, appointment_id):
+    """(appointment, party) of one of the actor's appointments; anyone else's is not found."""
+    appt = get(db, appointment_id)
+    party = party_of(actor, appt) if appt else None
+    if party is None:
+        raise NotFound("There is no such appointment of yours.")
+    return appt, party
+
+
+def bookable_doctor(db, doctor_id):
+    """An active, verified doctor of an organization, or NotFound."""
+    doctor = schedules.require_doctor(db, doctor_id)
+    if (doctor.get("verification") or {}).get("state") != "verified" or not doctor.get("org_id"):
+        raise NotFound("There is no such doctor.")
+    return doctor
+
+
+# Holds ----------------------------------------------------------------------------------------
+
+def _covers(appt, cell):
+    return appt is not None and appt.get("status") not in RELEASED and appt.get("start") \
+        and schedules.as_utc(appt["start"]) <= cell < schedules.as_utc(appt["end"])
+
+
+def _clear_stale(db, doctor_id, wanted, now):
+    """Remove holds on `wanted` cells whose appointment no longer covers them (left by a crash
+    between writes), if older than reconcile's grace; whether any was removed."""
+    removed = False
+    before = now - timedelta(seconds=reconcile.GRACE_SECONDS)
+    for hold in db.slot_holds.find({"doctor_id": doctor_id, "cell": {"$in": wanted}},
+                                   limit=len(wanted)):
+        at = hold.get("at")
+        if at is not None and schedules.as_utc(at) < before \
+                and not _covers(get(db, hold.get("appointment_id")), schedules.as_utc(hold["cell"])):
+            removed |= db.slot_holds.delete_one({"_id": hold["_id"]}).deleted_count == 1
+    return removed
+
+
+def hold(db, doctor_id, appointment_id, start, end, now=None):
+    """Hold every cell of [start, end) for the appointment, all or nothing; Conflict if any
+    is held already."""
+    now = now or now_ms()
+    wanted = schedules.cells(start, end)
+    for attempt in range(2):
+        docs = [{"_id": ObjectId(), "doctor_id": doctor_id, "cell": cell,
+                 "appointment_id": appointment_id, "at": now} for cell in wanted]
+        try:
+            db.slot_holds.insert_many(docs, ordered=True)
+            return docs
+        except (DuplicateKeyError, BulkWriteError):
+            db.slot_holds.delete_many({"_id": {"$in": [doc["_id"] for doc in docs]}})
+            if attempt or not _clear_stale(db, doctor_id, wanted, now):
+                break
+    raise Conflict("That time was just taken. Choose another.", {"start": "That time was just "
+                                                                          "taken."})
+
+
+def release(db, appt):
+    db.slot_holds.delete_many({"appointment_id": appt["appointment_id"]})
+
+
+def holds_complete(db, appt):
+    if not appt.get("start"):
+        return True
+    wanted = schedules.cells(schedules.as_utc(appt["start"]), schedules.as_utc(appt["end"]))
+    found = db.slot_holds.count_documents({"appointment_id": appt["appointment_id"]})
+    return found == len(wanted)
+
+
+# Sealed attributes ----------------------------------------------------------------------------
+
+def entry_of(appt, action):
+    """The history entry of an action (each happens at most once per appointment)."""
+    for entry in reversed(appt.get("history") or []):
+        if entry.get("action") == action:
+            return entry
+    return None
+
+
+def attributes(appt, entry):
+    return {"appointment": appt["appointment_id"], "patient": appt["patient_id"],
+            "doctor": appt["doctor_id"], "organization": appt["org_id"],
+            "from": entry["from"], "to": entry["to"], "start": ts(entry.get("start")),
+            "end": ts(entry.get("end")), "by": entry["by"], "party": entry["party"],
+            "at": ts(entry["at"]), "note_sha256": note_hash(entry.get("note") or "")}
+
+
+def _entry(row, appt_status, actor, party, now, note, start=None, end=None):
+    return {"action": row.action, "from": appt_status, "to": row.target,
+            "by": actor["human_id"], "party": party, "at": now, "note": note or None,
+            "start": start, "end": end}
+
+
+# Creating -------------------------------------------------------------------------------------
+
+def _create(db, *, patient, doctor, mode, reason, preferred, start=None, end=None, now=None):
+    row = BY_ACTION["requested"]
+    now = now or now_ms()
+    appt = {"appointment_id": ids.next_id(db, "appointment"), "status": PROPOSED,
+            "mode": mode, "patient_id": patient["human_id"], "patient_name": patient.get("name"),
+            "doctor_id": doctor["human_id"], "doctor_name": doctor.get("name"),
+            "org_id": doctor["org_id"], "start": start, "end": end, "reason": reason,
+            "preferred_days": preferred or None,
+            "participants": {PATIENT: ACCEPTED, DOCTOR: NEEDS_ACTION}, "created_at": now,
+            "sealed_height": None, "seals": {}}
+    appt["history"] = [_entry(row, None, patient, PATIENT, now, reason, start, end)]
+    salts = new_salts(attributes(appt, appt["history"][0]))
+    db.appointments.insert_one(authority.stamp("appointments",
+                                               pending_fields(appt, row.kind, salts)))
+    if start is not None:
+        try:
+            hold(db, doctor["human_id"], appt["appointment_id"], start, end, now)
+        except Conflict:
+            db.appointments.delete_one({"_id": appt["_id"], "sealed_height": None})
+            raise
+    seal_pending(db, row.kind, appt, patient, attributes(appt, appt["history"][0]), salts)
+    return appt
+
+
+def _patient_and_doctor(db, patient, doctor_id, wanted_mode):
+    if patient.get("role") != users.PATIENT:
+        raise Forbidden("Only patients book appointments.")
+    doctor = bookable_doctor(db, doctor_id)
+    mode = schedules.booking_mode(db, doctor["org_id"])
+    if mode != wanted_mode:
+        raise Conflict("This doctor's organization takes requests: ask for an appointment "
+                       "instead." if mode == schedules.REQUEST else
+                       "This doctor's organization books free slots directly: pick a time.")
+    return doctor
+
+
+def _offered_slot(db, doctor_id, start, zone, now):
+    slot = schedules.slot_at(db, doctor_id, start, zone) if start is not None else None
+    if slot is None or slot[0] <= now:
+        problem = "Choose one of the free times shown."
+        raise InvalidInput(problem, {"start": problem})
+    return slot
+
+
+def _checked(errors, check, *args):
+    """check(*args), or None with its field messages added to `errors` (all shown at once)."""
+    try:
+        return check(*args)
+    except InvalidInput as exc:
+        errors.update(exc.field_errors)
+        return None
+
+
+def book(db, *, patient, doctor_id, start, reason, zone, now=None):
+    """Direct mode: the patient books an offered, free slot → proposed (doctor to accept)."""
+    now = now or now_ms()
+    doctor = _patient_and_doctor(db, patient, doctor_id, schedules.DIRECT)
+    errors = {}
+    reason = _checked(errors, clean_text, reason, "reason", True)
+    slot = _checked(errors, _offered_slot, db, doctor["human_id"], start, zone, now)
+    if errors:
+        raise InvalidInput("Check the highlighted fields.", errors)
+    return _create(db, patient=patient, doctor=doctor, mode=schedules.DIRECT, reason=reason,
+                   preferred=None, start=slot[0], end=slot[1], now=now)
+
+
+def request(db, *, patient, doctor_id, reason, preferred_days=""):
+    """Request mode: the patient asks with a reason and preferred days → proposed, no time."""
+    doctor = _patient_and_doctor(db, patient, doctor_id, schedules.REQUEST)
+    errors = {}
+    reason = _checked(errors, clean_text, reason, "reason", True)
+    preferred = " ".join((preferred_days or "").split())
+    if len(preferred) > MAX_PREFERRED:
+        errors["preferred_days"] = f"Use at most {MAX_PREFERRED} characters."
+    if errors:
+        raise InvalidInput("Check the highlighted fields.", errors)
+    return _create(db, patient=patient, doctor=doctor, mode=schedules.REQUEST, reason=reason,
+                   preferred=preferred)
+
+
+# Transitions ----------------------------------------------------------------------------------
+
+def _check(row, appt, party, now):
+    """Forbidden for a party the row does not name; Conflict for anything else it forbids."""
+    if party not in row.parties:
+        raise Forbidden(f"You may not {ACTION_LABELS[row.action].lower()} this appointment.")
+    if appt["status"] not in row.sources:
+        raise Conflict(f"This appointment is {appt['status']}: it cannot be "
+                       f"{row.target if row.target != appt['status'] else 'changed so'}.")
+    start = appt.get("start")
+    if row.timed is True and not start:
+        raise Conflict("This appointment has no time yet.")
+    if row.timed is False and start:
+        raise Conflict("This appointment already has a time.")
+    if row.answers and (appt.get("participants") or {}).get(
+            PATIENT if party == PATIENT else DOCTOR) != NEEDS_ACTION:
+        raise Conflict("There is nothing for you to answer on this appointment.")
+    if row.when == FUTURE and start and schedules.as_utc(start) <= now:
+        raise Conflict("This appointment has already started.")
+    if row.when == STARTED and (not start or schedules.as_utc(start) > now):
+        raise Conflict("This appointment has not started yet.")
+
+
+def _transition(db, appt, row, actor, party, now, note="", extra=None):
+    """The compare-and-set from the status read, with its history entry and pending marker,
+    then the block; Conflict if someone changed it first."""
+    side = PATIENT if party == PATIENT else DOCTOR
+    fields = dict(extra or {}, status=row.target, updated_at=now)
+    if row.action == "accepted":
+        fields[f"participants.{side}"] = ACCEPTED
+    elif row.action == "declined":
+        fields[f"participants.{side}"] = DECLINED
+    start = fields.get("start", appt.get("start"))
+    end = fields.get("end", appt.get("end"))
+    entry = _entry(row, appt["status"], actor, party, now, note, start, end)
+    salts = new_salts(attributes(appt, entry))
+    query = {"_id": appt["_id"], "status": appt["status"], "start": appt.get("start")}
+    if row.answers:
+        query[f"participants.{side}"] = NEEDS_ACTION
+    changed = authority.transition(db.appointments, query, merge(
+        {"$set": fields, "$push": {"history": entry}},
+        pending_update(row.kind, salts)), current=appt)
+    if changed is None:
+        raise Conflict("This appointment changed in the meantime: reload the page.")
+    if row.releases:
+        release(db, changed)
+    seal_pending(db, row.kind, changed, actor, attributes(changed, entry_of(changed, row.action)),
+                 salts)
+    return changed
+
+
+def act(db, *, actor, appointment_id, action, note="", now=None):
+    """Take one action of the TABLE (not booking, not proposing a time) on an appointment."""
+    row = BY_ACTION.get(action)
+    if row is None or action not in ACTIONS:
+        raise NotFound("There is no such action.")
+    appt, party = for_actor(db, actor, appointment_id)
+    now = now or now_ms()
+    _check(row, appt, party, now)
+    if row.note:
+        note = clean_text(note, "note", row.note == "required")
+    return _transition(db, appt, row, actor, party, now, note)
+
+
+def propose_time(db, *, actor, appointment_id, start, zone, now=None):
+    """Request mode: the doctor or the front desk proposes an offered, free time (held at
+    once) → the patient is asked to accept it."""
+    row = BY_ACTION["time_proposed"]
+    appt, party = for_actor(db, actor, appointment_id)
+    now = now or now_ms()
+    _check(row, appt, party, now)
+    slot = _offered_slot(db, appt["doctor_id"], start, zone, now)
+    hold(db, appt["doctor_id"], appt["appointment_id"], slot[0], slot[1], now)
+    try:
+        return _transition(db, appt, row, actor, party, now, extra={
+            "start": slot[0], "end": slot[1], f"participants.{DOCTOR}": ACCEPTED,
+            f"participants.{PATIENT}": NEEDS_ACTION})
+    except Conflict:
+        release(db, appt)
+        raise
+
+
+def allowed_actions(appt, party, now):
+    """The TABLE's actions this party may take now (for the page's buttons)."""
+    found = []
+    for action in ACTIONS:
+        try:
+            _check(BY_ACTION[action], appt, party, now)
+        except (Conflict, Forbidden):
+            continue
+        found.append(action)
+    return found
+
+
+def may_propose(appt, party, now):
+    try:
+        _check(BY_ACTION["time_proposed"], appt, party, now)
+    except (Conflict, Forbidden):
+        return False
+    return True
+
+
+# Lists ----------------------------------------------------------------------------------------
+
+def _by_start(found):
+    return sorted(found, key=lambda appt: (appt.get("start") is not None,
+                                           appt.get("start") or appt["created_at"]))
+
+
+def for_patient(db, patient_id):
+    """A patient's appointments (bounded), earliest first; requests without a time first."""
+    return _by_start(db.appointments.find({"patient_id": patient_id}, limit=LIST_LIMIT))
+
+
+def for_doctor(db, doctor_id, first, last):
+    """A doctor's appointments starting in [first, last) (UTC): one bounded indexed range."""
+    return _by_start(db.appointments.find(
+        {"doctor_id": doctor_id, "start": {"$gte": first, "$lt": last}}, limit=DAY_LIMIT))
+
+
+def for_org(db, org_id, first, last):
+    return _by_start(db.appointments.find(
+        {"org_id": org_id, "start": {"$gte": first, "$lt": last}}, limit=DAY_LIMIT))
+
+
+def open_requests(db, field, value):
+    """Requests still without a time, of a doctor (`doctor_id`) or organization (`org_id`)."""
+    return _by_start(appt for appt in db.appointments.find({field: value, "start": None},
+                                                           limit=LIST_LIMIT)
+                     if appt["status"] == PROPOSED)
+
+
+# What the audit rebuilds and reconcile finishes -----------------------------------------------
+
+def _rebuild(db, block, data_key, prefetched=None):
+    appointment_id = (block.get("subject") or {}).get("appointment")
+    if not isinstance(appointment_id, str):
+        return None
+    appt = registry.take(prefetched, block,
+                         lambda doc: registry.same(doc.get("appointment_id"), appointment_id))
+    if appt is None:
+        appt = db.appointments.find_one({"appointment_id": appointment_id})
+    action = str(block.get("kind", "")).split(".", 1)[-1]
+    entry = entry_of(appt, action) if appt else None
+    if entry is None:
+        return None
+    return attributes(appt, entry), ((appt.get("seals") or {}).get(action) or {}).get("salts", {})
+
+
+def _sealed(action):
+    def sealed(db, data_key, appt):
+        """The change's attributes from the document; a booking whose holds are incomplete
+        is unfinished (None: rolled back); a release finishes releasing."""
+        entry = entry_of(appt, action)
+        if entry is None or (action == "requested" and not holds_complete(db, appt)):
+            return None
+        if BY_ACTION[action].releases:
+            release(db, appt)
+        return attributes(appt, entry), ((appt.get("seals") or {}).get(action) or {}).get(
+            "salts", {})
+    return sealed
+
+
+def _remove_unfinished(db, appt):
+    release(db, appt)
+    db.appointments.delete_one({"_id": appt["_id"], "sealed_height": None})
+
+
+def _actor(action):
+    def actor(db, appt):
+        return users.by_human_id(db, (entry_of(appt, action) or {}).get("by") or "")
+    return actor
+
+
+def coverage(db):
+    """Each appointment is sealed, and so is each action in its history."""
+    for appt in db.appointments.find({}, {"appointment_id": 1, "history.action": 1,
+                                          "seals": 1}):
+        for entry in appt.get("history") or []:
+            action = entry.get("action")
+            height = ((appt.get("seals") or {}).get(action) or {}).get("height")
+            yield "appointments", f"{appt['appointment_id']} {action}", height
+
+
+def _event(row):
+    first = row.action == "requested"
+    return EventKind(row.kind, "appointments", f"seals.{row.action}.height", _rebuild,
+                     creates_document=first, subject=lambda doc: {
+                         "appointment": doc["appointment_id"]},
+                     salts_at=f"seals.{row.action}.salts",
+                     also_at=("sealed_height",) if first else (), actor=_actor(row.action),
+                     sealed=_sealed(row.action), rollback=_remove_unfinished if first else None,
+                     label=lambda doc: f"{doc['appointment_id']} {row.action}")
+
+
+EVENTS = tuple(_event(row) for row in TABLE)
+COVERAGE = (coverage,)
