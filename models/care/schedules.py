@@ -186,14 +186,15 @@ def doctor_for(db, actor, doctor_id):
 
 # Versions -------------------------------------------------------------------------------------
 
-def _latest(collection, field, value):
-    """The highest version of a versioned, protected document (a short indexed list)."""
+def _latest(collection, field, value, forged=None):
+    """The highest version of a versioned, protected document (a short indexed list); if it
+    fails its authority check, `forged` (logged)."""
     versions = [doc["version"] for doc in collection.find({field: value}, {"version": 1},
                                                           limit=VERSION_LIMIT)]
     if not versions:
         return None
-    return authority.authentic(collection.name, collection.find_one(
-        {field: value, "version": max(versions)}))
+    doc = collection.find_one({field: value, "version": max(versions)})
+    return authority.authentic(collection.name, doc) or forged
 
 
 def current(db, doctor_id):
@@ -258,8 +259,10 @@ def mode_attributes(doc):
 
 
 def booking_mode(db, org_id):
-    """The organization's booking mode (direct until its manager chooses)."""
-    doc = _latest(db.booking_settings, "org_id", org_id) if org_id else None
+    """The organization's booking mode (direct until its manager chooses). A setting changed
+    outside the app fails closed: requests only, so no time is taken without its staff."""
+    doc = _latest(db.booking_settings, "org_id", org_id, forged={"mode": REQUEST}) \
+        if org_id else None
     return doc["mode"] if doc else DIRECT
 
 
