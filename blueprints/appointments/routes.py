@@ -17,7 +17,7 @@ from blueprints.appointments.forms import (ActionForm, BookForm, BookingModeForm
 from blueprints.clinical_forms import choices
 from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
-from blueprints.template_helpers import installation_zone, local_time_text
+from blueprints.template_helpers import as_utc, installation_zone, local_time_text
 from models.care import appointments, schedules
 from models.consent import workflow as consent
 from models.core.clock import now_ms
@@ -62,11 +62,11 @@ def _bounds(first, last, zone):
 
 
 def _local_day(moment, zone):
-    return schedules.as_utc(moment).astimezone(zone).date()
+    return as_utc(moment).astimezone(zone).date()
 
 
 def _slot_value(start):
-    return schedules.as_utc(start).strftime("%Y-%m-%dT%H:%MZ")
+    return as_utc(start).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def _slot_choices(slots):
@@ -124,7 +124,7 @@ def _access_link(appt, party, now):
     if party != appointments.DOCTOR or appt["status"] not in (
             appointments.BOOKED, appointments.ARRIVED, appointments.FULFILLED):
         return None
-    end = schedules.as_utc(appt["end"])
+    end = as_utc(appt["end"])
     needed = max(1, math.ceil((end - now).total_seconds() / 86400))
     days = next((days for days, _ in consent.DURATIONS if days >= needed), consent.MAX_DAYS)
     return url_for("doctor.request_access", patient_id=appt["patient_id"], purpose="treatment",
@@ -167,7 +167,7 @@ def mine():
     now = now_ms()
     found = appointments.for_patient(get_db(), current_user.human_id)
     upcoming = [appt for appt in found if appt["status"] in UPCOMING
-                and (not appt.get("start") or schedules.as_utc(appt["end"]) > now)]
+                and (not appt.get("start") or as_utc(appt["end"]) > now)]
     past = [appt for appt in reversed(found) if appt not in upcoming]
     return render_template("appointments/mine.html", upcoming=upcoming, past=past)
 

@@ -15,12 +15,8 @@ Forbidden (403), and an appointment that is not yours is simply not found (404).
   organization checks the patient in (arrived); the doctor marks it fulfilled (from arrived)
   or a no-show (from booked, once it has started); doctor or desk mark it entered in error.
 
-No double booking, atomically: the time an appointment covers is held in `slot_holds`, one
-document per (doctor, five-minute cell) under a unique index, inserted all together or not at
-all; a clash rolls back what was inserted and answers "That time was just taken" (409).
-Holds are released when an appointment is cancelled, declined or entered in error. A hold
-whose appointment no longer covers it (a crash between writes) is removed by the next booking
-that meets it, once older than reconcile's grace period.
+No double booking, atomically: the time an appointment covers is held cell by cell
+(models.care.holds), released when it is cancelled, declined or entered in error.
 
 Every transition is a compare-and-set on the expected status (models.storage.authority), kept
 in the document's history and sealed as `appointment.<action>`: ids, states, times and a hash
@@ -28,18 +24,12 @@ of the reason or note, never their text. Booking grants no access to any record.
 """
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
 
-from bson import ObjectId
-from pymongo.errors import BulkWriteError, DuplicateKeyError
-
-from models.care import schedules
+from models.care import holds, schedules
 from models.core import ids
-from models.core.clock import now_ms, ts
+from models.core.clock import as_utc, now_ms, ts
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.people import users
-from models.sealing import reconcile, registry
-from models.sealing.registry import EventKind
 from models.sealing.seam import merge, new_salts, pending_fields, pending_update, seal_pending
 from models.storage import authority
 
@@ -171,54 +161,18 @@ def bookable_doctor(db, doctor_id):
 
 # Holds ----------------------------------------------------------------------------------------
 
-def _covers(appt, cell):
-    return appt is not None and appt.get("status") not in RELEASED and appt.get("start") \
-        and schedules.as_utc(appt["start"]) <= cell < schedules.as_utc(appt["end"])
-
-
-def _clear_stale(db, doctor_id, wanted, now):
-    """Remove holds on `wanted` cells whose appointment no longer covers them (left by a crash
-    between writes), if older than reconcile's grace; whether any was removed."""
-    removed = False
-    before = now - timedelta(seconds=reconcile.GRACE_SECONDS)
-    for hold in db.slot_holds.find({"doctor_id": doctor_id, "cell": {"$in": wanted}},
-                                   limit=len(wanted)):
-        at = hold.get("at")
-        if at is not None and schedules.as_utc(at) < before \
-                and not _covers(get(db, hold.get("appointment_id")), schedules.as_utc(hold["cell"])):
-            removed |= db.slot_holds.delete_one({"_id": hold["_id"]}).deleted_count == 1
-    return removed
-
-
-def hold(db, doctor_id, appointment_id, start, end, now=None):
-    """Hold every cell of [start, end) for the appointment, all or nothing; Conflict if any
-    is held already."""
-    now = now or now_ms()
-    wanted = schedules.cells(start, end)
-    for attempt in range(2):
-        docs = [{"_id": ObjectId(), "doctor_id": doctor_id, "cell": cell,
-                 "appointment_id": appointment_id, "at": now} for cell in wanted]
-        try:
-            db.slot_holds.insert_many(docs, ordered=True)
-            return docs
-        except (DuplicateKeyError, BulkWriteError):
-            db.slot_holds.delete_many({"_id": {"$in": [doc["_id"] for doc in docs]}})
-            if attempt or not _clear_stale(db, doctor_id, wanted, now):
-                break
-    raise Conflict("That time was just taken. Choose another.", {"start": "That time was just "
-                                                                          "taken."})
-
-
-def release(db, appt):
-    db.slot_holds.delete_many({"appointment_id": appt["appointment_id"]})
+def still_held(db):
+    """holds' test of a hold: does its appointment still cover that cell?"""
+    def covers(appointment_id, cell):
+        appt = get(db, appointment_id)
+        return appt is not None and appt.get("status") not in RELEASED and bool(appt.get("start")) \
+            and as_utc(appt["start"]) <= cell < as_utc(appt["end"])
+    return covers
 
 
 def holds_complete(db, appt):
-    if not appt.get("start"):
-        return True
-    wanted = schedules.cells(schedules.as_utc(appt["start"]), schedules.as_utc(appt["end"]))
-    found = db.slot_holds.count_documents({"appointment_id": appt["appointment_id"]})
-    return found == len(wanted)
+    return not appt.get("start") or holds.complete(db, appt["appointment_id"], appt["start"],
+                                                   appt["end"])
 
 
 # Sealed attributes ----------------------------------------------------------------------------
@@ -263,7 +217,8 @@ def _create(db, *, patient, doctor, mode, reason, preferred, start=None, end=Non
                                                pending_fields(appt, row.kind, salts)))
     if start is not None:
         try:
-            hold(db, doctor["human_id"], appt["appointment_id"], start, end, now)
+            holds.hold(db, doctor["human_id"], appt["appointment_id"], start, end,
+                       still_held(db), now)
         except Conflict:
             db.appointments.delete_one({"_id": appt["_id"], "sealed_height": None})
             raise
@@ -344,9 +299,9 @@ def _check(row, appt, party, now):
     if row.answers and (appt.get("participants") or {}).get(
             PATIENT if party == PATIENT else DOCTOR) != NEEDS_ACTION:
         raise Conflict("There is nothing for you to answer on this appointment.")
-    if row.when == FUTURE and start and schedules.as_utc(start) <= now:
+    if row.when == FUTURE and start and as_utc(start) <= now:
         raise Conflict("This appointment has already started.")
-    if row.when == STARTED and (not start or schedules.as_utc(start) > now):
+    if row.when == STARTED and (not start or as_utc(start) > now):
         raise Conflict("This appointment has not started yet.")
 
 
@@ -372,7 +327,7 @@ def _transition(db, appt, row, actor, party, now, note="", extra=None):
     if changed is None:
         raise Conflict("This appointment changed in the meantime: reload the page.")
     if row.releases:
-        release(db, changed)
+        holds.release(db, changed["appointment_id"])
     seal_pending(db, row.kind, changed, actor, attributes(changed, entry_of(changed, row.action)),
                  salts)
     return changed
@@ -399,13 +354,14 @@ def propose_time(db, *, actor, appointment_id, start, zone, now=None):
     now = now or now_ms()
     _check(row, appt, party, now)
     slot = _offered_slot(db, appt["doctor_id"], start, zone, now)
-    hold(db, appt["doctor_id"], appt["appointment_id"], slot[0], slot[1], now)
+    holds.hold(db, appt["doctor_id"], appt["appointment_id"], slot[0], slot[1], still_held(db),
+               now)
     try:
         return _transition(db, appt, row, actor, party, now, extra={
             "start": slot[0], "end": slot[1], f"participants.{DOCTOR}": ACCEPTED,
             f"participants.{PATIENT}": NEEDS_ACTION})
     except Conflict:
-        release(db, appt)
+        holds.release(db, appt["appointment_id"])
         raise
 
 
@@ -457,70 +413,3 @@ def open_requests(db, field, value):
     return _by_start(appt for appt in db.appointments.find({field: value, "start": None},
                                                            limit=LIST_LIMIT)
                      if appt["status"] == PROPOSED)
-
-
-# What the audit rebuilds and reconcile finishes -----------------------------------------------
-
-def _rebuild(db, block, data_key, prefetched=None):
-    appointment_id = (block.get("subject") or {}).get("appointment")
-    if not isinstance(appointment_id, str):
-        return None
-    appt = registry.take(prefetched, block,
-                         lambda doc: registry.same(doc.get("appointment_id"), appointment_id))
-    if appt is None:
-        appt = db.appointments.find_one({"appointment_id": appointment_id})
-    action = str(block.get("kind", "")).split(".", 1)[-1]
-    entry = entry_of(appt, action) if appt else None
-    if entry is None:
-        return None
-    return attributes(appt, entry), ((appt.get("seals") or {}).get(action) or {}).get("salts", {})
-
-
-def _sealed(action):
-    def sealed(db, data_key, appt):
-        """The change's attributes from the document; a booking whose holds are incomplete
-        is unfinished (None: rolled back); a release finishes releasing."""
-        entry = entry_of(appt, action)
-        if entry is None or (action == "requested" and not holds_complete(db, appt)):
-            return None
-        if BY_ACTION[action].releases:
-            release(db, appt)
-        return attributes(appt, entry), ((appt.get("seals") or {}).get(action) or {}).get(
-            "salts", {})
-    return sealed
-
-
-def _remove_unfinished(db, appt):
-    release(db, appt)
-    db.appointments.delete_one({"_id": appt["_id"], "sealed_height": None})
-
-
-def _actor(action):
-    def actor(db, appt):
-        return users.by_human_id(db, (entry_of(appt, action) or {}).get("by") or "")
-    return actor
-
-
-def coverage(db):
-    """Each appointment is sealed, and so is each action in its history."""
-    for appt in db.appointments.find({}, {"appointment_id": 1, "history.action": 1,
-                                          "seals": 1}):
-        for entry in appt.get("history") or []:
-            action = entry.get("action")
-            height = ((appt.get("seals") or {}).get(action) or {}).get("height")
-            yield "appointments", f"{appt['appointment_id']} {action}", height
-
-
-def _event(row):
-    first = row.action == "requested"
-    return EventKind(row.kind, "appointments", f"seals.{row.action}.height", _rebuild,
-                     creates_document=first, subject=lambda doc: {
-                         "appointment": doc["appointment_id"]},
-                     salts_at=f"seals.{row.action}.salts",
-                     also_at=("sealed_height",) if first else (), actor=_actor(row.action),
-                     sealed=_sealed(row.action), rollback=_remove_unfinished if first else None,
-                     label=lambda doc: f"{doc['appointment_id']} {row.action}")
-
-
-EVENTS = tuple(_event(row) for row in TABLE)
-COVERAGE = (coverage,)

@@ -9,7 +9,7 @@ Weekly hours are wall-clock times in the installation's zone ("Mon 09:00-12:00")
 doctor's morning stays 09:00 across a daylight-saving change; a wall-clock time that does not
 exist that day (the hour skipped in spring) offers no slot. Slots are cut from the hours by the
 slot length and never cross the end of a period; all times are multiples of five minutes, so
-every slot covers whole five-minute cells (the unit `slot_holds` locks, see appointments).
+every slot covers whole five-minute cells (the unit `models.care.holds` locks).
 
 The organization's booking mode (`direct` | `request`) is kept here too, versioned and sealed
 the same way (`schedule.booking_mode`).
@@ -21,7 +21,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from pymongo.errors import DuplicateKeyError
 
-from models.core.clock import now_ms, ts
+from models.care.holds import CELL_MINUTES, cells, held_cells
+from models.core.clock import as_utc, now_ms, ts
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.people import organizations, users
 from models.sealing import registry
@@ -31,7 +32,6 @@ from models.storage import authority
 
 PUBLISHED_KIND = "schedule.published"
 MODE_KIND = "schedule.booking_mode"
-CELL_MINUTES = 5
 MIN_SLOT, MAX_SLOT = 10, 120
 SLOT_CHOICES = (10, 15, 20, 30, 45, 60, 90, 120)
 MAX_PERIODS = 42
@@ -39,7 +39,6 @@ MAX_LEAVE = 60
 MAX_LEAVE_DAYS = 366
 MAX_RANGE_DAYS = 31
 VERSION_LIMIT = 1000
-HOLD_LIMIT = 5000
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DIRECT, REQUEST = "direct", "request"
 BOOKING_MODES = ((DIRECT, "Patients book a free slot directly (the doctor accepts)"),
@@ -55,8 +54,6 @@ AUTHORITY = (
 INDEXES = {
     "schedules": [([("doctor_id", 1), ("version", 1)], {"unique": True})],
     "booking_settings": [([("org_id", 1), ("version", 1)], {"unique": True})],
-    "slot_holds": [([("doctor_id", 1), ("cell", 1)], {"unique": True}),
-                   ([("appointment_id", 1)], {})],
 }
 
 _PERIOD_RE = re.compile(r"^(?P<day>[A-Za-z]{3})[a-z]*\s+(?P<start>\d{1,2}:\d{2})\s*[-–]\s*"
@@ -320,27 +317,6 @@ def offered(schedule, first_day, last_day, zone):
                     minute += schedule["slot_minutes"]
         day += timedelta(days=1)
     return slots
-
-
-def cells(start, end):
-    """The five-minute cells (UTC datetimes) a span covers."""
-    found, cell = [], start
-    while cell < end:
-        found.append(cell)
-        cell += timedelta(minutes=CELL_MINUTES)
-    return found
-
-
-def held_cells(db, doctor_id, start, end):
-    """The doctor's held cells in [start, end): one bounded range on the (doctor, cell) index."""
-    return {as_utc(hold["cell"]) for hold in db.slot_holds.find(
-        {"doctor_id": doctor_id, "cell": {"$gte": start, "$lt": end}}, {"cell": 1},
-        limit=HOLD_LIMIT)}
-
-
-def as_utc(value):
-    """A stored time as an aware UTC datetime (mongomock and older documents may be naive)."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 def free_slots(db, doctor_id, start, end, zone, now):

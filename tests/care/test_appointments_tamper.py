@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from models.care import appointments, schedules
+from models.care import appointments, holds, schedules
 from models.core.errors import NotFound
 from models.sealing import audit_jobs, reconcile
 from models.storage.db import get_db
@@ -101,7 +101,7 @@ def test_a_booking_cut_before_its_holds_is_rolled_back_and_the_time_stays_free(
 
     def dies(*args, **kwargs):
         raise Died()
-    monkeypatch.setattr(appointments, "hold", dies)
+    monkeypatch.setattr(holds, "hold", dies)
     with pytest.raises(Died):
         book(world, start)
     monkeypatch.undo()
