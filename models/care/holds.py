@@ -38,11 +38,12 @@ def cells(start, end):
     return found
 
 
-def held_cells(db, doctor_id, start, end):
-    """The doctor's held cells in [start, end): one bounded range on the (doctor, cell) index."""
+def held_cells(db, doctor_id, start, end, limit=HOLD_LIMIT):
+    """The doctor's held cells in [start, end): one bounded range on the (doctor, cell) index
+    (`limit` 0: all of them, for bulk loads)."""
     return {as_utc(hold["cell"]) for hold in db.slot_holds.find(
         {"doctor_id": doctor_id, "cell": {"$gte": start, "$lt": end}}, {"cell": 1},
-        limit=HOLD_LIMIT)}
+        limit=limit)}
 
 
 def _clear_stale(db, doctor_id, wanted, now, still_held):
