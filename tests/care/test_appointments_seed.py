@@ -50,3 +50,19 @@ def test_seeded_appointments_audit_sound_and_hold_their_time(sealed_world, desk)
         free = schedules.free_slots(db, world.doctor["human_id"], day, day + timedelta(days=1),
                                     timezone.utc, now_ms())
         assert start in [slot[0] for slot in free]  # the seeded time is free again
+
+
+def test_seed_demo_books_appointments_once(app, runner):
+    args = ["seed-demo", "--patients", "6", "--doctors", "2", "--records", "0",
+            "--appointments", "30"]
+    first = runner.invoke(args=args)
+    assert first.exit_code == 0, first.output
+    assert "Created 30 demo appointments (of 30 asked for)." in first.output
+    db = get_db(app)
+    assert db.appointments.count_documents({}) == 30 and db.schedules.count_documents({}) == 2
+    assert db.users.count_documents({"role": users.FRONT_DESK}) == 2
+    second = runner.invoke(args=args)
+    assert second.exit_code == 0 and "Created 0 demo appointments" in second.output
+    assert db.appointments.count_documents({}) == 30
+    with app.app_context():
+        assert audit_jobs.run_audit(get_db(), app).ok
