@@ -58,8 +58,8 @@ def doctor_ids(patient, count):
     for index in range(count):
         name = doctor_identity(index)[1].split()[-1]
         _, text, _ = patient.get(f"/appointments/find?q={name}")
-        found += [match for match in DOCTOR_RE.findall(text) if match not in found]
-    return found
+        found += DOCTOR_RE.findall(text)
+    return list(dict.fromkeys(found))  # each id is on a result twice (text and link)
 
 
 def free_slots(patient, doctors, wanted):

@@ -191,11 +191,11 @@ def find_doctor():
 @bp.route("/book/<doctor_id>", methods=["GET", "POST"])
 @roles_required(users.PATIENT)
 def book(doctor_id):
-    db, zone, now = get_db(), installation_zone(), now_ms()
+    """Direct mode: a week of free slots to pick from; request mode: the request form. A
+    booking that succeeds reads no more than it needs (the page is built only to show it)."""
+    db, zone = get_db(), installation_zone()
     doctor = appointments.bookable_doctor(db, doctor_id)
-    org = organizations.get(db, doctor["org_id"])
-    mode = schedules.booking_mode(db, doctor["org_id"])
-    if mode == schedules.REQUEST:
+    if schedules.booking_mode(db, doctor["org_id"]) == schedules.REQUEST:
         form, status = RequestForm(), 200
         if request.method == "POST":
             appt, status = submitted(form, lambda: appointments.request(
@@ -206,14 +206,9 @@ def book(doctor_id):
                       "is proposed.", "success")
                 return redirect(url_for("appointments.detail",
                                         appointment_id=appt["appointment_id"]))
-        return render_template("appointments/request.html", form=form, doctor=doctor, org=org), \
-            status
-    first = _date_arg("week") if request.args.get("week") else _today(zone)
-    first = max(first, _today(zone))
-    slots = schedules.free_slots(db, doctor["human_id"], first, first + timedelta(days=7), zone,
-                                 now)
+        return render_template("appointments/request.html", form=form, doctor=doctor,
+                               org=organizations.get(db, doctor["org_id"])), status
     form, status = BookForm(), 200
-    form.start.choices = _slot_choices(slots)
     if request.method == "POST":
         appt, status = submitted(form, lambda: appointments.book(
             db, patient=_me(), doctor_id=doctor["human_id"], start=parse_start(form.start.data),
@@ -222,13 +217,17 @@ def book(doctor_id):
             flash(f"Appointment {appt['appointment_id']} on {local_time_text(appt['start'])} is "
                   "booked, waiting for the doctor to accept it.", "success")
             return redirect(url_for("appointments.detail", appointment_id=appt["appointment_id"]))
+    today = _today(zone)
+    first = max(_date_arg("week") if request.args.get("week") else today, today)
     days = {}
-    for start, _ in slots:
+    for start, _ in schedules.free_slots(db, doctor["human_id"], first,
+                                         first + timedelta(days=7), zone, now_ms()):
         days.setdefault(_local_day(start, zone), []).append(
             (_slot_value(start), local_time_text(start, "time")))
-    return render_template("appointments/book.html", form=form, doctor=doctor, org=org,
-                           days=days, first=first, prev_week=first - timedelta(days=7),
-                           next_week=first + timedelta(days=7), today=_today(zone)), status
+    return render_template("appointments/book.html", form=form, doctor=doctor,
+                           org=organizations.get(db, doctor["org_id"]), days=days, first=first,
+                           prev_week=first - timedelta(days=7),
+                           next_week=first + timedelta(days=7), today=today), status
 
 
 # Doctors -------------------------------------------------------------------------------------

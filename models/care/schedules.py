@@ -186,11 +186,10 @@ def doctor_for(db, actor, doctor_id):
 def _latest(collection, field, value, forged=None):
     """The highest version of a versioned, protected document (a short indexed list); if it
     fails its authority check, `forged` (logged)."""
-    versions = [doc["version"] for doc in collection.find({field: value}, {"version": 1},
-                                                          limit=VERSION_LIMIT)]
+    versions = list(collection.find({field: value}, limit=VERSION_LIMIT))  # one round trip
     if not versions:
         return None
-    doc = collection.find_one({field: value, "version": max(versions)})
+    doc = max(versions, key=lambda version: version["version"])
     return authority.authentic(collection.name, doc) or forged
 
 
