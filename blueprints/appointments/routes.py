@@ -90,6 +90,13 @@ def _by_day(found, zone):
     return days
 
 
+@bp.app_template_filter("local_day")
+def local_day(day, form="long"):
+    """A local calendar day as the calendars head it: "Monday 2030-01-07" ("Mon …" short).
+    Days here are already the installation's (never an instant to convert)."""
+    return f"{day:%A %Y-%m-%d}" if form == "long" else f"{day:%a %Y-%m-%d}"
+
+
 # Everyone ------------------------------------------------------------------------------------
 
 @bp.route("/")

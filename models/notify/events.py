@@ -196,12 +196,23 @@ def _dispensed(db, record, height, at):
                           about=about, target=dict(about, kind="record"))]
 
 
+def _appointment_party(db, appt, human_id):
+    """Who acted: the patient and the doctor as the appointment names them (no lookup), the
+    front desk from its account."""
+    if human_id == appt["patient_id"]:
+        return {"human_id": human_id, "name": appt.get("patient_name"), "role": users.PATIENT}
+    if human_id == appt["doctor_id"]:
+        return {"human_id": human_id, "name": appt.get("doctor_name"), "role": users.DOCTOR,
+                "org_id": appt.get("org_id")}
+    return users.by_human_id(db, human_id or "") or {}
+
+
 def _appointment(action):
     """Tell the other side of the appointment (the doctor of what the patient or the desk
     did, the patient of what the doctor's side did)."""
     def handler(db, appt, height, at):
         entry = appointments.entry_of(appt, action) or {}
-        by = users.by_human_id(db, entry.get("by") or "") or {}
+        by = _appointment_party(db, appt, entry.get("by"))
         actor = {"id": by.get("human_id"), "name": by.get("name"), "role": by.get("role"),
                  "org": by.get("org_id") if by.get("role") != users.PATIENT else None}
         told = [appt["doctor_id"]] if entry.get("party") == appointments.PATIENT \
