@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlparse
 from models.care import appointments, schedules
 from models.storage.db import get_db
 from tests.auditor_support import login
+from tests.records.world import SECRET
 from tests.care.support import ALL_DAY, book, future_slot, publish, set_mode
 
 
@@ -121,3 +122,21 @@ def test_the_schedule_editor_publishes_versions(world, client, manager_a):
                  leave="2030-01-01").status_code == 302
     with world.app.app_context():
         assert schedules.current(get_db(), world.doctor["human_id"])["version"] == 2
+
+
+def test_a_booked_appointment_opens_no_record(world, client):
+    """Booking, accepting, even fulfilling an appointment gives the doctor no access: the
+    patient's records by another doctor stay hidden until the patient grants access."""
+    note = world.write(world.colleague, "note")
+    publish(world)
+    start = future_slot(hour=12)
+    appt = book(world, start)
+    with world.app.app_context():
+        appointments.act(get_db(), actor=world.doctor, appointment_id=appt["appointment_id"],
+                         action="accepted")
+    login(client, world.doctor)
+    page = client.get(f"/doctor/records/{note['record_id']}/v1")
+    assert page.status_code == 403 and SECRET["note"] not in page.text
+    patient_page = client.get(f"/doctor/patients/{world.patient['human_id']}")
+    assert SECRET["note"] not in patient_page.text
+    assert world.count("grants") == 0 and world.count("record_reads") == 0
