@@ -7,8 +7,19 @@ from blueprints.clinical_forms import choices
 from models.care import appointments, schedules
 from models.core import specialties
 
-REASON_HINT = f"{appointments.MIN_TEXT} to {appointments.MAX_TEXT} characters. The doctor sees it; " \
-              "it does not open your records to anyone."
+ACTION_LABELS = {"accepted": "Accept", "declined": "Decline", "cancelled": "Cancel",
+                 "arrived": "Check in", "fulfilled": "Mark fulfilled", "noshow": "Mark no-show",
+                 "entered_in_error": "Mark entered in error"}
+"""The button of each action on an appointment's page."""
+
+DONE_LABELS = {"requested": "Requested", "time_proposed": "Time proposed",
+               "accepted": "Accepted", "declined": "Declined", "cancelled": "Cancelled",
+               "arrived": "Checked in", "fulfilled": "Fulfilled", "noshow": "No-show",
+               "entered_in_error": "Entered in error"}
+"""How the history names each action once it is done."""
+
+REASON_HINT = (f"{appointments.MIN_TEXT} to {appointments.MAX_TEXT} characters. The doctor "
+               "sees it; it does not open your records to anyone.")
 
 
 class DoctorSearchForm(FlaskForm):

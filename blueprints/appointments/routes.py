@@ -11,9 +11,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.appointments import bp
-from blueprints.appointments.forms import (ActionForm, BookForm, BookingModeForm,
-                                           DoctorSearchForm, ProposeForm, RequestForm,
-                                           ScheduleForm)
+from blueprints.appointments.forms import (ACTION_LABELS, DONE_LABELS, ActionForm, BookForm,
+                                           BookingModeForm, DoctorSearchForm, ProposeForm,
+                                           RequestForm, ScheduleForm)
 from blueprints.clinical_forms import choices
 from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
@@ -120,7 +120,7 @@ def detail(appointment_id):
         propose.start.choices = _slot_choices(schedules.free_slots(
             db, appt["doctor_id"], first, first + timedelta(days=PROPOSE_DAYS), zone, now))
     return render_template("appointments/detail.html", appt=appt, party=party, forms=forms,
-                           propose=propose, labels=appointments.ACTION_LABELS,
+                           propose=propose, labels=ACTION_LABELS, done_labels=DONE_LABELS,
                            access_link=_access_link(appt, party, now),
                            needs_note={row.action: row.note for row in appointments.TABLE})
 

@@ -88,11 +88,6 @@ ACTIONS = tuple(row.action for row in TABLE if row.action not in ("requested", "
 """The actions taken on an appointment by name (`act`); booking and proposing a time have
 their own functions (they need a time)."""
 KINDS = tuple(row.kind for row in TABLE)
-ACTION_LABELS = {"requested": "Requested", "time_proposed": "Time proposed",
-                 "accepted": "Accept", "declined": "Decline", "cancelled": "Cancel",
-                 "arrived": "Check in", "fulfilled": "Mark fulfilled", "noshow": "Mark no-show",
-                 "entered_in_error": "Mark entered in error"}
-
 AUTHORITY = (authority.Protected(
     "appointments", ("appointment_id", "status", "patient_id", "doctor_id", "org_id", "start",
                      "end", "participants"), name=lambda doc: doc.get("appointment_id")),)
@@ -287,7 +282,7 @@ def request(db, *, patient, doctor_id, reason, preferred_days=""):
 def _check(row, appt, party, now):
     """Forbidden for a party the row does not name; Conflict for anything else it forbids."""
     if party not in row.parties:
-        raise Forbidden(f"You may not {ACTION_LABELS[row.action].lower()} this appointment.")
+        raise Forbidden(f"This appointment cannot be {row.action.replace('_', ' ')} by you.")
     if appt["status"] not in row.sources:
         raise Conflict(f"This appointment is {appt['status']}: it cannot be "
                        f"{row.target if row.target != appt['status'] else 'changed so'}.")

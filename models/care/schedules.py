@@ -120,7 +120,8 @@ def parse_leave(text):
         match = _LEAVE_RE.match(line)
         try:
             first = date.fromisoformat(match.group("first")) if match else None
-            last = date.fromisoformat(match.group("last") or match.group("first")) if match else None
+            last = date.fromisoformat(match.group("last") or match.group("first")) \
+                if match else None
         except ValueError:
             first = last = None
         if first is None:

@@ -13,7 +13,8 @@ READ, EMERGENCY, EMERGENCY_REVIEW, DISPENSED = "read", "emergency", "emergency-r
 APPOINTMENT = "appointment"
 APPOINTMENT_SENTENCES = {
     "requested": "{actor} asks for an appointment {appointment}{at}.",
-    "time_proposed": "{actor} proposes {at_plain} for appointment {appointment}: accept or decline it.",
+    "time_proposed": "{actor} proposes {at_plain} for appointment {appointment}: accept or "
+                     "decline it.",
     "accepted": "{actor} accepted appointment {appointment}{at}: it is booked.",
     "declined": "{actor} declined appointment {appointment}{at}.",
     "cancelled": "{actor} cancelled appointment {appointment}{at}.",

@@ -85,7 +85,7 @@ def test_patient_books_doctor_accepts_desk_checks_in_doctor_fulfils(page, live_s
     page.goto(detail)
     accessible(page, problems)
     page.get_by_test_id("action-accepted").get_by_role("button", name="Accept").click()
-    expect(page.get_by_test_id("appointment-history")).to_contain_text("Accept by")
+    expect(page.get_by_test_id("appointment-history")).to_contain_text("Accepted by")
     expect(page.locator('[data-state="booked"]')).to_be_visible()
     sign_out(page)
 
