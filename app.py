@@ -21,7 +21,7 @@ from models.people import users
 from models.storage import authority
 from models.storage import db as storage
 
-AREAS = ("auth", "admin", "organization", "doctor", "staff", "desk", "patient", "auditor",
+AREAS = ("auth", "admin", "organization", "doctor", "staff", "desk", "admissions", "patient", "auditor",
          "notifications")
 
 

@@ -33,6 +33,9 @@ VALUES = {
     "immunization": {"vaccine": "Tetanus", "dose_number": "1", "administered_on": "2020-01-15"},
     "note": {"title": "Follow-up", "text": "Doing well.\nReview in six months."},
     "patient_provided": {"title": "Headaches", "symptoms": "Morning headaches."},
+    "discharge_summary": {"admission_id": "ADN-000001", "admitted_on": "2024-03-01",
+                          "discharged_on": "2024-03-04", "diagnosis": "Community pneumonia",
+                          "course": "Improved on oral antibiotics."},
 }
 
 

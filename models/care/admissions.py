@@ -1,0 +1,531 @@
+"""Hospital admissions: the front desk admits a patient to a ward and bed under an attending
+doctor, moves them to another bed, and discharges them; the attending doctor then writes the
+discharge summary (a record like any other, linked from the admission).
+
+States: admitted → discharged; any other step is a Conflict (409). Each step is one
+compare-and-set on the protected admission (models.storage.authority), sealed in the same
+request: `admission.admitted`, `admission.transferred` (one block per movement),
+`admission.discharged`, `admission.summary_linked`. The chain keeps ids, wards, beds, times
+and the attending doctor, and of the reason only a hash (the text stays in the document).
+
+One current admission per patient per hospital and one patient per bed are unique keys in
+`admission_holds` (its `_id`), inserted before the admission and released at discharge or
+transfer: of two desks admitting to one bed at once exactly one insert wins. A hold left by a
+crash (its admission missing after the grace period, discharged, or moved on) is stale and
+taken over, so a bed is never blocked for good.
+"""
+from datetime import timedelta
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from models.care import admission_rules as rules
+from models.clinical import records
+from models.core import ids, record_types
+from models.core.clock import now_ms, ts
+from models.core.errors import Conflict, Forbidden, NotFound
+from models.people import organizations, users
+from models.people.patients import require_patient
+from models.sealing import registry
+from models.sealing.registry import EventKind
+from models.sealing.seam import (is_pending, merge, new_salts, pending_fields, pending_update,
+                                 seal_pending)
+from models.storage import authority
+
+ADMITTED, DISCHARGED = "admitted", "discharged"
+STATUS_LABELS = {ADMITTED: "In hospital", DISCHARGED: "Discharged"}
+ADMITTED_KIND, TRANSFERRED_KIND = "admission.admitted", "admission.transferred"
+DISCHARGED_KIND, SUMMARY_KIND = "admission.discharged", "admission.summary_linked"
+HOLD_GRACE = timedelta(seconds=120)
+"""A hold whose admission is not written yet may belong to a request still running."""
+BOARD_LIMIT = 2000
+LIST_LIMIT = 500
+HOLDS = "admission_holds"
+
+AUTHORITY = (authority.Protected(
+    "admissions", ("admission_id", "org_id", "patient_id", "status", "attending", "ward", "bed",
+                   "summary.record_id"),
+    name=lambda doc: doc.get("admission_id")),)
+"""Whose stay, at which hospital, in which bed, under which doctor, and which summary: the
+facts that decide who sees the stay and who writes its summary."""
+
+INDEXES = {
+    "admissions": [
+        ([("admission_id", 1)], {"unique": True}),
+        ([("org_id", 1), ("status", 1)], {}),
+        ([("org_id", 1), ("admitted_at", 1)], {}),
+        ([("patient_id", 1)], {}),
+        ([("attending", 1), ("status", 1)], {}),
+    ],
+}
+
+
+# Who may do what ------------------------------------------------------------------------------
+
+def desk_hospital(db, user):
+    """The hospital whose front desk `user` is; Forbidden for any other desk or role."""
+    if user.get("role") != users.FRONT_DESK:
+        raise Forbidden("Only the front desk admits, transfers and discharges.")
+    org = organizations.get(db, user.get("org_id"))
+    if org is None or org.get("kind") != organizations.HOSPITAL or not org.get("active", True):
+        raise Forbidden("Admissions are recorded by the front desk of a hospital.")
+    return org
+
+
+def is_staff_of(user, org_id):
+    """The hospital's desk, manager and doctors see its wards."""
+    return (user.get("role") in (users.FRONT_DESK, users.ORG_MANAGER, users.DOCTOR)
+            and bool(org_id) and user.get("org_id") == org_id)
+
+
+def sees_reason(user, admission):
+    """The reason is clinical: the hospital's doctors and the patient read it, the desk
+    (which typed it) and the manager do not read it back."""
+    return (user.get("role") == users.DOCTOR and user.get("org_id") == admission["org_id"]) or \
+        (user.get("role") == users.PATIENT and user.get("human_id") == admission["patient_id"])
+
+
+def _attending_doctor(db, org, human_id, errors):
+    doctor = users.by_human_id(db, human_id or "", role=users.DOCTOR)
+    if doctor is None or doctor.get("org_id") != org["human_id"] or not doctor.get("active", True) \
+            or (doctor.get("verification") or {}).get("state") != "verified" or is_pending(doctor):
+        errors["attending"] = "Choose a verified doctor of this hospital."
+        return None
+    return doctor
+
+
+def doctors_of(db, org_id):
+    """The hospital's verified, active doctors (the attending doctor's choices)."""
+    found = db.users.find({"org_id": org_id, "role": users.DOCTOR},
+                          {"human_id": 1, "name": 1, "active": 1, "verification.state": 1},
+                          limit=LIST_LIMIT)
+    return sorted((doc for doc in found if doc.get("active", True)
+                   and (doc.get("verification") or {}).get("state") == "verified"),
+                  key=lambda doc: (doc.get("name") or "", doc["human_id"]))
+
+
+# Holds: one patient per bed, one stay per patient and hospital --------------------------------
+
+def _bed_hold(org_id, ward, bed):
+    return f"bed:{org_id}:{rules.place_key(ward)}:{rules.place_key(bed)}"
+
+
+def _patient_hold(org_id, patient_id):
+    return f"patient:{org_id}:{patient_id}"
+
+
+def _live(db, hold, now):
+    admission = db.admissions.find_one({"_id": hold.get("admission")},
+                                       {"status": 1, "org_id": 1, "ward": 1, "bed": 1})
+    if admission is None:
+        return hold.get("at") is not None and hold["at"] > now - HOLD_GRACE
+    if admission.get("status") != ADMITTED:
+        return False
+    if hold["_id"].startswith("bed:"):
+        return hold["_id"] == _bed_hold(admission["org_id"], admission["ward"], admission["bed"])
+    return True
+
+
+def _take(db, hold_id, admission_oid, now, refusal):
+    """Insert the hold, taking over a stale one; Conflict(refusal(holding admission)) if held."""
+    for _ in range(3):
+        try:
+            db[HOLDS].insert_one({"_id": hold_id, "admission": admission_oid, "at": now})
+            return
+        except DuplicateKeyError:
+            hold = db[HOLDS].find_one({"_id": hold_id})
+            if hold is None:
+                continue
+            if _live(db, hold, now):
+                holder = db.admissions.find_one({"_id": hold.get("admission")},
+                                                {"admission_id": 1})
+                raise Conflict(refusal((holder or {}).get("admission_id"))) from None
+            db[HOLDS].delete_one({"_id": hold_id, "admission": hold.get("admission")})
+    raise Conflict("This bed or patient is being admitted at this moment; try again.")
+
+
+def _release(db, hold_id, admission_oid):
+    db[HOLDS].delete_one({"_id": hold_id, "admission": admission_oid})
+
+
+# Sealed attributes ------------------------------------------------------------------------------
+
+def _salts(doc, event):
+    return ((doc.get("seals") or {}).get(event) or {}).get("salts") or {}
+
+
+def admitted_attributes(doc):
+    entry = doc.get("admitted") or {}
+    return {"admission": doc["admission_id"], "patient": doc["patient_id"],
+            "organization": doc["org_id"], "ward": entry.get("ward"), "bed": entry.get("bed"),
+            "attending": doc["attending"], "admitted_at": ts(doc["admitted_at"]),
+            "admitted_by": entry.get("by"), "reason_sha256": entry.get("reason_sha256")}
+
+
+def movement_attributes(doc, move):
+    return {"admission": doc["admission_id"], "move": move["seq"],
+            "from_ward": move["from_ward"], "from_bed": move["from_bed"],
+            "ward": move["ward"], "bed": move["bed"], "at": ts(move["at"]), "by": move["by"]}
+
+
+def discharged_attributes(doc):
+    out = doc.get("discharge") or {}
+    return {"admission": doc["admission_id"], "status": doc["status"], "ward": doc["ward"],
+            "bed": doc["bed"], "discharged_at": ts(out.get("at")),
+            "destination": out.get("destination"), "by": out.get("by")}
+
+
+def summary_attributes(doc):
+    summary = doc.get("summary") or {}
+    return {"admission": doc["admission_id"], "record": summary.get("record_id"),
+            "author": summary.get("by"), "linked_at": ts(summary.get("at"))}
+
+
+# The desk's steps -------------------------------------------------------------------------------
+
+def admit(db, desk, *, patient_id, ward, bed, reason, attending, at="", zone):
+    """A new admission (status admitted), sealed as `admission.admitted`."""
+    org = desk_hospital(db, desk)
+    now = now_ms()
+    errors = {}
+    ward, bed = rules.clean_place(errors, ward, bed)
+    reason = rules.clean_reason(errors, reason)
+    moment = rules.clean_time(errors, at, zone, now, today_only=True)
+    doctor = _attending_doctor(db, org, attending, errors)
+    try:
+        patient = require_patient(db, patient_id)
+    except NotFound as exc:
+        errors["patient_id"] = exc.message
+    rules.refuse(errors)
+    oid = ObjectId()
+    _take(db, _patient_hold(org["human_id"], patient["human_id"]), oid, now,
+          lambda held: f"{patient['human_id']} is already in this hospital ({held}): transfer "
+                       "or discharge that stay instead.")
+    try:
+        _take(db, _bed_hold(org["human_id"], ward, bed), oid, now,
+              lambda held: f"Bed {bed} of ward {ward} is taken ({held}).")
+    except Conflict:
+        _release(db, _patient_hold(org["human_id"], patient["human_id"]), oid)
+        raise
+    doc = {
+        "_id": oid, "admission_id": f"ADN-{ids.reserve(db, 'admission'):06d}",
+        "org_id": org["human_id"], "patient_id": patient["human_id"],
+        "patient_name": patient.get("name"), "status": ADMITTED, "attending": doctor["human_id"],
+        "attending_name": doctor.get("name"), "ward": ward, "bed": bed, "reason": reason,
+        "admitted_at": moment, "recorded_at": now,
+        "admitted": {"ward": ward, "bed": bed, "by": desk["human_id"],
+                     "reason_sha256": rules.reason_digest(reason)},
+        "movements": [], "discharge": None, "summary": None, "sealed_height": None, "seals": {},
+    }
+    salts = new_salts(admitted_attributes(doc))
+    try:
+        db.admissions.insert_one(authority.stamp("admissions",
+                                                 pending_fields(doc, ADMITTED_KIND, salts)))
+    except Exception:
+        _release(db, _patient_hold(org["human_id"], patient["human_id"]), oid)
+        _release(db, _bed_hold(org["human_id"], ward, bed), oid)
+        raise
+    seal_pending(db, ADMITTED_KIND, doc, desk, admitted_attributes(doc), salts)
+    return doc
+
+
+def _desk_admission(db, desk, admission_id):
+    org = desk_hospital(db, desk)
+    doc = get(db, admission_id)
+    if doc is None or doc["org_id"] != org["human_id"]:
+        raise NotFound("There is no such admission at this hospital.")
+    return org, doc
+
+
+def _last_change(doc):
+    moves = doc.get("movements") or []
+    return moves[-1]["at"] if moves else doc["admitted_at"]
+
+
+def _refuse_step(doc, step):
+    if doc["status"] != ADMITTED:
+        raise Conflict(f"{doc['admission_id']} is {doc['status']}: it cannot be {step}.")
+    if is_pending(doc):
+        raise Conflict(f"The last change of {doc['admission_id']} is still being recorded; "
+                       "try again in a few minutes.")
+
+
+def transfer(db, desk, admission_id, *, ward, bed, at="", zone):
+    """Move an admitted patient to another bed: a new movement, sealed."""
+    org, doc = _desk_admission(db, desk, admission_id)
+    _refuse_step(doc, "transferred")
+    now = now_ms()
+    errors = {}
+    ward, bed = rules.clean_place(errors, ward, bed)
+    moment = rules.clean_time(errors, at, zone, now, not_before=_last_change(doc))
+    if not errors and _bed_hold(org["human_id"], ward, bed) == \
+            _bed_hold(org["human_id"], doc["ward"], doc["bed"]):
+        errors["bed"] = "That is the bed the patient is in."
+    rules.refuse(errors)
+    new_hold = _bed_hold(org["human_id"], ward, bed)
+    _take(db, new_hold, doc["_id"], now, lambda held: f"Bed {bed} of ward {ward} is taken ({held}).")
+    moves = list(doc.get("movements") or [])
+    move = {"seq": len(moves) + 1, "from_ward": doc["ward"], "from_bed": doc["bed"], "ward": ward,
+            "bed": bed, "at": moment, "by": desk["human_id"], "height": None, "salts": None}
+    salts = new_salts(movement_attributes(doc, move))
+    update = {"$set": {"ward": ward, "bed": bed, "seals.transferred": {"salts": salts,
+                                                                      "height": None}},
+              "$push": {"movements": move}}
+    if moves:  # the previous movement keeps its own block's height and salts
+        previous = (doc.get("seals") or {}).get("transferred") or {}
+        update["$set"][f"movements.{len(moves) - 1}.height"] = previous.get("height")
+        update["$set"][f"movements.{len(moves) - 1}.salts"] = previous.get("salts")
+    moved = authority.transition(
+        db.admissions, {"_id": doc["_id"], "status": ADMITTED, "ward": doc["ward"],
+                        "bed": doc["bed"]}, merge(update, pending_update(TRANSFERRED_KIND)),
+        current=doc)
+    if moved is None:
+        _release(db, new_hold, doc["_id"])
+        raise Conflict(f"{doc['admission_id']} changed at the same moment; reload and try again.")
+    _release(db, _bed_hold(org["human_id"], doc["ward"], doc["bed"]), doc["_id"])
+    seal_pending(db, TRANSFERRED_KIND, moved, desk, movement_attributes(moved, move), salts)
+    return moved
+
+
+def discharge(db, desk, admission_id, *, destination, at="", zone):
+    """admitted → discharged, sealed; the bed and the patient's hold are released."""
+    org, doc = _desk_admission(db, desk, admission_id)
+    _refuse_step(doc, "discharged")
+    now = now_ms()
+    errors = {}
+    destination = rules.clean_destination(errors, destination)
+    moment = rules.clean_time(errors, at, zone, now, not_before=_last_change(doc))
+    rules.refuse(errors)
+    salts = new_salts(discharged_attributes(dict(doc, status=DISCHARGED)))
+    done = authority.transition(
+        db.admissions, {"_id": doc["_id"], "status": ADMITTED},
+        merge({"$set": {"status": DISCHARGED, "discharged_at": moment,
+                        "discharge": {"at": moment, "destination": destination,
+                                      "by": desk["human_id"]},
+                        "seals.discharged": {"salts": salts, "height": None}}},
+              pending_update(DISCHARGED_KIND)), current=doc)
+    if done is None:
+        raise Conflict(f"{doc['admission_id']} changed at the same moment; reload and try again.")
+    _release(db, _bed_hold(org["human_id"], done["ward"], done["bed"]), doc["_id"])
+    _release(db, _patient_hold(org["human_id"], done["patient_id"]), doc["_id"])
+    seal_pending(db, DISCHARGED_KIND, done, desk, discharged_attributes(done), salts)
+    return done
+
+
+def link_summary(db, doctor, doc, record):
+    """The written summary's record id on the admission (once), sealed."""
+    now = now_ms()
+    summary = {"record_id": record["record_id"], "at": now, "by": doctor["human_id"]}
+    salts = new_salts(summary_attributes(dict(doc, summary=summary)))
+    linked = authority.transition(
+        db.admissions, {"_id": doc["_id"], "status": DISCHARGED, "summary": None},
+        merge({"$set": {"summary": summary, "seals.summary_linked": {"salts": salts,
+                                                                     "height": None}}},
+              pending_update(SUMMARY_KIND)), current=doc)
+    if linked is None:
+        raise Conflict(f"{doc['admission_id']} already has its discharge summary.")
+    seal_pending(db, SUMMARY_KIND, linked, doctor, summary_attributes(linked), salts)
+    return linked
+
+
+# Reading ------------------------------------------------------------------------------------------
+
+def get(db, admission_id):
+    """The admission, if authentic (Unauthentic otherwise), or None."""
+    text = str(admission_id or "").strip().upper()
+    if not text.startswith("ADN-") or len(text) > 20:
+        return None
+    return authority.require("admissions", db.admissions.find_one({"admission_id": text}))
+
+
+def visible(db, user, admission_id):
+    """The admission if `user` may see it (the patient, or the hospital's desk, manager and
+    doctors); NotFound for everyone else, so its existence is not told."""
+    doc = get(db, admission_id)
+    if doc is None or not (is_staff_of(user, doc["org_id"]) or (
+            user.get("role") == users.PATIENT and user.get("human_id") == doc["patient_id"])):
+        raise NotFound("There is no such admission.")
+    return doc
+
+
+def _authentic(found):
+    return [doc for doc in found if authority.authentic("admissions", doc) is not None]
+
+
+def ward_board(db, user, org_id):
+    """{ward: [admissions by bed]} of the hospital's current in-patients."""
+    if not is_staff_of(user, org_id):
+        raise Forbidden("Only the hospital's staff see its wards.")
+    board = {}
+    for doc in _authentic(db.admissions.find({"org_id": org_id, "status": ADMITTED},
+                                             limit=BOARD_LIMIT)):
+        board.setdefault(doc["ward"], []).append(doc)
+    return {ward: sorted(docs, key=lambda doc: rules.place_key(doc["bed"]))
+            for ward, docs in sorted(board.items(), key=lambda item: rules.place_key(item[0]))}
+
+
+def history(db, user, org_id, start, end):
+    """The hospital's admissions that began in [start, end), newest first (a bounded range on
+    an index, sorted here)."""
+    if not is_staff_of(user, org_id):
+        raise Forbidden("Only the hospital's staff see its admissions.")
+    found = db.admissions.find({"org_id": org_id, "admitted_at": {"$gte": start, "$lt": end}},
+                               limit=BOARD_LIMIT)
+    return sorted(_authentic(found), key=lambda doc: doc["admitted_at"], reverse=True)
+
+
+def stays_of(db, patient_id):
+    found = db.admissions.find({"patient_id": patient_id}, limit=LIST_LIMIT)
+    return sorted(_authentic(found), key=lambda doc: doc["admitted_at"], reverse=True)
+
+
+def attending_of(db, doctor, status):
+    found = db.admissions.find({"attending": doctor["human_id"], "status": status},
+                               limit=LIST_LIMIT)
+    return sorted((doc for doc in _authentic(found) if doc["org_id"] == doctor.get("org_id")),
+                  key=lambda doc: doc["admitted_at"], reverse=True)
+
+
+def summaries_to_write(db, doctor):
+    return [doc for doc in attending_of(db, doctor, DISCHARGED) if not doc.get("summary")]
+
+
+def summary_admission(db, doctor, admission_id):
+    """The discharged admission whose summary this doctor (its attending) is to write."""
+    doc = get(db, admission_id)
+    if doc is None or doc["org_id"] != doctor.get("org_id"):
+        raise NotFound("There is no such admission at your hospital.")
+    if doc["attending"] != doctor.get("human_id"):
+        raise Forbidden("Only the attending doctor writes this discharge summary.")
+    if doc["status"] != DISCHARGED:
+        raise Conflict(f"{doc['admission_id']} is not discharged yet.")
+    if doc.get("summary"):
+        raise Conflict(f"{doc['admission_id']} already has its discharge summary.")
+    return doc
+
+
+# Ledger: rebuilds, coverage, reconcile ----------------------------------------------------------
+
+def _named(db, block, prefetched):
+    admission_id = (block.get("subject") or {}).get("admission")
+    if not isinstance(admission_id, str):
+        return None
+    doc = registry.take(prefetched, block,
+                        lambda doc: registry.same(doc.get("admission_id"), admission_id))
+    return doc if doc is not None else db.admissions.find_one({"admission_id": admission_id})
+
+
+def rebuild_admitted(db, block, data_key, prefetched=None):
+    doc = _named(db, block, prefetched)
+    return (admitted_attributes(doc), _salts(doc, "admitted")) if doc else None
+
+
+def rebuild_transferred(db, block, data_key, prefetched=None):
+    """The movement the block sealed: the latest one (its height in `seals.transferred`) or an
+    earlier one (its height and salts kept on the movement)."""
+    doc = _named(db, block, prefetched)
+    seq = (block.get("subject") or {}).get("move")
+    if doc is None or not isinstance(seq, int):
+        return None
+    moves = doc.get("movements") or []
+    if not 1 <= seq <= len(moves):
+        return None
+    move = moves[seq - 1]
+    salts = _salts(doc, "transferred") if seq == len(moves) else move.get("salts") or {}
+    return movement_attributes(doc, move), salts
+
+
+def rebuild_discharged(db, block, data_key, prefetched=None):
+    doc = _named(db, block, prefetched)
+    return (discharged_attributes(doc), _salts(doc, "discharged")) if doc else None
+
+
+def rebuild_summary(db, block, data_key, prefetched=None):
+    doc = _named(db, block, prefetched)
+    return (summary_attributes(doc), _salts(doc, "summary_linked")) if doc else None
+
+
+def admission_coverage(db):
+    for doc in db.admissions.find({}, {"admission_id": 1, "status": 1, "sealed_height": 1,
+                                       "seals": 1, "movements": 1, "summary": 1}):
+        seals = doc.get("seals") or {}
+        yield "admissions", doc["admission_id"], doc.get("sealed_height")
+        moves = doc.get("movements") or []
+        for move in moves[:-1]:
+            yield "admissions", f"{doc['admission_id']} move {move['seq']}", move.get("height")
+        if moves:
+            yield ("admissions", f"{doc['admission_id']} move {moves[-1]['seq']}",
+                   (seals.get("transferred") or {}).get("height"))
+        if doc.get("status") == DISCHARGED:
+            yield ("admissions", f"{doc['admission_id']} discharged",
+                   (seals.get("discharged") or {}).get("height"))
+        if doc.get("summary"):
+            yield ("admissions", f"{doc['admission_id']} summary",
+                   (seals.get("summary_linked") or {}).get("height"))
+
+
+def _subject(doc):
+    return {"admission": doc["admission_id"]}
+
+
+def _move_subject(doc):
+    return {"admission": doc["admission_id"], "move": len(doc.get("movements") or [])}
+
+
+def _by(path):
+    def actor(db, doc):
+        value = doc
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, list):
+            value = value[-1].get("by") if value else None
+        return users.by_human_id(db, value or "")
+    return actor
+
+
+def _latest_move(db, key, doc):
+    moves = doc.get("movements") or []
+    return (movement_attributes(doc, moves[-1]), _salts(doc, "transferred")) if moves else None
+
+
+EVENTS = (
+    EventKind(ADMITTED_KIND, "admissions", "sealed_height", rebuild_admitted,
+              creates_document=True, subject=_subject, salts_at="seals.admitted.salts",
+              also_at=("seals.admitted.height",), actor=_by("admitted.by"),
+              sealed=lambda db, key, doc: (admitted_attributes(doc), _salts(doc, "admitted"))),
+    EventKind(TRANSFERRED_KIND, "admissions", "seals.transferred.height", rebuild_transferred,
+              subject=_move_subject, salts_at="seals.transferred.salts", actor=_by("movements"),
+              sealed=_latest_move,
+              label=lambda doc: f"{doc['admission_id']} move {len(doc.get('movements') or [])}"),
+    EventKind(DISCHARGED_KIND, "admissions", "seals.discharged.height", rebuild_discharged,
+              subject=_subject, salts_at="seals.discharged.salts", actor=_by("discharge.by"),
+              sealed=lambda db, key, doc: (discharged_attributes(doc), _salts(doc, "discharged")),
+              label=lambda doc: f"{doc['admission_id']} discharged"),
+    EventKind(SUMMARY_KIND, "admissions", "seals.summary_linked.height", rebuild_summary,
+              subject=_subject, salts_at="seals.summary_linked.salts", actor=_by("summary.by"),
+              sealed=lambda db, key, doc: (summary_attributes(doc),
+                                           _salts(doc, "summary_linked")),
+              label=lambda doc: f"{doc['admission_id']} summary"),
+)
+COVERAGE = (admission_coverage,)
+
+
+# The discharge summary --------------------------------------------------------------------------
+
+def summary_prefill(doc, zone):
+    """The summary form's values taken from the admission (dates in the installation's zone)."""
+    return {"admission_id": doc["admission_id"],
+            "admitted_on": doc["admitted_at"].astimezone(zone).date().isoformat(),
+            "discharged_on": doc["discharged_at"].astimezone(zone).date().isoformat()}
+
+
+def write_summary(db, key, doctor, admission_id, raw, *, zone, max_bytes):
+    """The attending doctor's discharge summary: a record (the records machinery, which grants
+    nothing), then its id linked on the admission. The admission's own facts (id, dates) are
+    taken from the admission, whatever the form sent."""
+    doc = summary_admission(db, doctor, admission_id)
+    values = dict(raw, **summary_prefill(doc, zone))
+    record = records.create(db, key, author=doctor, patient_id=doc["patient_id"],
+                            type_name=record_types.DISCHARGE_SUMMARY, raw=values,
+                            max_bytes=max_bytes)
+    return link_summary(db, doctor, doc, record), record
