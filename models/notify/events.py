@@ -13,6 +13,8 @@ Recipients come from that document and the accounts it names, never from a form:
 | a record read by anyone but the patient | the patient, one notification per reader while unread (folded) | who saw my records, that reader |
 | emergency access opened | the patient; every active auditor (review queue) | emergencies / the case |
 | prescription dispensed | the patient | the record |
+| admitted to hospital, discharged | the patient | their stays |
+| discharged | the attending doctor (a discharge summary to write) | their summaries to write |
 
 Each notification is keyed by the block's height and its recipient, so delivering a change
 twice (a retried hook, reconcile finishing it after a crash, `replay`) never doubles it.
@@ -22,6 +24,7 @@ from datetime import datetime
 
 from flask import current_app
 
+from models.care import admission_seals
 from models.clinical import audit_trail, pharmacy
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -193,6 +196,34 @@ def _dispensed(db, record, height, at):
                           about=about, target=dict(about, kind="record"))]
 
 
+def _desk_actor(db, human_id, org_id):
+    account = users.by_human_id(db, human_id or "") or {}
+    return {"id": human_id, "name": account.get("name"), "role": users.FRONT_DESK, "org": org_id}
+
+
+def _stay(doc):
+    return ({"admission": doc["admission_id"], "patient": doc["patient_id"]},
+            {"kind": "admission", "admission": doc["admission_id"]})
+
+
+def _admitted(db, doc, height, at):
+    about, target = _stay(doc)
+    actor = _desk_actor(db, (doc.get("admitted") or {}).get("by"), doc["org_id"])
+    detail = {"ward": doc["ward"], "bed": doc["bed"], "at": doc["admitted_at"]}
+    return [inbox.deliver(db, doc["patient_id"], height, text.ADMITTED, at=at, actor=actor,
+                          about=about, target=target, detail=detail)]
+
+
+def _discharged(db, doc, height, at):
+    about, target = _stay(doc)
+    out = doc.get("discharge") or {}
+    actor = _desk_actor(db, out.get("by"), doc["org_id"])
+    return [inbox.deliver(db, doc["patient_id"], height, text.DISCHARGED, at=at, actor=actor,
+                          about=about, target=target, detail={"at": out.get("at")}),
+            inbox.deliver(db, doc["attending"], height, text.SUMMARY_DUE, at=at, actor=actor,
+                          about=about, target=dict(target, kind="summary-due"))]
+
+
 HANDLERS = {
     consent.REQUESTED: _requested,
     consent.APPROVED_KIND: _approved,
@@ -203,6 +234,8 @@ HANDLERS = {
     audit_trail.READ_KIND: _read,
     emergency.OPENED_KIND: _emergency,
     pharmacy.DISPENSED_KIND: _dispensed,
+    admission_seals.ADMITTED_KIND: _admitted,
+    admission_seals.DISCHARGED_KIND: _discharged,
 }
 
 
