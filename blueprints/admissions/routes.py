@@ -40,7 +40,8 @@ def admit():
     try:
         org = admissions.desk_hospital(db, current_user.doc)
     except Forbidden as exc:  # a clinic's desk, or a desk without an organization: say so
-        return render_template("admissions/not_a_hospital.html", message=exc.message)
+        return (render_template("admissions/not_a_hospital.html", message=exc.message),
+                200 if request.method == "GET" else exc.status)
     search = PatientSearchForm(request.args)
     found, search_status = None, 200
     if request.method == "GET" and (request.args.get("q") or request.args.get("date_of_birth")):
