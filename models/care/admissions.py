@@ -37,7 +37,8 @@ from models.storage import authority
 ADMITTED, DISCHARGED = "admitted", "discharged"
 STATUS_LABELS = {ADMITTED: "In hospital", DISCHARGED: "Discharged"}
 HOLD_GRACE = timedelta(seconds=120)
-"""A hold whose admission is not written yet may belong to a request still running."""
+"""A hold younger than this may belong to a request still running (an admission not written
+yet, a move not yet recorded): it stands whatever its admission says."""
 BOARD_LIMIT = 2000
 LIST_LIMIT = 500
 HOLDS = "admission_holds"
@@ -115,11 +116,13 @@ def _patient_hold(org_id, patient_id):
 
 
 def _live(db, hold, now):
+    """Whether a hold still stands: it is young (its admission or move may be in flight), or
+    its admission is current and (for a bed) still in that bed. Else a crash left it."""
+    if hold.get("at") is None or hold["at"] > now - HOLD_GRACE:
+        return True
     admission = db.admissions.find_one({"_id": hold.get("admission")},
                                        {"status": 1, "org_id": 1, "ward": 1, "bed": 1})
-    if admission is None:
-        return hold.get("at") is not None and hold["at"] > now - HOLD_GRACE
-    if admission.get("status") != ADMITTED:
+    if admission is None or admission.get("status") != ADMITTED:
         return False
     if hold["_id"].startswith("bed:"):
         return hold["_id"] == _bed_hold(admission["org_id"], admission["ward"], admission["bed"])

@@ -128,6 +128,22 @@ def test_a_hold_left_by_a_crash_is_taken_over(ward):
     assert ward.admit(ward="North", bed="1")["status"] == "admitted"
 
 
+def test_an_old_hold_of_a_discharged_stay_is_taken_over_a_young_one_stands(ward):
+    """A crash between the discharge and the release leaves the bed held: once the grace has
+    passed the hold is seen to be stale; before it, it may be a move still in flight."""
+    db = get_db(ward.app)
+    doc = ward.discharge(ward.admit(ward="North", bed="1"))
+    hold_id = f"bed:{ward.w.hospital_a['human_id']}:north:1"
+    db.admission_holds.insert_one({"_id": hold_id, "admission": doc["_id"],
+                                   "at": clock.now_ms()})
+    with pytest.raises(Conflict, match="taken"):
+        ward.admit(patient=ward.w.other_patient, ward="North", bed="1")
+    db.admission_holds.update_one({"_id": hold_id}, {"$set": {
+        "at": clock.now_ms() - admissions.HOLD_GRACE - timedelta(seconds=1)}})
+    again = ward.admit(patient=ward.w.other_patient, ward="North", bed="1")
+    assert db.admission_holds.find_one({"_id": hold_id})["admission"] == again["_id"]
+
+
 @pytest.mark.parametrize("at, problem", [
     ("2999-01-01 10:00", "future"), ("yesterday", "YYYY-MM-DD HH:MM"), ("2020-01-01 10:00", "today")])
 def test_the_admission_time_is_now_or_earlier_today(ward, at, problem):
