@@ -1,7 +1,8 @@
 """Admissions through HTTP and the model: the state machine (every step allowed and every
 forbidden one, 409 with nothing changed), one patient per bed and one stay per patient and
 hospital, the times a desk may type, and what the ledger keeps (no reason text)."""
-from datetime import timedelta
+from datetime import timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -221,3 +222,36 @@ def test_every_admission_block_audits_as_sound(sealed_world, ward):
     with ward.app.app_context():
         report = audit_jobs.run_audit(get_db(), ward.app)
     assert {p.kind for p in report.problems} == {"attribute-mismatch"}
+
+
+def test_a_typed_time_is_the_installations_wall_clock(ward, client, auth):
+    ward.app.config["TIMEZONE"] = "Asia/Kolkata"
+    zone = ZoneInfo("Asia/Kolkata")
+    local = (clock.now().astimezone(zone) - timedelta(minutes=1)).replace(second=0, microsecond=0)
+    if local.date() != clock.now().astimezone(zone).date():
+        pytest.skip("a minute after local midnight: 'earlier today' has no minute to type")
+    auth.login("desk")
+    response = client.post("/admissions/admit", data={
+        "patient_id": ward.w.patient["human_id"], "ward": "North", "bed": "1",
+        "attending": ward.w.doctor["human_id"], "reason": "Fever",
+        "at": local.strftime("%Y-%m-%d %H:%M")}, follow_redirects=True)
+    assert response.status_code == 200
+    doc = get_db(ward.app).admissions.find_one({})
+    assert doc["admitted_at"] == local.astimezone(timezone.utc)
+    assert local.strftime("%Y-%m-%d %H:%M IST") in response.get_data(as_text=True)
+
+
+def test_the_history_is_read_a_week_at_a_time(ward, client, auth):
+    recent = ward.admit()
+    old = ward.admit(patient=ward.w.other_patient, bed="2")
+    long_ago = clock.now_ms() - timedelta(days=10)
+    get_db(ward.app).admissions.update_one({"_id": old["_id"]},
+                                           {"$set": {"admitted_at": long_ago}})
+    auth.login("managera")
+    page = client.get("/admissions/history").data
+    assert recent["admission_id"].encode() in page and old["admission_id"].encode() not in page
+    week = (long_ago - timedelta(days=2)).date().isoformat()
+    page = client.get(f"/admissions/history?from={week}").data
+    assert old["admission_id"].encode() in page and recent["admission_id"].encode() not in page
+    for bad in ("yesterday", "2024-02-30", "2024-1-1", "9" * 40):
+        assert client.get(f"/admissions/history?from={bad}").status_code == 400
