@@ -107,12 +107,16 @@ def doctors_of(db, org_id):
 
 # Holds: one patient per bed, one stay per patient and hospital --------------------------------
 
-def _bed_hold(org_id, ward, bed):
-    return f"bed:{org_id}:{rules.place_key(ward)}:{rules.place_key(bed)}"
+SEPARATOR = "\x1f"
+"""Between the parts of a hold's key: a control character, which no ward or bed name holds."""
 
 
-def _patient_hold(org_id, patient_id):
-    return f"patient:{org_id}:{patient_id}"
+def bed_hold(org_id, ward, bed):
+    return SEPARATOR.join(("bed", org_id, rules.place_key(ward), rules.place_key(bed)))
+
+
+def patient_hold(org_id, patient_id):
+    return SEPARATOR.join(("patient", org_id, patient_id))
 
 
 def _live(db, hold, now):
@@ -124,8 +128,8 @@ def _live(db, hold, now):
                                        {"status": 1, "org_id": 1, "ward": 1, "bed": 1})
     if admission is None or admission.get("status") != ADMITTED:
         return False
-    if hold["_id"].startswith("bed:"):
-        return hold["_id"] == _bed_hold(admission["org_id"], admission["ward"], admission["bed"])
+    if hold["_id"].startswith("bed" + SEPARATOR):
+        return hold["_id"] == bed_hold(admission["org_id"], admission["ward"], admission["bed"])
     return True
 
 
@@ -168,14 +172,14 @@ def admit(db, desk, *, patient_id, ward, bed, reason, attending, at="", zone):
         errors["patient_id"] = exc.message
     rules.refuse(errors)
     oid = ObjectId()
-    _take(db, _patient_hold(org["human_id"], patient["human_id"]), oid, now,
+    _take(db, patient_hold(org["human_id"], patient["human_id"]), oid, now,
           lambda held: f"{patient['human_id']} is already in this hospital ({held}): transfer "
                        "or discharge that stay instead.")
     try:
-        _take(db, _bed_hold(org["human_id"], ward, bed), oid, now,
+        _take(db, bed_hold(org["human_id"], ward, bed), oid, now,
               lambda held: f"Bed {bed} of ward {ward} is taken ({held}).")
     except Conflict:
-        _release(db, _patient_hold(org["human_id"], patient["human_id"]), oid)
+        _release(db, patient_hold(org["human_id"], patient["human_id"]), oid)
         raise
     doc = {
         "_id": oid, "admission_id": f"ADN-{ids.reserve(db, 'admission'):06d}",
@@ -192,8 +196,8 @@ def admit(db, desk, *, patient_id, ward, bed, reason, attending, at="", zone):
         db.admissions.insert_one(authority.stamp("admissions",
                                                  pending_fields(doc, ADMITTED_KIND, salts)))
     except Exception:
-        _release(db, _patient_hold(org["human_id"], patient["human_id"]), oid)
-        _release(db, _bed_hold(org["human_id"], ward, bed), oid)
+        _release(db, patient_hold(org["human_id"], patient["human_id"]), oid)
+        _release(db, bed_hold(org["human_id"], ward, bed), oid)
         raise
     seal_pending(db, ADMITTED_KIND, doc, desk, admitted_attributes(doc), salts)
     return doc
@@ -228,11 +232,11 @@ def transfer(db, desk, admission_id, *, ward, bed, at="", zone):
     errors = {}
     ward, bed = rules.clean_place(errors, ward, bed)
     moment = rules.clean_time(errors, at, zone, now, not_before=_last_change(doc))
-    if not errors and _bed_hold(org["human_id"], ward, bed) == \
-            _bed_hold(org["human_id"], doc["ward"], doc["bed"]):
+    if not errors and bed_hold(org["human_id"], ward, bed) == \
+            bed_hold(org["human_id"], doc["ward"], doc["bed"]):
         errors["bed"] = "That is the bed the patient is in."
     rules.refuse(errors)
-    new_hold = _bed_hold(org["human_id"], ward, bed)
+    new_hold = bed_hold(org["human_id"], ward, bed)
     _take(db, new_hold, doc["_id"], now, lambda held: f"Bed {bed} of ward {ward} is taken ({held}).")
     moves = list(doc.get("movements") or [])
     move = {"seq": len(moves) + 1, "from_ward": doc["ward"], "from_bed": doc["bed"], "ward": ward,
@@ -252,7 +256,7 @@ def transfer(db, desk, admission_id, *, ward, bed, at="", zone):
     if moved is None:
         _release(db, new_hold, doc["_id"])
         raise Conflict(f"{doc['admission_id']} changed at the same moment; reload and try again.")
-    _release(db, _bed_hold(org["human_id"], doc["ward"], doc["bed"]), doc["_id"])
+    _release(db, bed_hold(org["human_id"], doc["ward"], doc["bed"]), doc["_id"])
     seal_pending(db, TRANSFERRED_KIND, moved, desk, movement_attributes(moved, move), salts)
     return moved
 
@@ -276,8 +280,8 @@ def discharge(db, desk, admission_id, *, destination, at="", zone):
               pending_update(DISCHARGED_KIND)), current=doc)
     if done is None:
         raise Conflict(f"{doc['admission_id']} changed at the same moment; reload and try again.")
-    _release(db, _bed_hold(org["human_id"], done["ward"], done["bed"]), doc["_id"])
-    _release(db, _patient_hold(org["human_id"], done["patient_id"]), doc["_id"])
+    _release(db, bed_hold(org["human_id"], done["ward"], done["bed"]), doc["_id"])
+    _release(db, patient_hold(org["human_id"], done["patient_id"]), doc["_id"])
     seal_pending(db, DISCHARGED_KIND, done, desk, discharged_attributes(done), salts)
     return done
 

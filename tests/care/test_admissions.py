@@ -98,6 +98,12 @@ def test_a_transfer_is_a_movement_and_moves_the_bed(ward):
     assert refused.value.field_errors == {"bed": "That is the bed the patient is in."}
 
 
+def test_a_colon_in_a_ward_or_bed_name_makes_no_other_bed_collide(ward):
+    ward.admit(ward="A:B", bed="C")
+    ward.admit(patient=ward.w.other_patient, ward="A", bed="B:C")
+    assert get_db(ward.app).admission_holds.count_documents({}) == 4
+
+
 def test_one_patient_per_bed_and_one_stay_per_patient(ward):
     first = ward.admit(ward="North", bed="1")
     counts = ward.counts()
@@ -120,12 +126,14 @@ def test_a_hold_left_by_a_crash_is_taken_over(ward):
     db = get_db(ward.app)
     stale = clock.now_ms() - admissions.HOLD_GRACE - timedelta(seconds=1)
     org = ward.w.hospital_a["human_id"]
-    db.admission_holds.insert_one({"_id": f"bed:{org}:north:1", "admission": None, "at": stale})
-    db.admission_holds.insert_one({"_id": f"patient:{org}:{ward.w.patient['human_id']}",
-                                   "admission": None, "at": clock.now_ms()})
+    patient_hold = admissions.patient_hold(org, ward.w.patient["human_id"])
+    db.admission_holds.insert_one({"_id": admissions.bed_hold(org, "North", "1"),
+                                   "admission": None, "at": stale})
+    db.admission_holds.insert_one({"_id": patient_hold, "admission": None,
+                                   "at": clock.now_ms()})
     with pytest.raises(Conflict):  # a young hold may belong to a request still running
         ward.admit(ward="North", bed="1")
-    db.admission_holds.delete_one({"_id": f"patient:{org}:{ward.w.patient['human_id']}"})
+    db.admission_holds.delete_one({"_id": patient_hold})
     assert ward.admit(ward="North", bed="1")["status"] == "admitted"
 
 
@@ -134,7 +142,7 @@ def test_an_old_hold_of_a_discharged_stay_is_taken_over_a_young_one_stands(ward)
     passed the hold is seen to be stale; before it, it may be a move still in flight."""
     db = get_db(ward.app)
     doc = ward.discharge(ward.admit(ward="North", bed="1"))
-    hold_id = f"bed:{ward.w.hospital_a['human_id']}:north:1"
+    hold_id = admissions.bed_hold(ward.w.hospital_a["human_id"], "north", "1")
     db.admission_holds.insert_one({"_id": hold_id, "admission": doc["_id"],
                                    "at": clock.now_ms()})
     with pytest.raises(Conflict, match="taken"):

@@ -70,4 +70,4 @@ def test_two_moves_into_one_free_bed_one_wins(ward):
     db = get_db(ward.app)
     placed = sorted((doc["ward"], doc["bed"]) for doc in db.admissions.find())
     assert ("South", "9") in placed and len(placed) == 2
-    assert db.admission_holds.count_documents({"_id": {"$regex": "^bed:"}}) == 2
+    assert db.admission_holds.count_documents({"_id": {"$regex": "^bed"}}) == 2
