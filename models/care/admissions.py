@@ -57,6 +57,7 @@ INDEXES = {
         ([("org_id", 1), ("admitted_at", 1)], {}),
         ([("patient_id", 1)], {}),
         ([("attending", 1), ("status", 1)], {}),
+        ([("movements.height", 1)], {"sparse": True}),
     ],
 }
 
@@ -242,13 +243,11 @@ def transfer(db, desk, admission_id, *, ward, bed, at="", zone):
     move = {"seq": len(moves) + 1, "from_ward": doc["ward"], "from_bed": doc["bed"], "ward": ward,
             "bed": bed, "at": moment, "by": desk["human_id"], "height": None, "salts": None}
     salts = new_salts(movement_attributes(doc, move))
-    update = {"$set": {"ward": ward, "bed": bed, "seals.transferred": {"salts": salts,
-                                                                      "height": None}},
-              "$push": {"movements": move}}
     if moves:  # the previous movement keeps its own block's height and salts
         previous = (doc.get("seals") or {}).get("transferred") or {}
-        update["$set"][f"movements.{len(moves) - 1}.height"] = previous.get("height")
-        update["$set"][f"movements.{len(moves) - 1}.salts"] = previous.get("salts")
+        moves[-1] = dict(moves[-1], height=previous.get("height"), salts=previous.get("salts"))
+    update = {"$set": {"ward": ward, "bed": bed, "movements": moves + [move],
+                       "seals.transferred": {"salts": salts, "height": None}}}
     moved = authority.transition(
         db.admissions, {"_id": doc["_id"], "status": ADMITTED, "ward": doc["ward"],
                         "bed": doc["bed"]}, merge(update, pending_update(TRANSFERRED_KIND)),

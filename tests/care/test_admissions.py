@@ -263,3 +263,21 @@ def test_the_history_is_read_a_week_at_a_time(ward, client, auth):
     assert old["admission_id"].encode() in page and recent["admission_id"].encode() not in page
     for bad in ("yesterday", "2024-02-30", "2024-1-1", "9" * 40):
         assert client.get(f"/admissions/history?from={bad}").status_code == 400
+
+
+def test_an_admission_changed_in_the_database_decides_nothing(ward, client, auth):
+    """An insider moving a stay to another hospital or doctor (without the authority key):
+    the admission fails its check everywhere, and nothing is done with it."""
+    doc = ward.admit()
+    get_db(ward.app).admissions.update_one({"_id": doc["_id"]},
+                                           {"$set": {"attending": ward.w.colleague["human_id"]}})
+    auth.login("colleague")
+    assert client.get(f"/admissions/{doc['admission_id']}").status_code == 403
+    assert doc["admission_id"].encode() not in client.get("/admissions/inpatients").data
+    assert doc["admission_id"].encode() not in client.get("/admissions/board").data
+    auth.logout()
+    auth.login("desk")
+    before = ward.fresh(doc)
+    assert client.post(f"/admissions/{doc['admission_id']}/discharge",
+                       data={"destination": "home"}).status_code == 403
+    assert ward.fresh(doc) == before

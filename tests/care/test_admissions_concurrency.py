@@ -7,7 +7,9 @@ import threading
 import pytest
 
 from models.people import users
+from models.sealing import audit_jobs
 from models.storage.db import get_db
+from tests.auditor_support import sealed_world, verify_through_ledger  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.care.admission_world import ward, world  # noqa: F401
 
@@ -71,3 +73,16 @@ def test_two_moves_into_one_free_bed_one_wins(ward):
     placed = sorted((doc["ward"], doc["bed"]) for doc in db.admissions.find())
     assert ("South", "9") in placed and len(placed) == 2
     assert db.admission_holds.count_documents({"_id": {"$regex": "^bed"}}) == 2
+
+
+def test_a_stay_with_several_moves_audits_as_sound_on_the_real_server(sealed_world, ward):
+    verify_through_ledger(ward.app, ward.doctor_c, ward.w.admin)
+    doc = ward.admit()
+    for bed in ("2", "3", "4"):
+        doc = ward.transfer(doc, bed=bed)
+    ward.summarize(ward.discharge(doc))
+    stored = ward.fresh(doc)
+    assert [move["height"] is not None for move in stored["movements"]] == [True, True, False]
+    with ward.app.app_context():
+        report = audit_jobs.run_audit(get_db(), ward.app)
+    assert report.ok, [(p.kind, p.detail) for p in report.problems]
