@@ -52,6 +52,14 @@ class DischargeForm(FlaskForm):
     submit = SubmitField("Discharge")
 
 
+class ErrorForm(FlaskForm):
+    reason = TextAreaField("Why is this admission wrong?",
+                           validators=[Length(max=rules.MAX_REASON)],
+                           description="e.g. recorded for the wrong patient. The stay stays "
+                                       "on record, marked as entered in error.")
+    submit = SubmitField("Mark as entered in error")
+
+
 _SUMMARY = {spec.name: spec for spec in record_types.TYPES[record_types.DISCHARGE_SUMMARY].fields}
 
 

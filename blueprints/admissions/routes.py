@@ -12,13 +12,14 @@ from flask_login import current_user
 
 from blueprints import clinical
 from blueprints.admissions import bp
-from blueprints.admissions.forms import AdmitForm, DischargeForm, SummaryForm, TransferForm
+from blueprints.admissions.forms import (AdmitForm, DischargeForm, ErrorForm, SummaryForm,
+                                         TransferForm)
 from blueprints.clinical_forms import PatientSearchForm
 from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
 from blueprints.template_helpers import installation_zone
 from models.care import admission_rules as rules
-from models.care import admissions
+from models.care import admission_summaries, admissions
 from models.core.clock import now
 from models.core.errors import Forbidden, InvalidInput
 from models.people import organizations, patients, users
@@ -66,14 +67,15 @@ def admit():
                            chosen=None, organization=org), status
 
 
-def _detail_page(doc, status=200, transfer=None, discharge=None):
+def _detail_page(doc, status=200, transfer=None, discharge=None, error=None):
     desk = current_user.role == users.FRONT_DESK
     return render_template(
         "admissions/detail.html", **_context(
             admission=doc, banner=patients.card_of(get_db(), doc["patient_id"]),
             show_reason=admissions.sees_reason(current_user.doc, doc),
             transfer=transfer or (TransferForm() if desk else None),
-            discharge=discharge or (DischargeForm() if desk else None))), status
+            discharge=discharge or (DischargeForm() if desk else None),
+            error=error or (ErrorForm() if desk else None))), status
 
 
 @bp.route("/<admission_id>")
@@ -110,6 +112,20 @@ def discharge(admission_id):
         return redirect(url_for("admissions.detail", admission_id=done["admission_id"]))
     return _detail_page(admissions.visible(db, current_user.doc, admission_id), status,
                         discharge=form)
+
+
+@bp.route("/<admission_id>/error", methods=["POST"])
+@roles_required(users.FRONT_DESK)
+def entered_in_error(admission_id):
+    db = get_db()
+    form = ErrorForm()
+    done, status = submitted(form, lambda: admissions.mark_entered_in_error(
+        db, current_user.doc, admission_id, reason=form.reason.data))
+    if done:
+        flash(f"{done['admission_id']} is marked as entered in error.", "success")
+        return redirect(url_for("admissions.detail", admission_id=done["admission_id"]))
+    return _detail_page(admissions.visible(db, current_user.doc, admission_id), status,
+                        error=form)
 
 
 @bp.route("/board")
@@ -175,20 +191,20 @@ def inpatients():
 @roles_required(users.DOCTOR)
 def summaries():
     return render_template("admissions/summaries.html", **_context(
-        stays=admissions.summaries_to_write(get_db(), current_user.doc)))
+        stays=admission_summaries.summaries_to_write(get_db(), current_user.doc)))
 
 
 @bp.route("/<admission_id>/summary", methods=["GET", "POST"])
 @roles_required(users.DOCTOR)
 def summary(admission_id):
     db = get_db()
-    doc = admissions.summary_admission(db, current_user.doc, admission_id)
-    prefill = admissions.summary_prefill(doc, installation_zone())
+    doc = admission_summaries.summary_admission(db, current_user.doc, admission_id)
+    prefill = admission_summaries.summary_prefill(doc, installation_zone())
     form = SummaryForm()
     if request.method == "GET":
         return render_template("admissions/summary.html", form=form, admission=doc,
                                prefill=prefill, banner=patients.card_of(db, doc["patient_id"]))
-    done, status = submitted(form, lambda: admissions.write_summary(
+    done, status = submitted(form, lambda: admission_summaries.write_summary(
         db, clinical.data_key(), current_user.doc, admission_id, form.values(),
         zone=installation_zone(), max_bytes=clinical.max_bytes()))
     if done:

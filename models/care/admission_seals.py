@@ -2,7 +2,8 @@
 the audit rebuilds them from the admission document, which documents must be covered, and
 how reconcile finishes a change a crash cut short (models.sealing.registry).
 
-One admission holds several blocks: admitted, one per movement, discharged, summary linked.
+One admission holds several blocks: admitted, one per movement, then discharged and summary
+linked, or entered in error.
 The latest movement keeps its block's height and salts in `seals.transferred` (the fixed
 path the seam records); the next transfer copies them onto that movement in the same
 update, so every movement's block can still be rebuilt.
@@ -14,7 +15,8 @@ from models.sealing.registry import EventKind
 
 ADMITTED_KIND, TRANSFERRED_KIND = "admission.admitted", "admission.transferred"
 DISCHARGED_KIND, SUMMARY_KIND = "admission.discharged", "admission.summary_linked"
-DISCHARGED = "discharged"
+ERROR_KIND = "admission.entered_in_error"
+DISCHARGED, ENTERED_IN_ERROR = "discharged", "entered-in-error"
 
 # Attributes ------------------------------------------------------------------------------
 
@@ -41,6 +43,12 @@ def discharged_attributes(doc):
     return {"admission": doc["admission_id"], "status": doc["status"], "ward": doc["ward"],
             "bed": doc["bed"], "discharged_at": ts(out.get("at")),
             "destination": out.get("destination"), "by": out.get("by")}
+
+
+def error_attributes(doc):
+    error = doc.get("error") or {}
+    return {"admission": doc["admission_id"], "status": doc["status"], "by": error.get("by"),
+            "at": ts(error.get("at")), "reason_sha256": error.get("reason_sha256")}
 
 
 def summary_attributes(doc):
@@ -106,6 +114,11 @@ def rebuild_discharged(db, block, data_key, prefetched=None):
     return (discharged_attributes(doc), _salts(doc, "discharged")) if doc else None
 
 
+def rebuild_error(db, block, data_key, prefetched=None):
+    doc = _named(db, block, prefetched)
+    return (error_attributes(doc), _salts(doc, "entered_in_error")) if doc else None
+
+
 def rebuild_summary(db, block, data_key, prefetched=None):
     doc = _named(db, block, prefetched)
     return (summary_attributes(doc), _salts(doc, "summary_linked")) if doc else None
@@ -125,6 +138,9 @@ def admission_coverage(db):
         if doc.get("status") == DISCHARGED:
             yield ("admissions", f"{doc['admission_id']} discharged",
                    (seals.get("discharged") or {}).get("height"))
+        if doc.get("status") == ENTERED_IN_ERROR:
+            yield ("admissions", f"{doc['admission_id']} entered in error",
+                   (seals.get("entered_in_error") or {}).get("height"))
         if doc.get("summary"):
             yield ("admissions", f"{doc['admission_id']} summary",
                    (seals.get("summary_linked") or {}).get("height"))
@@ -172,5 +188,9 @@ EVENTS = (
               sealed=lambda db, key, doc: (summary_attributes(doc),
                                            _salts(doc, "summary_linked")),
               label=lambda doc: f"{doc['admission_id']} summary"),
+    EventKind(ERROR_KIND, "admissions", "seals.entered_in_error.height", rebuild_error,
+              subject=_subject, salts_at="seals.entered_in_error.salts", actor=_by("error.by"),
+              sealed=lambda db, key, doc: (error_attributes(doc), _salts(doc, "entered_in_error")),
+              label=lambda doc: f"{doc['admission_id']} entered in error"),
 )
 COVERAGE = (admission_coverage,)

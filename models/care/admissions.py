@@ -2,7 +2,8 @@
 doctor, moves them to another bed, and discharges them; the attending doctor then writes the
 discharge summary (a record like any other, linked from the admission).
 
-States: admitted → discharged; any other step is a Conflict (409). Each step is one
+States: admitted → discharged, or admitted → entered-in-error (recorded by mistake); any
+other step is a Conflict (409). Each step is one
 compare-and-set on the protected admission (models.storage.authority), sealed in the same
 request: `admission.admitted`, `admission.transferred` (one block per movement),
 `admission.discharged`, `admission.summary_linked`. The chain keeps ids, wards, beds, times
@@ -20,12 +21,11 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from models.care import admission_rules as rules
-from models.care.admission_seals import (ADMITTED_KIND, DISCHARGED_KIND, SUMMARY_KIND,
-                                         TRANSFERRED_KIND, admitted_attributes,
-                                         discharged_attributes, movement_attributes,
-                                         summary_attributes)
-from models.clinical import records
-from models.core import ids, record_types
+from models.care.admission_seals import (ADMITTED_KIND, DISCHARGED, DISCHARGED_KIND,
+                                         ENTERED_IN_ERROR, ERROR_KIND, TRANSFERRED_KIND,
+                                         admitted_attributes, discharged_attributes,
+                                         error_attributes, movement_attributes)
+from models.core import ids
 from models.core.clock import now_ms
 from models.core.errors import Conflict, Forbidden, NotFound
 from models.people import organizations, users
@@ -34,8 +34,9 @@ from models.sealing.seam import (is_pending, merge, new_salts, pending_fields, p
                                  seal_pending)
 from models.storage import authority
 
-ADMITTED, DISCHARGED = "admitted", "discharged"
-STATUS_LABELS = {ADMITTED: "In hospital", DISCHARGED: "Discharged"}
+ADMITTED = "admitted"
+STATUS_LABELS = {ADMITTED: "In hospital", DISCHARGED: "Discharged",
+                 ENTERED_IN_ERROR: "Entered in error"}
 HOLD_GRACE = timedelta(seconds=120)
 """A hold younger than this may belong to a request still running (an admission not written
 yet, a move not yet recorded): it stands whatever its admission says."""
@@ -285,20 +286,28 @@ def discharge(db, desk, admission_id, *, destination, at="", zone):
     return done
 
 
-def link_summary(db, doctor, doc, record):
-    """The written summary's record id on the admission (once), sealed."""
-    now = now_ms()
-    summary = {"record_id": record["record_id"], "at": now, "by": doctor["human_id"]}
-    salts = new_salts(summary_attributes(dict(doc, summary=summary)))
-    linked = authority.transition(
-        db.admissions, {"_id": doc["_id"], "status": DISCHARGED, "summary": None},
-        merge({"$set": {"summary": summary, "seals.summary_linked": {"salts": salts,
-                                                                     "height": None}}},
-              pending_update(SUMMARY_KIND)), current=doc)
-    if linked is None:
-        raise Conflict(f"{doc['admission_id']} already has its discharge summary.")
-    seal_pending(db, SUMMARY_KIND, linked, doctor, summary_attributes(linked), salts)
-    return linked
+def mark_entered_in_error(db, desk, admission_id, *, reason):
+    """admitted → entered-in-error (the wrong patient, say): never a delete; the bed and the
+    patient are free again. Of the reason the ledger keeps a hash."""
+    org, doc = _desk_admission(db, desk, admission_id)
+    _refuse_step(doc, "marked as entered in error")
+    errors = {}
+    reason = rules.clean_reason(errors, reason)
+    rules.refuse(errors)
+    error = {"at": now_ms(), "by": desk["human_id"], "reason": reason,
+             "reason_sha256": rules.reason_digest(reason)}
+    salts = new_salts(error_attributes(dict(doc, status=ENTERED_IN_ERROR, error=error)))
+    marked = authority.transition(
+        db.admissions, {"_id": doc["_id"], "status": ADMITTED},
+        merge({"$set": {"status": ENTERED_IN_ERROR, "error": error,
+                        "seals.entered_in_error": {"salts": salts, "height": None}}},
+              pending_update(ERROR_KIND)), current=doc)
+    if marked is None:
+        raise Conflict(f"{doc['admission_id']} changed at the same moment; reload and try again.")
+    _release(db, bed_hold(org["human_id"], marked["ward"], marked["bed"]), doc["_id"])
+    _release(db, patient_hold(org["human_id"], marked["patient_id"]), doc["_id"])
+    seal_pending(db, ERROR_KIND, marked, desk, error_attributes(marked), salts)
+    return marked
 
 
 # Reading ------------------------------------------------------------------------------------------
@@ -357,42 +366,3 @@ def attending_of(db, doctor, status):
                                limit=LIST_LIMIT)
     return sorted((doc for doc in _authentic(found) if doc["org_id"] == doctor.get("org_id")),
                   key=lambda doc: doc["admitted_at"], reverse=True)
-
-
-def summaries_to_write(db, doctor):
-    return [doc for doc in attending_of(db, doctor, DISCHARGED) if not doc.get("summary")]
-
-
-def summary_admission(db, doctor, admission_id):
-    """The discharged admission whose summary this doctor (its attending) is to write."""
-    doc = get(db, admission_id)
-    if doc is None or doc["org_id"] != doctor.get("org_id"):
-        raise NotFound("There is no such admission at your hospital.")
-    if doc["attending"] != doctor.get("human_id"):
-        raise Forbidden("Only the attending doctor writes this discharge summary.")
-    if doc["status"] != DISCHARGED:
-        raise Conflict(f"{doc['admission_id']} is not discharged yet.")
-    if doc.get("summary"):
-        raise Conflict(f"{doc['admission_id']} already has its discharge summary.")
-    return doc
-
-
-# The discharge summary --------------------------------------------------------------------------
-
-def summary_prefill(doc, zone):
-    """The summary form's values taken from the admission (dates in the installation's zone)."""
-    return {"admission_id": doc["admission_id"],
-            "admitted_on": doc["admitted_at"].astimezone(zone).date().isoformat(),
-            "discharged_on": doc["discharged_at"].astimezone(zone).date().isoformat()}
-
-
-def write_summary(db, key, doctor, admission_id, raw, *, zone, max_bytes):
-    """The attending doctor's discharge summary: a record (the records machinery, which grants
-    nothing), then its id linked on the admission. The admission's own facts (id, dates) are
-    taken from the admission, whatever the form sent."""
-    doc = summary_admission(db, doctor, admission_id)
-    values = dict(raw, **summary_prefill(doc, zone))
-    record = records.create(db, key, author=doctor, patient_id=doc["patient_id"],
-                            type_name=record_types.DISCHARGE_SUMMARY, raw=values,
-                            max_bytes=max_bytes)
-    return link_summary(db, doctor, doc, record), record

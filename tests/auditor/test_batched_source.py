@@ -10,7 +10,7 @@ import pytest
 from ledger.attributes import new_salt
 from ledger.audit import AttributeSourceError
 
-from models.care import admissions
+from models.care import admission_summaries, admissions
 from models.clinical import audit_trail, pharmacy, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -120,7 +120,11 @@ def full_history(world):
                                        zone=ZoneInfo("UTC"))
         stay = admissions.discharge(db, desk, stay["admission_id"], destination="home",
                                     zone=ZoneInfo("UTC"))
-        made["stay"], _ = admissions.write_summary(
+        wrong = admissions.admit(db, desk, patient_id=world.other_patient["human_id"],
+                                 ward="North", bed="5", reason="Fever",
+                                 attending=world.doctor["human_id"], zone=ZoneInfo("UTC"))
+        admissions.mark_entered_in_error(db, desk, wrong["admission_id"], reason="Wrong chart")
+        made["stay"], _ = admission_summaries.write_summary(
             db, key, world.doctor, stay["admission_id"], {"diagnosis": "Angina", "course": "Calm"},
             zone=ZoneInfo("UTC"), max_bytes=10**6)
     return made

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.care import admissions
+from models.care import admission_summaries, admissions
 from models.people import organizations, users
 from models.storage.db import get_db
 from tests.records.world import World, world  # noqa: F401  (the fixture `ward` builds on)
@@ -53,9 +53,14 @@ class Ward:
             return admissions.discharge(get_db(), desk or self.desk, doc["admission_id"],
                                         destination=destination, at=at, zone=UTC)
 
+    def mark_in_error(self, doc, reason="Recorded for the wrong patient", desk=None):
+        with self.app.app_context():
+            return admissions.mark_entered_in_error(get_db(), desk or self.desk,
+                                                    doc["admission_id"], reason=reason)
+
     def summarize(self, doc, doctor=None, raw=None):
         with self.app.app_context():
-            return admissions.write_summary(
+            return admission_summaries.write_summary(
                 get_db(), self.w.key, doctor or self.w.doctor, doc["admission_id"],
                 dict(SUMMARY if raw is None else raw), zone=UTC,
                 max_bytes=self.app.config["MAX_ATTACHMENT_BYTES"])

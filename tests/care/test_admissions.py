@@ -52,13 +52,20 @@ def _summarized(ward):
     return ward.summarize(_discharged(ward))[0]
 
 
-STATES = {"admitted": _admitted, "discharged": _discharged, "summarized": _summarized}
+def _in_error(ward):
+    return ward.mark_in_error(ward.admit())
+
+
+STATES = {"admitted": _admitted, "discharged": _discharged, "summarized": _summarized,
+          "entered-in-error": _in_error}
 STEPS = {
     "transfer": ("desk", "/admissions/{id}/transfer", {"ward": "East", "bed": "3"}),
     "discharge": ("desk", "/admissions/{id}/discharge", {"destination": "home"}),
     "summary": ("doctor", "/admissions/{id}/summary", SUMMARY),
+    "error": ("desk", "/admissions/{id}/error", {"reason": "Wrong patient"}),
 }
-ALLOWED = {("admitted", "transfer"), ("admitted", "discharge"), ("discharged", "summary")}
+ALLOWED = {("admitted", "transfer"), ("admitted", "discharge"), ("admitted", "error"),
+           ("discharged", "summary")}
 
 
 @pytest.mark.parametrize("state", sorted(STATES))
@@ -120,6 +127,20 @@ def test_one_patient_per_bed_and_one_stay_per_patient(ward):
     ward.discharge(first)
     again = ward.admit(ward="North", bed="1")
     assert again["admission_id"] != first["admission_id"]
+
+
+def test_entered_in_error_frees_the_bed_and_keeps_the_stay(ward):
+    doc = ward.admit(ward="North", bed="1")
+    marked = ward.mark_in_error(doc, reason="Zorblax mix-up at the desk")
+    assert marked["status"] == "entered-in-error" and marked["ward"] == "North"
+    [block] = blocks(ward.app, "admission.entered_in_error")
+    assert b"Zorblax" not in repr(block).encode()
+    assert marked["seals"]["entered_in_error"]["height"] == block["height"]
+    again = ward.admit(ward="North", bed="1")  # the same patient, the same bed: free again
+    assert again["status"] == "admitted"
+    with pytest.raises(InvalidInput) as refused:
+        ward.mark_in_error(again, reason=" x ")
+    assert "reason" in refused.value.field_errors
 
 
 def test_a_hold_left_by_a_crash_is_taken_over(ward):
@@ -221,6 +242,7 @@ def test_every_admission_block_audits_as_sound(sealed_world, ward):
     doc = ward.transfer(doc, ward="East", bed="9")
     doc = ward.transfer(doc, ward="West", bed="4")
     ward.summarize(ward.discharge(doc))
+    ward.mark_in_error(ward.admit(patient=ward.w.other_patient, bed="8"))
     ward.admit(patient=ward.w.other_patient)
     with ward.app.app_context():
         report = audit_jobs.run_audit(get_db(), ward.app)

@@ -25,6 +25,8 @@ ROUTES = {
                  {"desk": 302}),
     "discharge": ("POST", "/admissions/{id}/discharge", {"destination": "home"}, "admitted",
                   {"desk": 302}),
+    "error": ("POST", "/admissions/{id}/error", {"reason": "Wrong patient"}, "admitted",
+              {"desk": 302}),
     "summary-form": ("GET", "/admissions/{id}/summary", None, "discharged", {"doctor": 200}),
     "summary": ("POST", "/admissions/{id}/summary", SUMMARY, "discharged", {"doctor": 302}),
 }

@@ -58,6 +58,8 @@ FORMS = {  # name -> (who, state of the admission, url, valid values)
                  lambda ward: {"ward": "South", "bed": "4", "at": ""}),
     "discharge": ("desk", "admitted", "/admissions/{id}/discharge",
                   lambda ward: {"destination": "home", "at": ""}),
+    "error": ("desk", "admitted", "/admissions/{id}/error",
+              lambda ward: {"reason": "Recorded for the wrong patient"}),
     "summary": ("doctor", "discharged", "/admissions/{id}/summary", lambda ward: dict(SUMMARY)),
 }
 

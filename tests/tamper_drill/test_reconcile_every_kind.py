@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models import startup
-from models.care import admissions
+from models.care import admission_summaries, admissions
 from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -130,7 +130,10 @@ ACTIONS = {
     "admission.discharged": lambda w, db: (lambda desk, stay: lambda: admissions.discharge(
         db, desk, stay["admission_id"], destination="home", zone=ZoneInfo("UTC")))(
         *_admitted(w, db)),
-    "admission.summary_linked": lambda w, db: (lambda stay: lambda: admissions.write_summary(
+    "admission.entered_in_error": lambda w, db: (lambda desk, stay: lambda: (
+        admissions.mark_entered_in_error(db, desk, stay["admission_id"], reason="Wrong patient")))(
+        *_admitted(w, db)),
+    "admission.summary_linked": lambda w, db: (lambda stay: lambda: admission_summaries.write_summary(
         db, w.key, w.doctor, stay["admission_id"], {"diagnosis": "Pneumonia", "course": "Better"},
         zone=ZoneInfo("UTC"), max_bytes=10**6))(_discharged(w, db)),
 }
