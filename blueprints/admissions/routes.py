@@ -84,48 +84,45 @@ def detail(admission_id):
     return _detail_page(admissions.visible(get_db(), current_user.doc, admission_id))
 
 
+def _desk_step(admission_id, form, form_name, action, said):
+    """The POST of one of the desk's forms on an admission: run the step, or show the
+    admission again with the form's messages."""
+    db = get_db()
+    done, status = submitted(form, lambda: action(db))
+    if done:
+        flash(said(done), "success")
+        return redirect(url_for("admissions.detail", admission_id=done["admission_id"]))
+    return _detail_page(admissions.visible(db, current_user.doc, admission_id), status,
+                        **{form_name: form})
+
+
 @bp.route("/<admission_id>/transfer", methods=["POST"])
 @roles_required(users.FRONT_DESK)
 def transfer(admission_id):
-    db = get_db()
     form = TransferForm()
-    done, status = submitted(form, lambda: admissions.transfer(
+    return _desk_step(admission_id, form, "transfer", lambda db: admissions.transfer(
         db, current_user.doc, admission_id, ward=form.ward.data, bed=form.bed.data,
-        at=form.at.data, zone=installation_zone()))
-    if done:
-        flash(f"{done['admission_id']} moved to {done['ward']}, bed {done['bed']}.", "success")
-        return redirect(url_for("admissions.detail", admission_id=done["admission_id"]))
-    return _detail_page(admissions.visible(db, current_user.doc, admission_id), status,
-                        transfer=form)
+        at=form.at.data, zone=installation_zone()),
+        lambda done: f"{done['admission_id']} moved to {done['ward']}, bed {done['bed']}.")
 
 
 @bp.route("/<admission_id>/discharge", methods=["POST"])
 @roles_required(users.FRONT_DESK)
 def discharge(admission_id):
-    db = get_db()
     form = DischargeForm()
-    done, status = submitted(form, lambda: admissions.discharge(
+    return _desk_step(admission_id, form, "discharge", lambda db: admissions.discharge(
         db, current_user.doc, admission_id, destination=form.destination.data, at=form.at.data,
-        zone=installation_zone()))
-    if done:
-        flash(f"{done['patient_name']} is discharged ({done['admission_id']}).", "success")
-        return redirect(url_for("admissions.detail", admission_id=done["admission_id"]))
-    return _detail_page(admissions.visible(db, current_user.doc, admission_id), status,
-                        discharge=form)
+        zone=installation_zone()),
+        lambda done: f"{done['patient_name']} is discharged ({done['admission_id']}).")
 
 
 @bp.route("/<admission_id>/error", methods=["POST"])
 @roles_required(users.FRONT_DESK)
 def entered_in_error(admission_id):
-    db = get_db()
     form = ErrorForm()
-    done, status = submitted(form, lambda: admissions.mark_entered_in_error(
-        db, current_user.doc, admission_id, reason=form.reason.data))
-    if done:
-        flash(f"{done['admission_id']} is marked as entered in error.", "success")
-        return redirect(url_for("admissions.detail", admission_id=done["admission_id"]))
-    return _detail_page(admissions.visible(db, current_user.doc, admission_id), status,
-                        error=form)
+    return _desk_step(admission_id, form, "error", lambda db: admissions.mark_entered_in_error(
+        db, current_user.doc, admission_id, reason=form.reason.data),
+        lambda done: f"{done['admission_id']} is marked as entered in error.")
 
 
 @bp.route("/board")

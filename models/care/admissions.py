@@ -270,20 +270,27 @@ def discharge(db, desk, admission_id, *, destination, at="", zone):
     destination = rules.clean_destination(errors, destination)
     moment = rules.clean_time(errors, at, zone, now, not_before=_last_change(doc))
     rules.refuse(errors)
-    salts = new_salts(discharged_attributes(dict(doc, status=DISCHARGED)))
-    done = authority.transition(
+    return _end(db, org, doc, desk, status=DISCHARGED, kind=DISCHARGED_KIND, seal="discharged",
+                attributes=discharged_attributes, fields={
+                    "discharged_at": moment,
+                    "discharge": {"at": moment, "destination": destination,
+                                  "by": desk["human_id"]}})
+
+
+def _end(db, org, doc, desk, *, status, kind, seal, attributes, fields):
+    """admitted → `status` with `fields`, in one compare-and-set; the holds released; sealed."""
+    salts = new_salts(attributes(dict(doc, status=status, **fields)))
+    ended = authority.transition(
         db.admissions, {"_id": doc["_id"], "status": ADMITTED},
-        merge({"$set": {"status": DISCHARGED, "discharged_at": moment,
-                        "discharge": {"at": moment, "destination": destination,
-                                      "by": desk["human_id"]},
-                        "seals.discharged": {"salts": salts, "height": None}}},
-              pending_update(DISCHARGED_KIND)), current=doc)
-    if done is None:
+        merge({"$set": dict(fields, status=status,
+                            **{f"seals.{seal}": {"salts": salts, "height": None}})},
+              pending_update(kind)), current=doc)
+    if ended is None:
         raise Conflict(f"{doc['admission_id']} changed at the same moment; reload and try again.")
-    _release(db, bed_hold(org["human_id"], done["ward"], done["bed"]), doc["_id"])
-    _release(db, patient_hold(org["human_id"], done["patient_id"]), doc["_id"])
-    seal_pending(db, DISCHARGED_KIND, done, desk, discharged_attributes(done), salts)
-    return done
+    _release(db, bed_hold(org["human_id"], ended["ward"], ended["bed"]), doc["_id"])
+    _release(db, patient_hold(org["human_id"], ended["patient_id"]), doc["_id"])
+    seal_pending(db, kind, ended, desk, attributes(ended), salts)
+    return ended
 
 
 def mark_entered_in_error(db, desk, admission_id, *, reason):
@@ -296,18 +303,8 @@ def mark_entered_in_error(db, desk, admission_id, *, reason):
     rules.refuse(errors)
     error = {"at": now_ms(), "by": desk["human_id"], "reason": reason,
              "reason_sha256": rules.reason_digest(reason)}
-    salts = new_salts(error_attributes(dict(doc, status=ENTERED_IN_ERROR, error=error)))
-    marked = authority.transition(
-        db.admissions, {"_id": doc["_id"], "status": ADMITTED},
-        merge({"$set": {"status": ENTERED_IN_ERROR, "error": error,
-                        "seals.entered_in_error": {"salts": salts, "height": None}}},
-              pending_update(ERROR_KIND)), current=doc)
-    if marked is None:
-        raise Conflict(f"{doc['admission_id']} changed at the same moment; reload and try again.")
-    _release(db, bed_hold(org["human_id"], marked["ward"], marked["bed"]), doc["_id"])
-    _release(db, patient_hold(org["human_id"], marked["patient_id"]), doc["_id"])
-    seal_pending(db, ERROR_KIND, marked, desk, error_attributes(marked), salts)
-    return marked
+    return _end(db, org, doc, desk, status=ENTERED_IN_ERROR, kind=ERROR_KIND,
+                seal="entered_in_error", attributes=error_attributes, fields={"error": error})
 
 
 # Reading ------------------------------------------------------------------------------------------
