@@ -72,6 +72,7 @@ def _detail_page(doc, status=200, transfer=None, discharge=None, error=None):
     return render_template(
         "admissions/detail.html", **_context(
             admission=doc, banner=patients.card_of(get_db(), doc["patient_id"]),
+            organization=organizations.get(get_db(), doc["org_id"]),
             show_reason=admissions.sees_reason(current_user.doc, doc),
             transfer=transfer or (TransferForm() if desk else None),
             discharge=discharge or (DischargeForm() if desk else None),
@@ -180,15 +181,17 @@ def mine():
 @bp.route("/inpatients")
 @roles_required(users.DOCTOR)
 def inpatients():
+    db = get_db()
     return render_template("admissions/inpatients.html", **_context(
-        stays=admissions.attending_of(get_db(), current_user.doc, admissions.ADMITTED)))
+        stays=admissions.attending_of(db, current_user.doc, admissions.ADMITTED),
+        to_write=admission_summaries.summaries_to_write(db, current_user.doc)))
 
 
 @bp.route("/summaries")
 @roles_required(users.DOCTOR)
 def summaries():
     return render_template("admissions/summaries.html", **_context(
-        stays=admission_summaries.summaries_to_write(get_db(), current_user.doc)))
+        to_write=admission_summaries.summaries_to_write(get_db(), current_user.doc)))
 
 
 @bp.route("/<admission_id>/summary", methods=["GET", "POST"])

@@ -387,6 +387,9 @@ GUIDE = (
     ("auditor", "auditor overview", "auditor-overview.png"),
     ("auditor", "blocks", "auditor-blocks.png"),
     ("auditor", "emergency case", "auditor-emergency-review.png"),
+    ("desk.stmarys", "admission", "desk-admission.png"),
+    ("desk.stmarys", "ward board", "desk-ward-board.png"),
+    ("dr.brooks", "write a discharge summary", "doctor-discharge-summary.png"),
 )
 
 

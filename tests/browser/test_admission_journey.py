@@ -65,7 +65,7 @@ def test_desk_admits_transfers_discharges_and_the_doctor_writes_the_summary(page
 
     # 3. Dr Dana is told, and writes the summary from the admission.
     sign_in(page, live_server, "dana")
-    page.get_by_test_id("nav-doctor-summaries").click()
+    page.get_by_test_id("nav-doctor-inpatients").click()
     page.get_by_test_id("write-summary").click()
     expect(page.get_by_test_id("summary-prefill")).to_contain_text(REASON)
     summary = page.get_by_test_id("summary-form")

@@ -40,11 +40,13 @@ def test_the_attending_doctor_is_told_of_the_summary_to_write(ward, client, auth
         "discharge summary is yours to write.")
     assert notes(ward.app, ward.w.colleague["human_id"]) == []
     auth.login("doctor")
-    inbox = client.get("/notifications/").data.decode()
-    assert 'href="/admissions/summaries"' in inbox
+    opened = client.post(f"/notifications/{note['_id']}/open")
+    assert opened.headers["Location"].endswith("/admissions/summaries")
     auth.logout()
     auth.login("patient")
-    assert 'href="/admissions/mine"' in client.get("/notifications/").data.decode()
+    for told in notes(ward.app, ward.w.patient["human_id"]):
+        opened = client.post(f"/notifications/{told['_id']}/open")
+        assert opened.headers["Location"].endswith("/admissions/mine"), told["kind"]
 
 
 def test_a_replay_does_not_notify_twice(ward, runner):
