@@ -48,6 +48,9 @@ LIMIT = directory.LIMIT
 MIN_LETTERS = directory.MIN_LETTERS
 IN_CHUNK = registry.IN_CHUNK
 HISTORY_LIMIT = 200
+CURRENT_PER_DOCTOR = 4
+"""Versions not yet marked superseded a doctor may have (normally one; one more for each
+edit a crash cut between its insert and the mark)."""
 FIELDS = ("department", "phone", "extension", "email", "on_call")
 """The entry's own fields: what the sealed hash covers."""
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -174,8 +177,9 @@ def current_entries(db, doctor_ids):
     wanted = sorted({doctor for doctor in doctor_ids if isinstance(doctor, str)})
     found = {}
     for begin in range(0, len(wanted), IN_CHUNK):
-        for doc in db[COLLECTION].find({"doctor_id": {"$in": wanted[begin:begin + IN_CHUNK]},
-                                        "superseded_by": None}):
+        chunk = wanted[begin:begin + IN_CHUNK]
+        for doc in db[COLLECTION].find({"doctor_id": {"$in": chunk}, "superseded_by": None},
+                                       limit=CURRENT_PER_DOCTOR * len(chunk)):
             held = found.get(doc["doctor_id"])
             if held is None or doc["version"] > held["version"]:
                 found[doc["doctor_id"]] = doc
