@@ -68,3 +68,6 @@ def sealed_doctors(sealed_world, make_account):
     for doctor in (found.heartley, found.beats, found.nerve, found.disabled):
         verify_through_ledger(found.app, doctor, sealed_world.admin)
     return found
+
+
+from tests.browser.conftest import browser_type_launch_args, live_server  # noqa: E402,F401
