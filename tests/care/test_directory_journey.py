@@ -1,16 +1,19 @@
 """In Debian's chromium against a live server (CSRF on): a patient searches the directory by
-specialty, sees the doctor on call now highlighted (text and class), and opens their page."""
+specialty, sees the doctor on call now highlighted (text and class), and opens their page; the
+directory's pages pass axe-core and fit a phone."""
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from models.care import doctor_directory
 from models.people import organizations, users
 from models.storage.db import get_db
 from tests.browser.journey import PASSWORD, sign_in
+from tests.browser.test_accessibility import AXE_OPTIONS, DESKTOP, OUT_OF_REACH, PHONE, describe
 
 pytestmark = pytest.mark.browser
 
@@ -67,3 +70,45 @@ def test_a_patient_finds_the_cardiologist_on_call_and_opens_their_page(page, liv
     expect(page.get_by_test_id("on-call-row")).to_have_count(1)
     expect(page.get_by_test_id("book-appointment")).to_have_attribute(
         "href", f"/appointments/book/{on_call}")
+
+
+def test_the_directory_pages_pass_axe_and_fit_a_phone(page, live_server):
+    """Search results with a doctor on call, a doctor's page, and the edit form with errors:
+    axe-core finds nothing at WCAG 2.2 AA, and nothing scrolls sideways at 390 px."""
+    on_call, _ = set_up(live_server)
+    states = []
+    sign_in(page, live_server, "paula")
+    page.goto(live_server.url + "/directory/?specialty=cardiology")
+    expect(page.get_by_test_id("on-call-now")).to_have_count(1)
+    states.append(("results", page.url))
+    states.append(("doctor page", f"{live_server.url}/directory/doctors/{on_call}"))
+    problems = [problem for name, url in states for problem in _checked(page, name, url)]
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_server, "heartley")
+    page.goto(live_server.url + "/directory/me")
+    form = page.get_by_test_id("entry-form")
+    form.get_by_label("Work phone").fill("call me")
+    form.get_by_label("Window 2: weekday").select_option("2")
+    with page.expect_navigation():
+        form.get_by_role("button", name="Save a new version").click()
+    expect(page.get_by_test_id("error-summary")).to_contain_text("Work phone")
+    expect(page.get_by_test_id("error-summary")).to_contain_text("Window 2: from")
+    problems += _checked(page, "edit errors", None)
+    assert not problems, "\n".join(problems)
+
+
+def _checked(page, name, url):
+    """Axe violations and sideways scrolling of one page state (visited again at each width)."""
+    found = []
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        if url:
+            page.goto(url)
+        violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
+        if violations:
+            found.append(f"{name} at {viewport['width']} px:\n{describe(violations)}")
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        if width > viewport["width"] or page.evaluate(OUT_OF_REACH):
+            found.append(f"{name}: too wide at {viewport['width']} px ({width} px)")
+    page.set_viewport_size(DESKTOP)
+    return found
