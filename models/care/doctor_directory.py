@@ -217,6 +217,8 @@ def page_of(db, human_id, now=None, zone=None):
     """What a doctor's directory page shows: card, organization kind, entry, on call now."""
     card = listed_doctor(db, human_id)
     kinds = _organization_kinds(db, [card])
+    if card.get("org_id") not in kinds:  # as in a search: a disabled organization's doctors
+        raise NotFound("There is no such doctor in the directory.")
     entry = current_entry(db, card["human_id"])
     return _listing(card, kinds, entry, now or clock.now(), zone)
 

@@ -5,7 +5,7 @@ sealed version, never an edit in place; who may edit whose entry."""
 import pytest
 
 from models.care import doctor_directory
-from models.core.errors import Forbidden, InvalidInput, NotFound
+from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.sealing import audit_jobs
 from models.storage.db import get_db
 from tests.care.conftest import MONDAY_NIGHT, PARIS, entry_values, utc
@@ -258,3 +258,43 @@ def test_unknown_or_unlisted_doctors_are_not_found(doctors):
         with pytest.raises(NotFound):
             doctor_directory.update(db, editor=doctors.world.admin, human_id="DOC-999999",
                                     raw=entry_values())
+
+
+def test_a_disabled_organizations_doctor_has_no_page(doctors):
+    with doctors.app.app_context():
+        db = get_db()
+        assert doctor_directory.page_of(db, doctors.beats["human_id"], zone=PARIS)["name"] == \
+            "Bruno Beats"
+        db.organizations.update_one({"_id": doctors.world.hospital_b["_id"]},
+                                    {"$set": {"active": False}})
+        with pytest.raises(NotFound):
+            doctor_directory.page_of(db, doctors.beats["human_id"], zone=PARIS)
+
+
+def test_two_edits_at_the_same_moment_save_one_version(doctors, monkeypatch):
+    """Both read "no entry yet" and write version 1: the unique index lets one through, the
+    other is a Conflict that writes and seals nothing."""
+    doctors.edit(doctors.heartley, doctors.heartley, department="First")
+    monkeypatch.setattr(doctor_directory, "current_entry", lambda db, doctor_id: None)
+    with pytest.raises(Conflict):
+        doctors.edit(doctors.manager_a, doctors.heartley, department="Second")
+    db = get_db(doctors.app)
+    assert [doc["department"] for doc in db.directory_entries.find()] == ["First"]
+    assert db.ledger_blocks.count_documents({"kind": doctor_directory.UPDATED}) == 1
+
+
+def test_a_version_a_crash_left_unmarked_is_still_superseded_by_the_highest(doctors, monkeypatch):
+    """A crash between sealing version 2 and marking version 1 superseded: version 2 is the
+    current entry all the same, and the next edit marks both older ones."""
+    doctors.edit(doctors.heartley, doctors.heartley, department="One")
+    db = get_db(doctors.app)
+    doctors.edit(doctors.heartley, doctors.heartley, department="Two")
+    db.directory_entries.update_many({}, {"$set": {"superseded_by": None}})  # the lost mark
+    with doctors.app.app_context():
+        assert doctor_directory.current_entry(get_db(), doctors.heartley["human_id"])[
+            "department"] == "Two"
+    doctors.edit(doctors.heartley, doctors.heartley, department="Three")
+    assert sorted((doc["version"], doc["superseded_by"]) for doc in db.directory_entries.find()) \
+        == [(1, 3), (2, 3), (3, None)]
+    assert [listing["entry"]["department"] for listing in doctors.search(name="heartley").items] \
+        == ["Three"]
