@@ -17,6 +17,9 @@ end; an end at or before the start runs into the next day). "On call now" turns 
 UTC instant into that zone's wall clock first, so it stays right across a change of daylight
 saving time.
 
+Entries decide nothing (no one gains or loses a right by them), so they carry no authority
+MAC (models.storage.authority): the sealed hash is what shows an edit made outside the app.
+
 A doctor edits their own entry; their organization's manager edits it for them. Searches reuse
 models.people.directory's bounded searches (a prefix range on name keys, equality on specialty
 or organization, at most a few hundred candidates, sorted here).
@@ -42,6 +45,7 @@ UPDATED = "directory.updated"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_WINDOWS = 8
 MAX_DEPARTMENT = 80
+MAX_NAME = 120
 MAX_EMAIL = 254
 PHONE_DIGITS = (4, 20)
 LIMIT = directory.LIMIT
@@ -53,9 +57,9 @@ CURRENT_PER_DOCTOR = 4
 edit a crash cut between its insert and the mark)."""
 FIELDS = ("department", "phone", "extension", "email", "on_call")
 """The entry's own fields: what the sealed hash covers."""
-TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$", re.ASCII)
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]+$")
-EXTENSION_RE = re.compile(r"^\d{1,6}$")
+EXTENSION_RE = re.compile(r"^\d{1,6}$", re.ASCII)
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 EDITORS = (users.DOCTOR, users.ORG_MANAGER)
 
@@ -122,8 +126,8 @@ def clean(raw):
         errors["windows"] = f"Give at most {MAX_WINDOWS} on-call windows."
     windows = []
     for number, row in enumerate(rows[:MAX_WINDOWS], start=1):
-        row = tuple(row) + ("",) * (3 - len(row)) if isinstance(row, (list, tuple)) else ("", "", "")
-        window, problems = clean_window(*row[:3])
+        row = tuple(row) if isinstance(row, (list, tuple)) else ()
+        window, problems = clean_window(*(row + ("", "", ""))[:3])
         for part, message in problems.items():
             errors[f"{part}_{number}"] = message
         if window:
@@ -247,6 +251,8 @@ def search(db, *, name="", specialty="", org_id="", on_call_only=False, now=None
     errors = {}
     if typed and sum(len(word) for word in typed) < MIN_LETTERS:
         errors["name"] = f"Type at least {MIN_LETTERS} letters of the name."
+    elif len(name or "") > MAX_NAME:
+        errors["name"] = f"Type at most {MAX_NAME} characters of the name."
     if specialty and specialty not in specialties.LABELS:
         errors["specialty"] = "Choose a specialty from the list."
     if not errors and not (typed or specialty or org_id):

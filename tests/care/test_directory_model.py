@@ -51,7 +51,8 @@ def test_criteria_combine(doctors):
     assert ids(doctors.search(specialty="cardiology", org_id=b)) == [doctors.beats["human_id"]]
     assert ids(doctors.search(name="nina", org_id=a)) == [doctors.nerve["human_id"]]
     assert ids(doctors.search(name="nina", org_id=b)) == []
-    assert ids(doctors.search(name="carla", specialty="cardiology")) == [doctors.heartley["human_id"]]
+    assert ids(doctors.search(name="carla", specialty="cardiology")) == \
+        [doctors.heartley["human_id"]]
     assert ids(doctors.search(name="carla", specialty="neurology")) == []
     assert ids(doctors.search(name="bruno", specialty="cardiology", org_id=b)) == \
         [doctors.beats["human_id"]]
@@ -65,6 +66,9 @@ def test_a_search_needs_a_criterion_and_names_the_bad_field(doctors):
     with pytest.raises(InvalidInput) as short:
         doctors.search(name="c")
     assert "name" in short.value.field_errors
+    with pytest.raises(InvalidInput) as long:
+        doctors.search(name="carla " * 30)
+    assert "name" in long.value.field_errors
     with pytest.raises(InvalidInput) as unknown:
         doctors.search(specialty="astrology")
     assert "specialty" in unknown.value.field_errors
@@ -208,6 +212,23 @@ def test_refused_input_writes_nothing(doctors):
     }
     assert db.directory_entries.count_documents({}) == 0
     assert db.ledger_blocks.count_documents({"kind": doctor_directory.UPDATED}) == 0
+
+
+@pytest.mark.parametrize("field, value", [
+    ("extension", "١٢٣"), ("extension", "１２"), ("phone", "+33 ١ 23 45 67"),
+    ("email", "dr@hôpital.example"),
+])
+def test_only_ascii_digits_and_addresses_are_accepted(field, value):
+    with pytest.raises(InvalidInput) as refused:
+        doctor_directory.clean(entry_values(**{field: value}))
+    assert set(refused.value.field_errors) == {field}
+
+
+@pytest.mark.parametrize("start", ["０８:００", "٠٨:٠٠"])
+def test_times_are_ascii_digits(start):
+    with pytest.raises(InvalidInput) as refused:
+        doctor_directory.clean(entry_values(windows=[("0", start, "12:00")]))
+    assert set(refused.value.field_errors) == {"start_1"}
 
 
 def test_clean_keeps_valid_values_sorted_without_blank_rows_or_duplicates():

@@ -126,7 +126,8 @@ def test_a_doctor_edits_their_own_entry_at_me(doctors, client):
     assert client.get("/directory/me").status_code == 200
     response = client.post("/directory/me", data=VALID_FORM)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/directory/doctors/{doctors.heartley['human_id']}")
+    assert response.headers["Location"].endswith(
+        f"/directory/doctors/{doctors.heartley['human_id']}")
     page = client.get(response.headers["Location"]).text
     assert "Cardiology ward B" in page and "ext. 4412" in page and "Version 1" in page
     form = client.get("/directory/me").text  # the form starts from the current version
