@@ -45,9 +45,12 @@ def search():
 @bp.route("/doctors/<human_id>")
 @roles_required(*READERS)
 def doctor(human_id):
-    listing = doctor_directory.page_of(get_db(), human_id, zone=installation_zone())
-    return render_template("directory/doctor.html", listing=listing,
-                           may_edit=_may_edit(listing["human_id"], listing.get("org_id")))
+    db = get_db()
+    listing = doctor_directory.page_of(db, human_id, zone=installation_zone())
+    may_edit = _may_edit(listing["human_id"], listing.get("org_id"))
+    history = doctor_directory.versions(db, listing["human_id"]) if may_edit else []
+    return render_template("directory/doctor.html", listing=listing, may_edit=may_edit,
+                           history=history)
 
 
 def _may_edit(human_id, org_id):

@@ -243,3 +243,26 @@ def test_an_incomplete_window_names_its_missing_parts(doctors, client):
     assert 'data-testid="field-error-start_2"' in response.text
     assert 'data-testid="field-error-end_2"' in response.text
     assert entries(doctors.app) == 0
+
+
+def test_editors_see_every_version_and_readers_do_not(doctors, client):
+    doctors.edit(doctors.heartley, doctors.heartley, department="Ward one")
+    doctors.edit(doctors.manager_a, doctors.heartley, department="Ward two")
+    url = f"/directory/doctors/{doctors.heartley['human_id']}"
+    login(client, doctors.manager_a)
+    page = client.get(url).text
+    assert page.count('data-testid="entry-version-row"') == 2
+    assert "Ward one" in page and doctors.manager_a["human_id"] in page
+    client.post("/logout")
+    login(client, doctors.world.patient)
+    page = client.get(url).text
+    assert "entry-version-row" not in page and "Ward one" not in page and "Ward two" in page
+
+
+def test_the_managers_menu_opens_their_organizations_doctors(doctors, client):
+    login(client, doctors.manager_a)
+    home = client.get("/organization/").text
+    link = f'/directory/?org={doctors.world.hospital_a["human_id"]}'
+    assert link in home
+    listed = client.get(link).text
+    assert doctors.heartley["name"] in listed and doctors.beats["name"] not in listed
