@@ -57,6 +57,8 @@ CURRENT_PER_DOCTOR = 4
 edit a crash cut between its insert and the mark)."""
 FIELDS = ("department", "phone", "extension", "email", "on_call")
 """The entry's own fields: what the sealed hash covers."""
+SHOWN = {"seal_salts": 0}
+"""What pages read of a version: everything but the salts of its block."""
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$", re.ASCII)
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]+$")
 EXTENSION_RE = re.compile(r"^\d{1,6}$", re.ASCII)
@@ -183,7 +185,7 @@ def current_entries(db, doctor_ids):
     for begin in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[begin:begin + IN_CHUNK]
         for doc in db[COLLECTION].find({"doctor_id": {"$in": chunk}, "superseded_by": None},
-                                       limit=CURRENT_PER_DOCTOR * len(chunk)):
+                                       SHOWN, limit=CURRENT_PER_DOCTOR * len(chunk)):
             held = found.get(doc["doctor_id"])
             if held is None or doc["version"] > held["version"]:
                 found[doc["doctor_id"]] = doc
@@ -196,7 +198,7 @@ def current_entry(db, doctor_id):
 
 def versions(db, doctor_id):
     """Every version of a doctor's entry, newest first (bounded)."""
-    found = db[COLLECTION].find({"doctor_id": doctor_id}, limit=HISTORY_LIMIT)
+    found = db[COLLECTION].find({"doctor_id": doctor_id}, SHOWN, limit=HISTORY_LIMIT)
     return sorted(found, key=lambda doc: doc["version"], reverse=True)
 
 
