@@ -63,7 +63,6 @@ TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$", re.ASCII)
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]+$")
 EXTENSION_RE = re.compile(r"^\d{1,6}$", re.ASCII)
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-EDITORS = (users.DOCTOR, users.ORG_MANAGER)
 
 INDEXES = {
     COLLECTION: [
@@ -273,11 +272,12 @@ def search(db, *, name="", specialty="", org_id="", on_call_only=False, now=None
     cards = sorted((card for card in cards if card.get("org_id") in kinds),
                    key=lambda card: (names.fold(card["name"]), card["human_id"]))
     now = now or clock.now()
+    # the on-call filter reads every candidate's entry (at most a few hundred), else only the shown
+    wanted = cards if on_call_only else cards[:LIMIT]
+    entries = current_entries(db, [card["human_id"] for card in wanted])
     if on_call_only:
-        entries = current_entries(db, [card["human_id"] for card in cards])
         cards = [card for card in cards if on_call_at(entries.get(card["human_id"]), now, zone)]
     shown, more = cards[:LIMIT], len(cards) > LIMIT
-    entries = current_entries(db, [card["human_id"] for card in shown])
     return Found([_listing(card, kinds, entries.get(card["human_id"]), now, zone)
                   for card in shown], more)
 

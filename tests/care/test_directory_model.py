@@ -6,6 +6,7 @@ import pytest
 
 from models.care import doctor_directory
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.people import users
 from models.sealing import audit_jobs
 from models.storage.db import get_db
 from tests.care.conftest import MONDAY_NIGHT, PARIS, entry_values, utc
@@ -319,3 +320,17 @@ def test_a_version_a_crash_left_unmarked_is_still_superseded_by_the_highest(doct
         == [(1, 3), (2, 3), (3, None)]
     assert [listing["entry"]["department"] for listing in doctors.search(name="heartley").items] \
         == ["Three"]
+
+
+def test_at_most_limit_listings_and_more_when_others_match(doctors, make_account):
+    a = doctors.world.hospital_a["human_id"]
+    for number in range(doctor_directory.LIMIT + 1):
+        make_account(users.DOCTOR, f"derm{number}", name=f"Derma Skinner{number:02d}", org_id=a,
+                     profile={"specialty": "dermatology"})
+    found = doctors.search(specialty="dermatology")
+    assert len(found.items) == doctor_directory.LIMIT and found.more
+    assert [listing["name"] for listing in found.items][:2] == ["Derma Skinner00",
+                                                                "Derma Skinner01"]
+    narrowed = doctors.search(name="skinner07", specialty="dermatology")
+    assert [listing["name"] for listing in narrowed.items] == ["Derma Skinner07"]
+    assert not narrowed.more
