@@ -141,6 +141,18 @@ def test_on_call_follows_the_wall_clock_across_a_daylight_saving_change(doctors,
     assert doctors.search(name="heartley", now=moment).items[0]["on_call_now"] is expected
 
 
+@pytest.mark.parametrize("moment, expected", [
+    # 2026-10-25, Paris falls back at 01:00 UTC (03:00 CEST becomes 02:00 CET): 02:30 twice
+    (utc(2026, 10, 24, 23, 59), False),  # 01:59 CEST
+    (utc(2026, 10, 25, 0, 30), True),    # 02:30 CEST, the first time
+    (utc(2026, 10, 25, 1, 30), True),    # 02:30 CET, the second time
+    (utc(2026, 10, 25, 2, 0), False),    # 03:00 CET
+])
+def test_a_repeated_hour_is_on_call_both_times(doctors, moment, expected):
+    doctors.edit(doctors.heartley, doctors.heartley, windows=[("6", "02:00", "03:00")])
+    assert doctors.search(name="heartley", now=moment).items[0]["on_call_now"] is expected
+
+
 def test_the_on_call_filter_keeps_only_doctors_on_call(doctors):
     doctors.edit(doctors.heartley, doctors.heartley, windows=MONDAY_NIGHT)
     doctors.edit(doctors.beats, doctors.beats, windows=[("1", "08:00", "12:00")])
