@@ -22,7 +22,7 @@ from models.storage import authority
 from models.storage import db as storage
 
 AREAS = ("auth", "admin", "organization", "doctor", "staff", "desk", "patient", "auditor",
-         "notifications")
+         "notifications", "directory")
 
 
 def create_app(config=None):

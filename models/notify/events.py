@@ -13,6 +13,7 @@ Recipients come from that document and the accounts it names, never from a form:
 | a record read by anyone but the patient | the patient, one notification per reader while unread (folded) | who saw my records, that reader |
 | emergency access opened | the patient; every active auditor (review queue) | emergencies / the case |
 | prescription dispensed | the patient | the record |
+| directory entry changed by the organization's manager | the doctor | their directory page |
 
 Each notification is keyed by the block's height and its recipient, so delivering a change
 twice (a retried hook, reconcile finishing it after a crash, `replay`) never doubles it.
@@ -22,6 +23,7 @@ from datetime import datetime
 
 from flask import current_app
 
+from models.care import doctor_directory
 from models.clinical import audit_trail, pharmacy
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -193,6 +195,18 @@ def _dispensed(db, record, height, at):
                           about=about, target=dict(about, kind="record"))]
 
 
+def _directory_changed(db, entry, height, at):
+    """A manager changed a doctor's entry: the doctor is told (their own edits tell nobody)."""
+    if entry.get("by") == entry.get("doctor_id"):
+        return []
+    editor = users.by_human_id(db, entry.get("by") or "") or {}
+    actor = {"id": entry.get("by"), "name": editor.get("name"), "role": editor.get("role"),
+             "org": editor.get("org_id")}
+    about = {"doctor": entry["doctor_id"], "version": entry["version"]}
+    return [inbox.deliver(db, entry["doctor_id"], height, text.DIRECTORY_CHANGED, at=at,
+                          actor=actor, about=about, target=dict(about, kind="directory"))]
+
+
 HANDLERS = {
     consent.REQUESTED: _requested,
     consent.APPROVED_KIND: _approved,
@@ -203,6 +217,7 @@ HANDLERS = {
     audit_trail.READ_KIND: _read,
     emergency.OPENED_KIND: _emergency,
     pharmacy.DISPENSED_KIND: _dispensed,
+    doctor_directory.UPDATED: _directory_changed,
 }
 
 

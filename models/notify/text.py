@@ -10,11 +10,12 @@ from models.people import users
 REQUEST, DECISION, WITHDRAWN, GRANTED, REVOKED = (
     "request", "decision", "withdrawn", "granted", "revoked")
 READ, EMERGENCY, EMERGENCY_REVIEW, DISPENSED = "read", "emergency", "emergency-review", "dispensed"
+DIRECTORY_CHANGED = "directory-changed"
 KIND_LABELS = {
     REQUEST: "Access request", DECISION: "Decision on your request", WITHDRAWN: "Request withdrawn",
     GRANTED: "Records shared with you", REVOKED: "Access revoked", READ: "Records read",
     EMERGENCY: "Emergency access", EMERGENCY_REVIEW: "Emergency access to review",
-    DISPENSED: "Prescription dispensed",
+    DISPENSED: "Prescription dispensed", DIRECTORY_CHANGED: "Directory entry changed",
 }
 ORGANIZATION_ROLE = "organization"
 
@@ -91,6 +92,8 @@ def describe(note, org_names=None):
         if not about.get("record"):
             return f"{actor} dispensed one of your prescriptions."
         return f"{actor} dispensed your prescription {about['record']} v{about.get('version')}."
+    if kind == DIRECTORY_CHANGED:
+        return f"{actor} changed your directory entry (version {about.get('version')})."
     return KIND_LABELS.get(kind, "Notification")
 
 

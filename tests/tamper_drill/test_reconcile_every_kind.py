@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from models import startup
+from models.care import doctor_directory
 from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -99,6 +100,9 @@ ACTIONS = {
         db, w.lab["human_id"], w.admin),
     "account.setup_code_reissued": lambda w, db: lambda: account_events.reissue_setup_code(
         db, w.lab_tech["human_id"], w.admin, rounds=4),
+    "directory.updated": lambda w, db: lambda: doctor_directory.update(
+        db, editor=w.doctor, human_id=w.doctor["human_id"], raw={
+            "department": "Ward 3", "phone": "+33 1 23 45 67 89", "windows": [("0", "22:00", "06:00")]}),
 }
 KINDS_WITH_DOCUMENTS = sorted(ACTIONS)
 
