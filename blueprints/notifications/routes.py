@@ -61,6 +61,8 @@ def link_for(note, role):
         return url_for("admissions.mine")
     if kind == "summary-due" and role == users.DOCTOR:
         return url_for("admissions.summaries")
+    if kind == "directory" and role == users.DOCTOR:
+        return url_for("directory.doctor", human_id=target["doctor"])
     if kind == "record" and role == users.PATIENT:
         return url_for("patient.record", record_id=target["record"], version=target["version"])
     return url_for("notifications.inbox")

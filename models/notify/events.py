@@ -15,6 +15,7 @@ Recipients come from that document and the accounts it names, never from a form:
 | prescription dispensed | the patient | the record |
 | admitted to hospital, discharged | the patient | their stays |
 | discharged | the attending doctor (a discharge summary to write) | their summaries to write |
+| directory entry changed by the organization's manager | the doctor | their directory page |
 
 Each notification is keyed by the block's height and its recipient, so delivering a change
 twice (a retried hook, reconcile finishing it after a crash, `replay`) never doubles it.
@@ -24,7 +25,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from models.care import admission_seals
+from models.care import admission_seals, doctor_directory
 from models.clinical import audit_trail, pharmacy
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -222,6 +223,16 @@ def _discharged(db, doc, height, at):
                           about=about, target=target, detail={"at": out.get("at")}),
             inbox.deliver(db, doc["attending"], height, text.SUMMARY_DUE, at=at, actor=actor,
                           about=about, target=dict(target, kind="summary-due"))]
+def _directory_changed(db, entry, height, at):
+    """A manager changed a doctor's entry: the doctor is told (their own edits tell nobody)."""
+    if entry.get("by") == entry.get("doctor_id"):
+        return []
+    editor = users.by_human_id(db, entry.get("by") or "") or {}
+    actor = {"id": entry.get("by"), "name": editor.get("name"), "role": editor.get("role"),
+             "org": editor.get("org_id")}
+    about = {"doctor": entry["doctor_id"], "version": entry["version"]}
+    return [inbox.deliver(db, entry["doctor_id"], height, text.DIRECTORY_CHANGED, at=at,
+                          actor=actor, about=about, target=dict(about, kind="directory"))]
 
 
 HANDLERS = {
@@ -236,6 +247,7 @@ HANDLERS = {
     pharmacy.DISPENSED_KIND: _dispensed,
     admission_seals.ADMITTED_KIND: _admitted,
     admission_seals.DISCHARGED_KIND: _discharged,
+    doctor_directory.UPDATED: _directory_changed,
 }
 
 

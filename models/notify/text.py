@@ -11,12 +11,14 @@ REQUEST, DECISION, WITHDRAWN, GRANTED, REVOKED = (
     "request", "decision", "withdrawn", "granted", "revoked")
 READ, EMERGENCY, EMERGENCY_REVIEW, DISPENSED = "read", "emergency", "emergency-review", "dispensed"
 ADMITTED, DISCHARGED, SUMMARY_DUE = "admitted", "discharged", "summary-due"
+DIRECTORY_CHANGED = "directory-changed"
 KIND_LABELS = {
     REQUEST: "Access request", DECISION: "Decision on your request", WITHDRAWN: "Request withdrawn",
     GRANTED: "Records shared with you", REVOKED: "Access revoked", READ: "Records read",
     EMERGENCY: "Emergency access", EMERGENCY_REVIEW: "Emergency access to review",
-    DISPENSED: "Prescription dispensed", ADMITTED: "Admitted to hospital",
-    DISCHARGED: "Discharged from hospital", SUMMARY_DUE: "Discharge summary to write",
+    DISPENSED: "Prescription dispensed", DIRECTORY_CHANGED: "Directory entry changed",
+    ADMITTED: "Admitted to hospital", DISCHARGED: "Discharged from hospital",
+    SUMMARY_DUE: "Discharge summary to write",
 }
 ORGANIZATION_ROLE = "organization"
 
@@ -101,6 +103,8 @@ def describe(note, org_names=None):
     if kind == SUMMARY_DUE:
         return (f"Patient {about.get('patient')} was discharged ({about.get('admission')}): "
                 "the discharge summary is yours to write.")
+    if kind == DIRECTORY_CHANGED:
+        return f"{actor} changed your directory entry (version {about.get('version')})."
     return KIND_LABELS.get(kind, "Notification")
 
 

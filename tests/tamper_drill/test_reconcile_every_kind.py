@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models import startup
-from models.care import admission_summaries, admissions
+from models.care import admission_summaries, admissions, doctor_directory
 from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -136,6 +136,9 @@ ACTIONS = {
     "admission.summary_linked": lambda w, db: (lambda stay: lambda: admission_summaries.write_summary(
         db, w.key, w.doctor, stay["admission_id"], {"diagnosis": "Pneumonia", "course": "Better"},
         zone=ZoneInfo("UTC"), max_bytes=10**6))(_discharged(w, db)),
+    "directory.updated": lambda w, db: lambda: doctor_directory.update(
+        db, editor=w.doctor, human_id=w.doctor["human_id"], raw={
+            "department": "Ward 3", "phone": "+33 1 23 45 67 89", "windows": [("0", "22:00", "06:00")]}),
 }
 KINDS_WITH_DOCUMENTS = sorted(ACTIONS)
 
