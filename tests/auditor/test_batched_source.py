@@ -10,7 +10,7 @@ import pytest
 from ledger.attributes import new_salt
 from ledger.audit import AttributeSourceError
 
-from models.care import admission_summaries, admissions
+from models.care import admission_summaries, admissions, doctor_directory
 from models.clinical import audit_trail, pharmacy, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -124,6 +124,9 @@ def full_history(world):
                                  ward="North", bed="5", reason="Fever",
                                  attending=world.doctor["human_id"], zone=ZoneInfo("UTC"))
         admissions.mark_entered_in_error(db, desk, wrong["admission_id"], reason="Wrong chart")
+        doctor_directory.update(db, editor=world.doctor, human_id=world.doctor["human_id"], raw={
+            "department": "Ward 3", "phone": "+33 1 23 45 67 89",
+            "windows": [("0", "22:00", "06:00")]})
         made["stay"], _ = admission_summaries.write_summary(
             db, key, world.doctor, stay["admission_id"], {"diagnosis": "Angina", "course": "Calm"},
             zone=ZoneInfo("UTC"), max_bytes=10**6)
