@@ -44,10 +44,28 @@ def write_summary(db, key, doctor, admission_id, raw, *, zone, max_bytes):
     taken from the admission, whatever the form sent."""
     doc = summary_admission(db, doctor, admission_id)
     values = dict(raw, **summary_prefill(doc, zone))
-    record = records.create(db, key, author=doctor, patient_id=doc["patient_id"],
-                            type_name=record_types.DISCHARGE_SUMMARY, raw=values,
-                            max_bytes=max_bytes)
+    unlinked = _unlinked_summary(db, key, doctor, doc)
+    if unlinked is not None:  # written before a crash cut the link: this is its next version
+        record = records.amend(db, key, author=doctor, record_id=unlinked["record_id"],
+                               version=unlinked["version"], raw=values, max_bytes=max_bytes)
+    else:
+        record = records.create(db, key, author=doctor, patient_id=doc["patient_id"],
+                                type_name=record_types.DISCHARGE_SUMMARY, raw=values,
+                                max_bytes=max_bytes)
     return link_summary(db, doctor, doc, record), record
+
+
+def _unlinked_summary(db, key, doctor, doc):
+    """The current version of a summary this doctor already wrote for this stay whose link a
+    crash cut (the record is written, the admission does not name it yet), or None: writing
+    again then amends it instead of giving the patient two summaries of one stay."""
+    for envelope in records.for_patient(db, doc["patient_id"]):
+        if envelope["type"] == record_types.DISCHARGE_SUMMARY and \
+                envelope["author_id"] == doctor["human_id"] and envelope["status"] == records.FINAL:
+            version = records.get_version(db, envelope["record_id"], envelope["version"])
+            if records.data_of(key, version).get("admission_id") == doc["admission_id"]:
+                return version
+    return None
 
 
 def link_summary(db, doctor, doc, record):

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.care import admission_rules, admissions
+from models.care import admission_rules, admission_summaries, admissions
 from models.clinical import records
 from models.core import clock
 from models.core.errors import Conflict, Forbidden, InvalidInput
@@ -303,3 +303,23 @@ def test_an_admission_changed_in_the_database_decides_nothing(ward, client, auth
     assert client.post(f"/admissions/{doc['admission_id']}/discharge",
                        data={"destination": "home"}).status_code == 403
     assert ward.fresh(doc) == before
+
+
+def test_a_summary_whose_link_a_crash_cut_is_amended_not_written_twice(ward, monkeypatch):
+    doc = ward.discharge(ward.admit())
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the process died")
+    monkeypatch.setattr(admission_summaries, "link_summary", crash)
+    with pytest.raises(RuntimeError):
+        ward.summarize(doc)
+    monkeypatch.undo()
+    [orphan] = get_db(ward.app).records.find({"type": "discharge_summary"})
+    assert ward.fresh(doc)["summary"] is None
+    linked, record = ward.summarize(doc, raw=dict(SUMMARY, diagnosis="Lobar pneumonia"))
+    assert (record["record_id"], record["version"]) == (orphan["record_id"], 2)
+    assert linked["summary"]["record_id"] == orphan["record_id"]
+    assert records.data_of(ward.w.key, record)["diagnosis"] == "Lobar pneumonia"
+    other = ward.discharge(ward.admit(patient=ward.w.patient, bed="5"))
+    _, second = ward.summarize(other)  # another stay of the same patient: a record of its own
+    assert second["record_id"] != orphan["record_id"]
