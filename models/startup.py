@@ -8,7 +8,7 @@ explicitly, never as a side effect of importing a module.
 import logging
 import threading
 
-from models.care import doctor_directory
+from models.care import admission_seals, admissions, doctor_directory
 from models.clinical import audit_trail, pharmacy, records
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -23,7 +23,8 @@ from models.storage import authority, keys, schema
 from models.storage import db as storage
 
 DOMAINS = (users, accounts, organizations, account_events, directory, verification, consent,
-           emergency, records, audit_trail, pharmacy, trust, doctor_directory)
+           emergency, records, audit_trail, pharmacy, trust, doctor_directory, admissions,
+           admission_seals)
 """Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`), coverage checks
 (`COVERAGE`) or authenticated collections (`AUTHORITY`)."""
 SEALING_TABLES = (explorer, activity, audit_jobs, witnesses)

@@ -10,12 +10,15 @@ from models.people import users
 REQUEST, DECISION, WITHDRAWN, GRANTED, REVOKED = (
     "request", "decision", "withdrawn", "granted", "revoked")
 READ, EMERGENCY, EMERGENCY_REVIEW, DISPENSED = "read", "emergency", "emergency-review", "dispensed"
+ADMITTED, DISCHARGED, SUMMARY_DUE = "admitted", "discharged", "summary-due"
 DIRECTORY_CHANGED = "directory-changed"
 KIND_LABELS = {
     REQUEST: "Access request", DECISION: "Decision on your request", WITHDRAWN: "Request withdrawn",
     GRANTED: "Records shared with you", REVOKED: "Access revoked", READ: "Records read",
     EMERGENCY: "Emergency access", EMERGENCY_REVIEW: "Emergency access to review",
     DISPENSED: "Prescription dispensed", DIRECTORY_CHANGED: "Directory entry changed",
+    ADMITTED: "Admitted to hospital", DISCHARGED: "Discharged from hospital",
+    SUMMARY_DUE: "Discharge summary to write",
 }
 ORGANIZATION_ROLE = "organization"
 
@@ -92,6 +95,14 @@ def describe(note, org_names=None):
         if not about.get("record"):
             return f"{actor} dispensed one of your prescriptions."
         return f"{actor} dispensed your prescription {about['record']} v{about.get('version')}."
+    if kind == ADMITTED:
+        return (f"{actor} admitted you ({about.get('admission')}): ward {detail.get('ward')}, "
+                f"bed {detail.get('bed')}, since {when(detail.get('at'))}.")
+    if kind == DISCHARGED:
+        return f"{actor} recorded your discharge ({about.get('admission')}) at {when(detail.get('at'))}."
+    if kind == SUMMARY_DUE:
+        return (f"Patient {about.get('patient')} was discharged ({about.get('admission')}): "
+                "the discharge summary is yours to write.")
     if kind == DIRECTORY_CHANGED:
         return f"{actor} changed your directory entry (version {about.get('version')})."
     return KIND_LABELS.get(kind, "Notification")
