@@ -21,8 +21,8 @@ from models.people import users
 from models.storage import authority
 from models.storage import db as storage
 
-AREAS = ("auth", "admin", "organization", "doctor", "staff", "desk", "patient", "auditor",
-         "notifications", "appointments")
+AREAS = ("auth", "admin", "organization", "doctor", "staff", "desk", "admissions", "patient",
+         "auditor", "notifications", "directory", "appointments")
 
 
 def create_app(config=None):

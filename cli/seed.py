@@ -14,7 +14,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from models.care import appointment_seed
+from models.care import appointment_seed, doctor_directory
 from models.clinical import record_seed
 from models.people import accounts, organizations, patients, users, verification
 from models.sealing import activity, checkpoints, seam
@@ -47,6 +47,32 @@ FIRST_NAMES = ("Olivia", "Noah", "Emma", "Liam", "Ava", "Mateo", "Zoe", "Elijah"
 LAST_NAMES = ("Smith", "García", "Müller", "Rossi", "Nguyen", "Kowalski", "O'Brien", "Silva",
               "Haddad", "Andersen", "Tanaka", "Dubois", "Patel", "Jensen", "Mensah", "Novak")
 SEXES = ("female", "male", "female", "male", "other", "unknown")
+DEPARTMENTS = {"general_practice": "Outpatient clinic", "cardiology": "Cardiology, 3rd floor",
+               "pediatrics": "Children's ward", "orthopedics": "Orthopedics and trauma",
+               "dermatology": "Dermatology outpatients", "neurology": "Neurology ward",
+               "gynecology": "Maternity unit", "internal_medicine": "Medical ward B",
+               "oncology": "Oncology day unit", "psychiatry": "Psychiatry outpatients"}
+EVERY_DAY = range(7)
+
+
+def demo_on_call(index):
+    """Demo on-call windows: the first doctor covers every day, the second every night, so the
+    directory shows someone "On call now" at any hour; the others take one day and one night."""
+    if index == 0:
+        return [(str(day), "08:00", "20:00") for day in EVERY_DAY]
+    if index == 1:
+        return [(str(day), "20:00", "08:00") for day in EVERY_DAY]
+    return [(str(index % 7), "08:00", "16:00"), (str((index + 3) % 7), "22:00", "06:00")]
+
+
+def demo_directory_entry(index, doctor, org_name):
+    """The directory entry of demo doctor `index` (work contact and on-call hours)."""
+    domain = slug(org_name) + ".example"
+    specialty = (doctor.get("profile") or {}).get("specialty")
+    return {"department": DEPARTMENTS.get(specialty, "Outpatient clinic"),
+            "phone": f"+1 555 01{index % 100:02d}", "extension": f"{4000 + index}",
+            "email": f"{doctor['username'].replace('dr.', '')}@{domain}",
+            "windows": demo_on_call(index)}
 
 
 def slug(text):
@@ -115,7 +141,8 @@ class Seeder:
         self.db = db
         self.password_hash = password_hash
         self.licence_limit = licence_limit
-        self.created = {"organizations": 0, "accounts": 0, "patients": 0, "verified": 0}
+        self.created = {"organizations": 0, "accounts": 0, "patients": 0, "verified": 0,
+                        "directory": 0}
 
     def account(self, username, role, name, **fields):
         existing = users.by_username(self.db, username)
@@ -150,6 +177,13 @@ class Seeder:
             doctor = verification.approve(self.db, doctor["human_id"], admin)
             self.created["verified"] += 1
         return doctor
+
+    def directory_entry(self, index, doctor, org_name):
+        """The doctor's first directory entry (sealed), unless they have one."""
+        if doctor_directory.current_entry(self.db, doctor["human_id"]) is None:
+            doctor_directory.update(self.db, editor=doctor, human_id=doctor["human_id"],
+                                    raw=demo_directory_entry(index, doctor, org_name))
+            self.created["directory"] += 1
 
     def patients(self, count, today, progress):
         """Bulk-insert the demo patients that do not exist yet, a batch at a time."""
@@ -244,6 +278,7 @@ def seed_demo_command(patient_count, doctor_count, record_count, appointment_cou
             doctors.append(seeder.verified_doctor(
                 username, name, orgs[HOSPITALS[index % 2]], admin,
                 DOCTOR_SPECIALTIES[index % len(DOCTOR_SPECIALTIES)]))
+            seeder.directory_entry(index, doctors[-1], HOSPITALS[index % 2])
             bar.update(1)
 
     with click.progressbar(length=patient_count, label="Patients") as bar:
@@ -269,7 +304,8 @@ def seed_demo_command(patient_count, doctor_count, record_count, appointment_cou
 def _print_summary(db, created, records, record_count, doctor_count, patient_count):
     click.echo(f"Created {created['organizations']} organizations, {created['accounts']} staff "
                f"accounts and {created['patients']} patients; verified {created['verified']} "
-               "doctors (one account.verified ledger block each).")
+               "doctors (one account.verified ledger block each); "
+               f"{created['directory']} directory entries (one directory.updated block each).")
     if record_count:
         click.echo(f"Created {records} demo records (of {record_count} asked for; existing ones "
                    "are kept).")

@@ -2,7 +2,7 @@
 
 Left to right, a package imports only packages to its left (and the `ledger` library):
 
-    core -> storage -> sealing -> people -> consent -> clinical -> notify   (startup wires them)
+    core -> storage -> sealing -> people -> consent -> clinical -> care -> notify   (startup wires them)
 
 - `core`: one clock, domain errors, compare-and-set transitions, human ids, record types.
 - `storage`: the MongoDB client (embedded server, MongoDB or mongomock), keys, encryption,
@@ -12,6 +12,8 @@ Left to right, a package imports only packages to its left (and the `ledger` lib
   domains declare their event kinds and `startup.install(app)` registers them.
 - `people`, `consent`, `clinical`: accounts and organizations; requests, grants and the one
   access decision; records, reads and everything built on them.
+- `care`: the hospital's everyday work around the records (the doctor directory, admissions
+  and their discharge summaries); it grants no access to a record.
 - `notify`: sealed changes turned into each person's notifications (and optional e-mail),
   subscribed to the seam's after-change hooks at start-up; no model imports it but `startup`.
 

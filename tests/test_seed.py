@@ -29,7 +29,8 @@ def test_seed_demo_is_realistic_and_idempotent(app, runner, client, auth):
     assert roles.count(users.ORG_MANAGER) == 4 and roles.count(users.DOCTOR) == 3
     assert roles.count(users.PHARMACIST) == 1 and roles.count(users.LAB_TECH) == 1
     assert roles.count(users.PATIENT) == 12
-    assert after_first["ledger_blocks"] == 3 and after_first["licences.files"] == 3
+    # one account.verified and one directory.updated block per doctor
+    assert after_first["ledger_blocks"] == 6 and after_first["licences.files"] == 3
     assert "Demo logins:" in first.output and DEMO_PASSWORD in first.output
     assert "shared by all demo accounts" in first.output
 

@@ -59,6 +59,12 @@ def link_for(note, role):
             return url_for("auditor.emergency_case", emergency_id=target["emergency"])
     if kind == "appointment" and role in (users.PATIENT, users.DOCTOR):
         return url_for("appointments.detail", appointment_id=target["appointment"])
+    if kind == "admission" and role == users.PATIENT:
+        return url_for("admissions.mine")
+    if kind == "summary-due" and role == users.DOCTOR:
+        return url_for("admissions.summaries")
+    if kind == "directory" and role == users.DOCTOR:
+        return url_for("directory.doctor", human_id=target["doctor"])
     if kind == "record" and role == users.PATIENT:
         return url_for("patient.record", record_id=target["record"], version=target["version"])
     return url_for("notifications.inbox")

@@ -22,6 +22,7 @@ ALLERGY = "allergy"
 IMMUNIZATION = "immunization"
 NOTE = "note"
 PATIENT_PROVIDED = "patient_provided"
+DISCHARGE_SUMMARY = "discharge_summary"
 
 DECIMAL, INTEGER, CHOICE, TEXT, DATE = "decimal", "integer", "choice", "text", "date"
 EARLIEST_DATE = date(1900, 1, 1)
@@ -247,6 +248,13 @@ def _diagnosis_derive(values):
     return {"code": values["code"].upper()} if values["code"] else {}
 
 
+def _discharge_check(values, has_files, failed=()):
+    admitted, discharged = values["admitted_on"], values["discharged_on"]
+    if admitted and discharged and discharged < admitted:
+        return {"discharged_on": "The discharge cannot be before the admission."}
+    return {}
+
+
 TYPES = {t.name: t for t in (
     RecordType(GENERAL, "General (vitals)", (
         Field("weight_kg", "Weight", DECIMAL, unit="kg", low="0.5", high="500", places=1),
@@ -315,6 +323,16 @@ TYPES = {t.name: t for t in (
         Field("title", "Title", required=True, max_length=200),
         Field("symptoms", "Symptoms or description", max_length=5000, multiline=True),
     ), files=True, summary_field="title", check=_patient_provided_check),
+    RecordType(DISCHARGE_SUMMARY, "Discharge summary", (
+        Field("admission_id", "Admission", required=True, max_length=20,
+              help="e.g. ADN-000012"),
+        Field("admitted_on", "Admitted on", DATE, required=True),
+        Field("discharged_on", "Discharged on", DATE, required=True),
+        Field("diagnosis", "Diagnosis on discharge", required=True, max_length=500),
+        Field("course", "Course in hospital", required=True, max_length=5000, multiline=True),
+        Field("medication", "Medication on discharge", max_length=2000, multiline=True),
+        Field("follow_up", "Follow-up", max_length=2000, multiline=True),
+    ), summary_field="diagnosis", check=_discharge_check),
 )}
 
 CLINICIAN_TYPES = tuple(name for name in TYPES if name != PATIENT_PROVIDED)

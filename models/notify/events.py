@@ -15,6 +15,9 @@ Recipients come from that document and the accounts it names, never from a form:
 | prescription dispensed | the patient | the record |
 | appointment requested or booked; accepted, declined or cancelled by the patient; patient checked in | the doctor | the appointment |
 | a time proposed; accepted, declined or cancelled by the doctor's side; fulfilled, no-show, entered in error | the patient | the appointment |
+| admitted to hospital, discharged | the patient | their stays |
+| discharged | the attending doctor (a discharge summary to write) | their summaries to write |
+| directory entry changed by the organization's manager | the doctor | their directory page |
 
 Each notification is keyed by the block's height and its recipient, so delivering a change
 twice (a retried hook, reconcile finishing it after a crash, `replay`) never doubles it.
@@ -24,7 +27,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from models.care import appointments
+from models.care import admission_seals, appointments, doctor_directory
 from models.clinical import audit_trail, pharmacy
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -226,6 +229,42 @@ def _appointment(action):
                 for recipient in told if recipient != entry.get("by")]
     handler.__name__ = f"_appointment_{action}"
     return handler
+def _desk_actor(db, human_id, org_id):
+    account = users.by_human_id(db, human_id or "") or {}
+    return {"id": human_id, "name": account.get("name"), "role": users.FRONT_DESK, "org": org_id}
+
+
+def _stay(doc):
+    return ({"admission": doc["admission_id"], "patient": doc["patient_id"]},
+            {"kind": "admission", "admission": doc["admission_id"]})
+
+
+def _admitted(db, doc, height, at):
+    about, target = _stay(doc)
+    actor = _desk_actor(db, (doc.get("admitted") or {}).get("by"), doc["org_id"])
+    detail = {"ward": doc["ward"], "bed": doc["bed"], "at": doc["admitted_at"]}
+    return [inbox.deliver(db, doc["patient_id"], height, text.ADMITTED, at=at, actor=actor,
+                          about=about, target=target, detail=detail)]
+
+
+def _discharged(db, doc, height, at):
+    about, target = _stay(doc)
+    out = doc.get("discharge") or {}
+    actor = _desk_actor(db, out.get("by"), doc["org_id"])
+    return [inbox.deliver(db, doc["patient_id"], height, text.DISCHARGED, at=at, actor=actor,
+                          about=about, target=target, detail={"at": out.get("at")}),
+            inbox.deliver(db, doc["attending"], height, text.SUMMARY_DUE, at=at, actor=actor,
+                          about=about, target=dict(target, kind="summary-due"))]
+def _directory_changed(db, entry, height, at):
+    """A manager changed a doctor's entry: the doctor is told (their own edits tell nobody)."""
+    if entry.get("by") == entry.get("doctor_id"):
+        return []
+    editor = users.by_human_id(db, entry.get("by") or "") or {}
+    actor = {"id": entry.get("by"), "name": editor.get("name"), "role": editor.get("role"),
+             "org": editor.get("org_id")}
+    about = {"doctor": entry["doctor_id"], "version": entry["version"]}
+    return [inbox.deliver(db, entry["doctor_id"], height, text.DIRECTORY_CHANGED, at=at,
+                          actor=actor, about=about, target=dict(about, kind="directory"))]
 
 
 HANDLERS = {
@@ -239,6 +278,9 @@ HANDLERS = {
     emergency.OPENED_KIND: _emergency,
     pharmacy.DISPENSED_KIND: _dispensed,
     **{row.kind: _appointment(row.action) for row in appointments.TABLE},
+    admission_seals.ADMITTED_KIND: _admitted,
+    admission_seals.DISCHARGED_KIND: _discharged,
+    doctor_directory.UPDATED: _directory_changed,
 }
 
 

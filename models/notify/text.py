@@ -23,11 +23,16 @@ APPOINTMENT_SENTENCES = {
     "noshow": "{actor} marked appointment {appointment}{at} as a no-show.",
     "entered_in_error": "{actor} marked appointment {appointment}{at} as entered in error.",
 }
+ADMITTED, DISCHARGED, SUMMARY_DUE = "admitted", "discharged", "summary-due"
+DIRECTORY_CHANGED = "directory-changed"
 KIND_LABELS = {
     REQUEST: "Access request", DECISION: "Decision on your request", WITHDRAWN: "Request withdrawn",
     GRANTED: "Records shared with you", REVOKED: "Access revoked", READ: "Records read",
     EMERGENCY: "Emergency access", EMERGENCY_REVIEW: "Emergency access to review",
     DISPENSED: "Prescription dispensed", APPOINTMENT: "Appointment",
+    DIRECTORY_CHANGED: "Directory entry changed",
+    ADMITTED: "Admitted to hospital", DISCHARGED: "Discharged from hospital",
+    SUMMARY_DUE: "Discharge summary to write",
 }
 ORGANIZATION_ROLE = "organization"
 
@@ -111,6 +116,16 @@ def describe(note, org_names=None):
         return sentence.format(actor=actor, appointment=about.get("appointment"),
                                at=f" at {when(start)}" if start else "",
                                at_plain=when(start) if start else "a time")
+    if kind == ADMITTED:
+        return (f"{actor} admitted you ({about.get('admission')}): ward {detail.get('ward')}, "
+                f"bed {detail.get('bed')}, since {when(detail.get('at'))}.")
+    if kind == DISCHARGED:
+        return f"{actor} recorded your discharge ({about.get('admission')}) at {when(detail.get('at'))}."
+    if kind == SUMMARY_DUE:
+        return (f"Patient {about.get('patient')} was discharged ({about.get('admission')}): "
+                "the discharge summary is yours to write.")
+    if kind == DIRECTORY_CHANGED:
+        return f"{actor} changed your directory entry (version {about.get('version')})."
     return KIND_LABELS.get(kind, "Notification")
 
 

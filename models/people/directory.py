@@ -164,6 +164,16 @@ def find_doctors(db, text="", specialty=None):
     return [_doctor_card(doc, orgs) for doc in shown]
 
 
+def find_doctors_of(db, org_id):
+    """Verified, active doctors of one organization (equality on the indexed org_id and role,
+    at most WIDER_LIMIT), as cards."""
+    docs = db.users.find({"org_id": (org_id or "").strip().upper(), "role": users.DOCTOR},
+                         DOCTOR_FIELDS, limit=WIDER_LIMIT)
+    shown = [doc for doc in docs if _shareable_doctor(doc)]
+    orgs = organizations.by_human_ids(db, [doc.get("org_id") for doc in shown])
+    return [_doctor_card(doc, orgs) for doc in shown]
+
+
 def find_organizations(db, text="", kind=None):
     """Active organizations by name (any word) and/or kind: organizations are few (tens to
     hundreds, read with one bounded query), so they are filtered here."""

@@ -4,16 +4,18 @@ finds: over a tampered history every window size gives exactly the problems of o
 block, a window boundary loses nothing, and at most one window per kind is held."""
 from collections import Counter
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from ledger.attributes import new_salt
 from ledger.audit import AttributeSourceError
 
+from models.care import admission_summaries, admissions, doctor_directory
 from models.clinical import audit_trail, pharmacy, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
 from models.core.clock import now_ms
-from models.people import account_events, verification
+from models.people import account_events, users, verification
 from models.sealing import audit_jobs as ledger_audit
 from models.sealing import registry as sealed
 from models.sealing.seam import store_for
@@ -107,6 +109,27 @@ def full_history(world):
         account_events.disable_account(db, world.lab_tech["human_id"], world.admin)
         account_events.enable_account(db, world.lab_tech["human_id"], world.admin)
         account_events.reissue_setup_code(db, world.manager_b["human_id"], world.admin, rounds=4)
+        desk = users.create_user(db, username="historydesk", role=users.FRONT_DESK,
+                                 name="History Desk", password="correct horse battery", rounds=4,
+                                 org_id=world.hospital_a["human_id"])
+        stay = admissions.admit(db, desk, patient_id=world.patient["human_id"], ward="North",
+                                bed="1", reason="Chest pain", attending=world.doctor["human_id"],
+                                zone=ZoneInfo("UTC"))
+        for bed in ("2", "3", "4"):  # earlier movements keep their own heights
+            stay = admissions.transfer(db, desk, stay["admission_id"], ward="South", bed=bed,
+                                       zone=ZoneInfo("UTC"))
+        stay = admissions.discharge(db, desk, stay["admission_id"], destination="home",
+                                    zone=ZoneInfo("UTC"))
+        wrong = admissions.admit(db, desk, patient_id=world.other_patient["human_id"],
+                                 ward="North", bed="5", reason="Fever",
+                                 attending=world.doctor["human_id"], zone=ZoneInfo("UTC"))
+        admissions.mark_entered_in_error(db, desk, wrong["admission_id"], reason="Wrong chart")
+        doctor_directory.update(db, editor=world.doctor, human_id=world.doctor["human_id"], raw={
+            "department": "Ward 3", "phone": "+33 1 23 45 67 89",
+            "windows": [("0", "22:00", "06:00")]})
+        made["stay"], _ = admission_summaries.write_summary(
+            db, key, world.doctor, stay["admission_id"], {"diagnosis": "Angina", "course": "Calm"},
+            zone=ZoneInfo("UTC"), max_bytes=10**6)
     return made
 
 

@@ -4,8 +4,10 @@ record, an emergency access, a doctor waiting for licence review, a locked accou
 that must set its password, a finished audit. Built once per module, through the models."""
 import datetime
 import time
+from zoneinfo import ZoneInfo
 
 from cli.seed import DEMO_PASSWORD
+from models.care import admissions
 from models.clinical import pharmacy, records
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -33,6 +35,9 @@ VALUES = {
     "immunization": {"vaccine": "Tetanus", "dose_number": "1", "administered_on": "2020-01-15"},
     "note": {"title": "Follow-up", "text": "Doing well.\nReview in six months."},
     "patient_provided": {"title": "Headaches", "symptoms": "Morning headaches."},
+    "discharge_summary": {"admission_id": "ADN-000001", "admitted_on": "2024-03-01",
+                          "discharged_on": "2024-03-04", "diagnosis": "Community pneumonia",
+                          "course": "Improved on oral antibiotics."},
 }
 
 
@@ -116,6 +121,21 @@ def build(app):
         _, setup_code = accounts.create_with_setup_code(db, rounds=4, username="fresh.user",
                                                         role=users.AUDITOR, name="Fiona Fresh")
 
+        desk = users.create_user(db, username="desk.stmarys", role=users.FRONT_DESK,
+                                 name="Dora Desk", password=PASSWORD, rounds=4,
+                                 org_id=st_marys["human_id"])
+        utc = ZoneInfo("UTC")
+        gone = admissions.admit(db, desk, patient_id=other["human_id"], ward="Cardiology",
+                                bed="3", reason="Chest pain", attending=brooks["human_id"],
+                                zone=utc)
+        gone = admissions.discharge(db, desk, gone["admission_id"], destination="home",
+                                    zone=utc)
+        stay = admissions.admit(db, desk, patient_id=pid, ward="Cardiology", bed="4",
+                                reason="Shortness of breath", attending=brooks["human_id"],
+                                zone=utc)
+        stay = admissions.transfer(db, desk, stay["admission_id"], ward="Surgery", bed="2",
+                                   zone=utc)
+
         job = audit_jobs.start(db, "AUD-test", app=app)
         deadline = time.monotonic() + 60
         while audit_jobs.get_job(db, job["_id"])["state"] not in ("done", "failed"):
@@ -132,6 +152,7 @@ def build(app):
             "grant": grant["grant_id"], "emergency": closed["emergency_id"],
             "open_emergency": case["emergency_id"],
             "waiting_doctor": waiting["human_id"], "locked": locked["human_id"],
+            "stay": stay["admission_id"], "discharged_stay": gone["admission_id"],
             "job": job["_id"], "brooks": brooks["human_id"], "ortega": ortega["human_id"],
             "lab_org": lab_org["human_id"], "pharmacy_org": pharmacy_org["human_id"],
             "setup_code": setup_code, "today": datetime.date.today().isoformat(),

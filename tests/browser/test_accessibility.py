@@ -95,6 +95,7 @@ def states(world):
         State("organization requests patient search",
               f"/organization/requests?q={quote(world['patient_name'])}"),
         State("organization notifications", "/notifications/"),
+        State("manager's ward board", "/admissions/board"),
     ]
     doctor = [
         State("doctor dashboard", "/doctor/"),
@@ -104,6 +105,12 @@ def states(world):
               f"/doctor/patients?q={quote(world['patient_name'])}&date_of_birth={world['patient_born']}"),
         State("patient summary", f"/doctor/patients/{pid}/summary"),
         State("doctor notifications", "/notifications/"),
+        State("in-patients", "/admissions/inpatients"),
+        State("doctor's ward board", "/admissions/board"),
+        State("discharge summaries to write", "/admissions/summaries"),
+        State("write a discharge summary", f"/admissions/{world['discharged_stay']}/summary"),
+        form_error("discharge summary errors", f"/admissions/{world['discharged_stay']}/summary",
+                   "Save the discharge summary"),
         State("patient page", f"/doctor/patients/{pid}"),
         State("hidden records", f"/doctor/patients/{world['other_patient']}"),
         *[State(f"record {name}", f"/doctor/records/{record_id}/v1")
@@ -173,8 +180,24 @@ def states(world):
         State("patient emergencies", "/patient/emergencies"),
         State("patient receipts", "/patient/receipts"),
         State("patient receipt", f"/patient/records/{rec['diagnosis']}/v1/receipt"),
+        State("hospital stays", "/admissions/mine"),
+        State("patient's stay", f"/admissions/{world['stay']}"),
     ]
-    other_patient = [State("patient with emergency", "/patient/")]
+    other_patient = [State("patient with emergency", "/patient/"),
+                     State("patient's past stay", "/admissions/mine")]
+    desk = [
+        State("desk dashboard", "/desk/"),
+        State("admit", "/admissions/admit"),
+        State("admit patient search", f"/admissions/admit?q={quote(world['patient_name'])}"),
+        State("admit chosen patient", f"/admissions/admit?patient={world['other_patient']}"),
+        form_error("admit errors", "/admissions/admit", "Admit", Ward="x" * 50),
+        State("admission", f"/admissions/{world['stay']}"),
+        form_error("transfer errors", f"/admissions/{world['stay']}", "Transfer",
+                   **{"New ward": "Surgery", "New bed": "2"}),
+        State("discharged admission", f"/admissions/{world['discharged_stay']}"),
+        State("ward board", "/admissions/board"),
+        State("admission history", "/admissions/history"),
+    ]
     auditor = [
         State("auditor overview", "/auditor/"),
         State("audits", "/auditor/audits"),
@@ -201,7 +224,7 @@ def states(world):
         None: anonymous, "admin": admin, "manager.stmarys": manager, "dr.brooks": doctor,
         "dr.new": new_doctor, "dr.waiting": waiting_doctor, "pharm.wilson": pharmacist,
         "lab.mendes": lab, "patient00001": patient, "patient00002": other_patient,
-        "auditor": auditor, "fresh.user": fresh,
+        "auditor": auditor, "fresh.user": fresh, "desk.stmarys": desk,
     }
 
 
@@ -260,7 +283,8 @@ def visit(page, base_url, state):
 
 def roles():
     return ["anonymous", "admin", "manager.stmarys", "dr.brooks", "dr.new", "dr.waiting",
-            "pharm.wilson", "lab.mendes", "patient00001", "patient00002", "auditor", "fresh.user"]
+            "pharm.wilson", "lab.mendes", "patient00001", "patient00002", "auditor", "fresh.user",
+            "desk.stmarys"]
 
 
 def _username(role):
@@ -363,6 +387,9 @@ GUIDE = (
     ("auditor", "auditor overview", "auditor-overview.png"),
     ("auditor", "blocks", "auditor-blocks.png"),
     ("auditor", "emergency case", "auditor-emergency-review.png"),
+    ("desk.stmarys", "admission", "desk-admission.png"),
+    ("desk.stmarys", "ward board", "desk-ward-board.png"),
+    ("dr.brooks", "write a discharge summary", "doctor-discharge-summary.png"),
 )
 
 

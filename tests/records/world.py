@@ -41,11 +41,16 @@ VALID = {
                      "administered_on": "2023-09-10", "lot_number": "LOT-77X", "site": "left_arm"},
     "note": {"title": "Follow-up visit", "text": "Patient reports marbleflux improvement"},
     "patient_provided": {"title": "Report from abroad", "symptoms": "Ticklewhorl headaches"},
+    "discharge_summary": {"admission_id": "ADN-000001", "admitted_on": "2024-03-01",
+                          "discharged_on": "2024-03-05", "diagnosis": "Quillsprain pneumonia",
+                          "course": "Improved on Brambleclav", "medication": "Brambleclav 1 g",
+                          "follow_up": "Clinic in two weeks"},
 }
 # A value per type that must never appear in clear in MongoDB or on a page without access.
 SECRET = {"general": "72.5", "diagnosis": "Zebrafinch", "prescription": "Quorvaxolin",
           "lab_report": "Glymmerase", "imaging": "fraylet", "allergy": "Penicillanthrax",
-          "immunization": "Tetravaxium", "note": "marbleflux", "patient_provided": "Ticklewhorl"}
+          "immunization": "Tetravaxium", "note": "marbleflux", "patient_provided": "Ticklewhorl",
+          "discharge_summary": "Quillsprain"}
 
 
 @dataclass

@@ -6,12 +6,14 @@ written with the project's own hashing functions, exactly as an insider with thi
 the database (but not the authority key) could write them.
 """
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt
 from ledger.block import make_block, make_header
 from ledger.chain import Ledger
 
+from models.care import admission_summaries, admissions
 from models.clinical import records
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -148,7 +150,20 @@ def _documents(app, world):
                                         patient_id=world.other_patient["human_id"],
                                         password=PASSWORD, reason="Unconscious in the ward",
                                         minutes=60)
+        desk = users.create_user(db, username="drilldesk", role=users.FRONT_DESK,
+                                 name="Drill Desk", password=PASSWORD, rounds=4,
+                                 org_id=world.hospital_a["human_id"])
+        stay = admissions.admit(db, desk, patient_id=world.patient["human_id"], ward="North",
+                                bed="1", reason="Chest pain", attending=world.doctor["human_id"],
+                                zone=ZoneInfo("UTC"))
+        stay = admissions.discharge(db, desk, stay["admission_id"], destination="home",
+                                    zone=ZoneInfo("UTC"))
+        stay, _ = admission_summaries.write_summary(  # every deciding field present
+            db, world.key, world.doctor, stay["admission_id"], {"diagnosis": "Angina",
+                                                                "course": "Calm"},
+            zone=ZoneInfo("UTC"), max_bytes=10**6)
         return {
+            "admissions": db.admissions.find_one({"_id": stay["_id"]}),
             "users": db.users.find_one({"_id": world.colleague["_id"]}),
             "organizations": db.organizations.find_one({"human_id": world.hospital_a["human_id"]}),
             "grants": db.grants.find_one({"_id": grant["_id"]}),

@@ -8,12 +8,12 @@ two changes made of two writes (an approval, an amendment) are also cut between 
 reconcile rolls them back, and the person can simply do it again.
 """
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from models import startup
-from models.care import schedules
-from tests.care import support as care
+from models.care import admission_summaries, admissions, doctor_directory, schedules
 from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -21,6 +21,7 @@ from models.people import account_events, users, verification
 from models.sealing import audit_jobs, reconcile, registry, seam
 from models.sealing.registry import PENDING
 from models.storage.db import get_db
+from tests.care import support as care
 from tests.records.world import VALID, upload
 from tests.support_people import submit_pending
 
@@ -49,11 +50,6 @@ def _read(w, db):
     return lambda: reading.read_version(db, w.colleague, doc["record_id"], 1)
 
 
-def _desk(w, db):
-    return users.create_user(db, username="desk", role=users.FRONT_DESK, name="Dee Desk",
-                             password=PASSWORD, rounds=4, org_id=w.hospital_a["human_id"])
-
-
 def _booked(w, db, start=None):
     """An appointment with the doctor, accepted (booked), at `start` (default: in 3 days)."""
     care.publish(w)
@@ -74,6 +70,28 @@ def _pending_doctor(w, db):
     doctor = users.create_user(db, username="newdoc", role=users.DOCTOR, name="New Doctor",
                                password=PASSWORD, rounds=4, org_id=w.hospital_a["human_id"])
     return submit_pending(w.app, doctor)
+
+
+def _desk(w, db):
+    return users.create_user(db, username="drilldesk", role=users.FRONT_DESK, name="Drill Desk",
+                             password=PASSWORD, rounds=4, org_id=w.hospital_a["human_id"])
+
+
+def _admit(w, db, desk):
+    return admissions.admit(db, desk, patient_id=w.patient["human_id"], ward="North", bed="1",
+                            reason="Chest pain", attending=w.doctor["human_id"],
+                            zone=ZoneInfo("UTC"))
+
+
+def _admitted(w, db):
+    desk = _desk(w, db)
+    return desk, _admit(w, db, desk)
+
+
+def _discharged(w, db):
+    desk, stay = _admitted(w, db)
+    return admissions.discharge(db, desk, stay["admission_id"], destination="home",
+                                zone=ZoneInfo("UTC"))
 
 
 # kind -> fn(world, db) -> the action to cut (a callable), after any set-up it needs
@@ -144,6 +162,22 @@ ACTIONS = {
         w, appt, w.doctor, "noshow"))(_booked(w, db, care.past_slot())),
     "appointment.entered_in_error": lambda w, db: (lambda appt: lambda: care.act(
         w, appt, w.doctor, "entered_in_error", note="Wrong patient"))(_booked(w, db)),
+    "admission.admitted": lambda w, db: (lambda desk: lambda: _admit(w, db, desk))(_desk(w, db)),
+    "admission.transferred": lambda w, db: (lambda desk, stay: lambda: admissions.transfer(
+        db, desk, stay["admission_id"], ward="South", bed="2", zone=ZoneInfo("UTC")))(
+        *_admitted(w, db)),
+    "admission.discharged": lambda w, db: (lambda desk, stay: lambda: admissions.discharge(
+        db, desk, stay["admission_id"], destination="home", zone=ZoneInfo("UTC")))(
+        *_admitted(w, db)),
+    "admission.entered_in_error": lambda w, db: (lambda desk, stay: lambda: (
+        admissions.mark_entered_in_error(db, desk, stay["admission_id"], reason="Wrong patient")))(
+        *_admitted(w, db)),
+    "admission.summary_linked": lambda w, db: (lambda stay: lambda: admission_summaries.write_summary(
+        db, w.key, w.doctor, stay["admission_id"], {"diagnosis": "Pneumonia", "course": "Better"},
+        zone=ZoneInfo("UTC"), max_bytes=10**6))(_discharged(w, db)),
+    "directory.updated": lambda w, db: lambda: doctor_directory.update(
+        db, editor=w.doctor, human_id=w.doctor["human_id"], raw={
+            "department": "Ward 3", "phone": "+33 1 23 45 67 89", "windows": [("0", "22:00", "06:00")]}),
 }
 KINDS_WITH_DOCUMENTS = sorted(ACTIONS)
 
