@@ -8,12 +8,13 @@ never for real accounts.
 import random
 import unicodedata
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from models.care import doctor_directory
+from models.care import appointment_seed, doctor_directory
 from models.clinical import record_seed
 from models.people import accounts, organizations, patients, users, verification
 from models.sealing import activity, checkpoints, seam
@@ -215,6 +216,29 @@ def seed_records(db, *, doctors, patient_usernames, count):
     return created
 
 
+def seed_appointments(db, seeder, *, doctors, orgs, patient_usernames, count):
+    """Demo schedules for `doctors` and `count` appointments with these patients, a front
+    desk per hospital (desk.<n>) checking them in; how many appointments it created."""
+    if not count or not doctors or not patient_usernames:
+        return 0
+    desks = {}
+    for index, name in enumerate(HOSPITALS):
+        org = orgs[name]
+        desks[org["human_id"]] = seeder.account(f"desk.{index + 1}", users.FRONT_DESK,
+                                                f"Front Desk {index + 1}", org_id=org["human_id"])
+    people = []
+    for start in range(0, len(patient_usernames), PATIENT_BATCH):
+        found = patients.human_ids_by_username(db, patient_usernames[start:start + PATIENT_BATCH])
+        people += db.users.find({"human_id": {"$in": list(found)}},
+                                {"human_id": 1, "name": 1, "actor": 1, "role": 1})
+    with click.progressbar(length=count, label="Appointments") as bar:
+        created = appointment_seed.seed(db, doctors=doctors, patients=people, desks=desks,
+                                        count=count, progress=bar,
+                                        zone=ZoneInfo(current_app.config["TIMEZONE"]))
+    seam.forget_cached_tip(current_app)
+    return created
+
+
 @click.command("seed-demo")
 @click.option("--patients", "patient_count", default=30, show_default=True,
               type=click.IntRange(0, 1_000_000), help="Demo patients (bulk-inserted).")
@@ -222,8 +246,12 @@ def seed_records(db, *, doctors, patient_usernames, count):
               type=click.IntRange(0, 10_000), help="Verified demo doctors, split over two hospitals.")
 @click.option("--records", "record_count", default=150, show_default=True,
               type=click.IntRange(0, 1_000_000), help="Demo medical records.")
+@click.option("--appointments", "appointment_count", default=0, show_default=True,
+              type=click.IntRange(0, 1_000_000),
+              help="Demo appointments (with a weekday schedule per doctor, half a year back "
+                   "and half a year ahead, and a front desk per hospital).")
 @with_appcontext
-def seed_demo_command(patient_count, doctor_count, record_count):
+def seed_demo_command(patient_count, doctor_count, record_count, appointment_count):
     """Create a demo installation (idempotent: running it twice creates nothing new)."""
     db = get_db()
     password_hash = users.hash_password(DEMO_PASSWORD, current_app.config["BCRYPT_ROUNDS"])
@@ -258,7 +286,10 @@ def seed_demo_command(patient_count, doctor_count, record_count):
 
     records = seed_records(db, doctors=doctors, count=record_count,
                            patient_usernames=[patient_username(i) for i in range(patient_count)])
-    if records:
+    booked = seed_appointments(db, seeder, doctors=doctors, orgs=orgs, count=appointment_count,
+                               patient_usernames=[patient_username(i)
+                                                  for i in range(patient_count)])
+    if records or booked:
         activity.recount(db)  # blocks were bulk-loaded without `seal`'s day counter
         # Sign the loaded chain now, so the first request that seals a block does not pay for
         # a checkpoint over every bulk-loaded block (later checkpoints resume from this one).
@@ -266,6 +297,8 @@ def seed_demo_command(patient_count, doctor_count, record_count):
             checkpoints.create(db)
             bar.update(1)
     _print_summary(db, seeder.created, records, record_count, doctor_count, patient_count)
+    if appointment_count:
+        click.echo(f"Created {booked} demo appointments (of {appointment_count} asked for).")
 
 
 def _print_summary(db, created, records, record_count, doctor_count, patient_count):

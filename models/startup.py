@@ -8,7 +8,8 @@ explicitly, never as a side effect of importing a module.
 import logging
 import threading
 
-from models.care import admission_seals, admissions, doctor_directory
+from models.care import (admission_seals, admissions, appointment_events, appointments,
+                         doctor_directory, holds, schedules)
 from models.clinical import audit_trail, pharmacy, records
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -24,7 +25,7 @@ from models.storage import db as storage
 
 DOMAINS = (users, accounts, organizations, account_events, directory, verification, consent,
            emergency, records, audit_trail, pharmacy, trust, doctor_directory, admissions,
-           admission_seals)
+           admission_seals, holds, schedules, appointments, appointment_events)
 """Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`), coverage checks
 (`COVERAGE`) or authenticated collections (`AUTHORITY`)."""
 SEALING_TABLES = (explorer, activity, audit_jobs, witnesses)

@@ -194,6 +194,8 @@ def request_access(patient_id):
     person = require_patient(db, patient_id)
     form = RequestAccessForm()
     status = 200
+    if request.method == "GET":
+        _prefill_request(form)
     if request.method == "POST":
         req, status = submitted(form, lambda: consent.request_access(
             db, requester=_me(), patient_id=person["human_id"], scope_kind=form.scope.data,
@@ -205,6 +207,20 @@ def request_access(patient_id):
             return redirect(url_for("doctor.patient", patient_id=person["human_id"]))
     return render_template("doctor/request_access.html", form=form, patient=person,
                            banner=patients.card(person)), status
+
+
+def _prefill_request(form):
+    """Terms suggested by the link that led here (an appointment's "Request access": its
+    reason and a period covering it); only values the form offers are taken, and nothing is
+    sent until the doctor submits. The patient still decides."""
+    purpose, days = request.args.get("purpose"), request.args.get("duration_days")
+    if purpose in dict(consent.PURPOSES):
+        form.purpose.data = purpose
+    if days in {str(value) for value, _ in consent.DURATIONS}:
+        form.duration_days.data = days
+    message = request.args.get("message", "")
+    if message:
+        form.message.data = message[:consent.MAX_MESSAGE_LENGTH]
 
 
 @bp.route("/requests")

@@ -57,6 +57,8 @@ def link_for(note, role):
             return url_for("patient.emergencies")
         if role == users.AUDITOR:
             return url_for("auditor.emergency_case", emergency_id=target["emergency"])
+    if kind == "appointment" and role in (users.PATIENT, users.DOCTOR):
+        return url_for("appointments.detail", appointment_id=target["appointment"])
     if kind == "admission" and role == users.PATIENT:
         return url_for("admissions.mine")
     if kind == "summary-due" and role == users.DOCTOR:

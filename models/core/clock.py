@@ -21,3 +21,9 @@ def now_ms():
 def ts(value):
     """A datetime as sealed on the ledger (RFC 3339), or None for no value."""
     return rfc3339(value) if value else None
+
+
+def as_utc(value):
+    """A stored time as an aware UTC datetime (a naive one is UTC: this clock stores UTC)."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(
+        timezone.utc)

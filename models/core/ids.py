@@ -21,6 +21,7 @@ PREFIXES = {
     "request": ("REQ", 6),
     "grant": ("GRT", 6),
     "emergency": ("EMG", 6),
+    "appointment": ("APT", 6),
 }
 
 

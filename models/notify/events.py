@@ -13,6 +13,8 @@ Recipients come from that document and the accounts it names, never from a form:
 | a record read by anyone but the patient | the patient, one notification per reader while unread (folded) | who saw my records, that reader |
 | emergency access opened | the patient; every active auditor (review queue) | emergencies / the case |
 | prescription dispensed | the patient | the record |
+| appointment requested or booked; accepted, declined or cancelled by the patient; patient checked in | the doctor | the appointment |
+| a time proposed; accepted, declined or cancelled by the doctor's side; fulfilled, no-show, entered in error | the patient | the appointment |
 | admitted to hospital, discharged | the patient | their stays |
 | discharged | the attending doctor (a discharge summary to write) | their summaries to write |
 | directory entry changed by the organization's manager | the doctor | their directory page |
@@ -25,7 +27,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from models.care import admission_seals, doctor_directory
+from models.care import admission_seals, appointments, doctor_directory
 from models.clinical import audit_trail, pharmacy
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -197,6 +199,36 @@ def _dispensed(db, record, height, at):
                           about=about, target=dict(about, kind="record"))]
 
 
+def _appointment_party(db, appt, human_id):
+    """Who acted: the patient and the doctor as the appointment names them (no lookup), the
+    front desk from its account."""
+    if human_id == appt["patient_id"]:
+        return {"human_id": human_id, "name": appt.get("patient_name"), "role": users.PATIENT}
+    if human_id == appt["doctor_id"]:
+        return {"human_id": human_id, "name": appt.get("doctor_name"), "role": users.DOCTOR,
+                "org_id": appt.get("org_id")}
+    return users.by_human_id(db, human_id or "") or {}
+
+
+def _appointment(action):
+    """Tell the other side of the appointment (the doctor of what the patient or the desk
+    did, the patient of what the doctor's side did)."""
+    def handler(db, appt, height, at):
+        entry = appointments.entry_of(appt, action) or {}
+        by = _appointment_party(db, appt, entry.get("by"))
+        actor = {"id": by.get("human_id"), "name": by.get("name"), "role": by.get("role"),
+                 "org": by.get("org_id") if by.get("role") != users.PATIENT else None}
+        told = [appt["doctor_id"]] if entry.get("party") == appointments.PATIENT \
+            or action == "arrived" else [appt["patient_id"]]
+        about = {"appointment": appt["appointment_id"], "patient": appt["patient_id"],
+                 "doctor": appt["doctor_id"]}
+        return [inbox.deliver(db, recipient, height, text.APPOINTMENT, at=at, actor=actor,
+                              about=about, detail={"action": action, "start": entry.get("start")},
+                              target={"kind": "appointment",
+                                      "appointment": appt["appointment_id"]})
+                for recipient in told if recipient != entry.get("by")]
+    handler.__name__ = f"_appointment_{action}"
+    return handler
 def _desk_actor(db, human_id, org_id):
     account = users.by_human_id(db, human_id or "") or {}
     return {"id": human_id, "name": account.get("name"), "role": users.FRONT_DESK, "org": org_id}
@@ -245,6 +277,7 @@ HANDLERS = {
     audit_trail.READ_KIND: _read,
     emergency.OPENED_KIND: _emergency,
     pharmacy.DISPENSED_KIND: _dispensed,
+    **{row.kind: _appointment(row.action) for row in appointments.TABLE},
     admission_seals.ADMITTED_KIND: _admitted,
     admission_seals.DISCHARGED_KIND: _discharged,
     doctor_directory.UPDATED: _directory_changed,

@@ -10,13 +10,27 @@ from models.people import users
 REQUEST, DECISION, WITHDRAWN, GRANTED, REVOKED = (
     "request", "decision", "withdrawn", "granted", "revoked")
 READ, EMERGENCY, EMERGENCY_REVIEW, DISPENSED = "read", "emergency", "emergency-review", "dispensed"
+APPOINTMENT = "appointment"
+APPOINTMENT_SENTENCES = {
+    "requested": "{actor} asks for an appointment {appointment}{at}.",
+    "time_proposed": "{actor} proposes {at_plain} for appointment {appointment}: accept or "
+                     "decline it.",
+    "accepted": "{actor} accepted appointment {appointment}{at}: it is booked.",
+    "declined": "{actor} declined appointment {appointment}{at}.",
+    "cancelled": "{actor} cancelled appointment {appointment}{at}.",
+    "arrived": "{actor} checked in the patient of appointment {appointment}{at}.",
+    "fulfilled": "{actor} marked appointment {appointment}{at} as fulfilled.",
+    "noshow": "{actor} marked appointment {appointment}{at} as a no-show.",
+    "entered_in_error": "{actor} marked appointment {appointment}{at} as entered in error.",
+}
 ADMITTED, DISCHARGED, SUMMARY_DUE = "admitted", "discharged", "summary-due"
 DIRECTORY_CHANGED = "directory-changed"
 KIND_LABELS = {
     REQUEST: "Access request", DECISION: "Decision on your request", WITHDRAWN: "Request withdrawn",
     GRANTED: "Records shared with you", REVOKED: "Access revoked", READ: "Records read",
     EMERGENCY: "Emergency access", EMERGENCY_REVIEW: "Emergency access to review",
-    DISPENSED: "Prescription dispensed", DIRECTORY_CHANGED: "Directory entry changed",
+    DISPENSED: "Prescription dispensed", APPOINTMENT: "Appointment",
+    DIRECTORY_CHANGED: "Directory entry changed",
     ADMITTED: "Admitted to hospital", DISCHARGED: "Discharged from hospital",
     SUMMARY_DUE: "Discharge summary to write",
 }
@@ -95,6 +109,13 @@ def describe(note, org_names=None):
         if not about.get("record"):
             return f"{actor} dispensed one of your prescriptions."
         return f"{actor} dispensed your prescription {about['record']} v{about.get('version')}."
+    if kind == APPOINTMENT:
+        start = detail.get("start")
+        sentence = APPOINTMENT_SENTENCES.get(detail.get("action"), "{actor} changed appointment "
+                                                                  "{appointment}{at}.")
+        return sentence.format(actor=actor, appointment=about.get("appointment"),
+                               at=f" at {when(start)}" if start else "",
+                               at_plain=when(start) if start else "a time")
     if kind == ADMITTED:
         return (f"{actor} admitted you ({about.get('admission')}): ward {detail.get('ward')}, "
                 f"bed {detail.get('bed')}, since {when(detail.get('at'))}.")

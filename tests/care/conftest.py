@@ -1,5 +1,6 @@
-"""The directory's world: the clinical world's hospitals, plus doctors with specialties, an
-unverified and a disabled one, and helpers that edit entries through the model."""
+"""The care tests' world: the clinical world's hospitals; for the directory, doctors with
+specialties, an unverified and a disabled one, and helpers that edit entries through the
+model; for appointments, a front desk for each hospital and a manager of the doctor's."""
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -68,6 +69,23 @@ def sealed_doctors(sealed_world, make_account):
     for doctor in (found.heartley, found.beats, found.nerve, found.disabled):
         verify_through_ledger(found.app, doctor, sealed_world.admin)
     return found
+
+
+# Appointments: a front desk for each hospital and a manager of the doctor's hospital ---------
+
+@pytest.fixture
+def desk(world, make_account):
+    """The front desk of hospital A (the doctor's) and of hospital B (the outsider's)."""
+    return (make_account(users.FRONT_DESK, "desk", name="Dee Desk",
+                         org_id=world.hospital_a["human_id"]),
+            make_account(users.FRONT_DESK, "deskb", name="Bea Desk",
+                         org_id=world.hospital_b["human_id"]))
+
+
+@pytest.fixture
+def manager_a(world, make_account):
+    return make_account(users.ORG_MANAGER, "managera", name="Ann Manager",
+                        org_id=world.hospital_a["human_id"])
 
 
 from tests.browser.conftest import browser_type_launch_args, live_server  # noqa: E402,F401

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models import startup
-from models.care import admission_summaries, admissions, doctor_directory
+from models.care import admission_summaries, admissions, doctor_directory, schedules
 from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
@@ -21,6 +21,7 @@ from models.people import account_events, users, verification
 from models.sealing import audit_jobs, reconcile, registry, seam
 from models.sealing.registry import PENDING
 from models.storage.db import get_db
+from tests.care import support as care
 from tests.records.world import VALID, upload
 from tests.support_people import submit_pending
 
@@ -47,6 +48,22 @@ def _read(w, db):
     doc = w.write(w.doctor, "note")
     w.grant(w.colleague["human_id"])
     return lambda: reading.read_version(db, w.colleague, doc["record_id"], 1)
+
+
+def _booked(w, db, start=None):
+    """An appointment with the doctor, accepted (booked), at `start` (default: in 3 days)."""
+    care.publish(w)
+    start = start or care.future_slot()
+    appt = care.book(w, start)
+    return care.act(w, appt, w.doctor, "accepted", now=start - timedelta(hours=1))
+
+
+def _requested(w, db):
+    care.publish(w)
+    manager = users.create_user(db, username="managera", role=users.ORG_MANAGER,
+                                name="Ann Manager", password=PASSWORD, rounds=4,
+                                org_id=w.hospital_a["human_id"])
+    return care.ask(w, manager)
 
 
 def _pending_doctor(w, db):
@@ -123,6 +140,28 @@ ACTIONS = {
         db, w.lab["human_id"], w.admin),
     "account.setup_code_reissued": lambda w, db: lambda: account_events.reissue_setup_code(
         db, w.lab_tech["human_id"], w.admin, rounds=4),
+    "schedule.published": lambda w, db: lambda: schedules.publish(
+        db, actor=w.manager_b, doctor_id=w.outsider["human_id"], slot_minutes=30,
+        hours="Mon 09:00-12:00", leave="2030-01-01"),
+    "schedule.booking_mode": lambda w, db: lambda: schedules.set_booking_mode(
+        db, manager=w.manager_b, mode=schedules.REQUEST),
+    "appointment.requested": lambda w, db: (care.publish(w), lambda: care.book(w))[1],
+    "appointment.time_proposed": lambda w, db: (lambda appt: lambda: care.propose(
+        w, appt, w.doctor))(_requested(w, db)),
+    "appointment.accepted": lambda w, db: (care.publish(w), lambda: care.act(
+        w, care.book(w), w.doctor, "accepted"))[1],
+    "appointment.declined": lambda w, db: (lambda appt: lambda: care.act(
+        w, appt, w.doctor, "declined", note="On leave"))(care.publish(w) and care.book(w)),
+    "appointment.cancelled": lambda w, db: (lambda appt: lambda: care.act(
+        w, appt, w.patient, "cancelled", note="Better now"))(_booked(w, db)),
+    "appointment.arrived": lambda w, db: (lambda appt, desk: lambda: care.act(
+        w, appt, desk, "arrived"))(_booked(w, db), _desk(w, db)),
+    "appointment.fulfilled": lambda w, db: (lambda appt: lambda: care.act(
+        w, appt, w.doctor, "fulfilled"))(care.act(w, _booked(w, db), _desk(w, db), "arrived")),
+    "appointment.noshow": lambda w, db: (lambda appt: lambda: care.act(
+        w, appt, w.doctor, "noshow"))(_booked(w, db, care.past_slot())),
+    "appointment.entered_in_error": lambda w, db: (lambda appt: lambda: care.act(
+        w, appt, w.doctor, "entered_in_error", note="Wrong patient"))(_booked(w, db)),
     "admission.admitted": lambda w, db: (lambda desk: lambda: _admit(w, db, desk))(_desk(w, db)),
     "admission.transferred": lambda w, db: (lambda desk, stay: lambda: admissions.transfer(
         db, desk, stay["admission_id"], ward="South", bed="2", zone=ZoneInfo("UTC")))(
