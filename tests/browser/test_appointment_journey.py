@@ -1,7 +1,7 @@
 """The appointment journey of issue 12, in Debian's chromium against a live server (CSRF on).
 
-A patient finds Dana by name and books a free slot with a reason; Dana accepts; the front
-desk checks the patient in; Dana marks the appointment fulfilled and opens "Request access",
+A patient finds Dana in the doctor directory and books a free slot with a reason; Dana
+accepts; the front desk checks the patient in; Dana marks the appointment fulfilled and opens "Request access",
 pre-filled with the appointment's reason: booking opened no record, the patient decides.
 """
 import re
@@ -50,15 +50,16 @@ def test_patient_books_doctor_accepts_desk_checks_in_doctor_fulfils(page, live_s
     ids = set_up_world(live_server)
     problems = []
 
-    # 1. The patient finds Dana by name and books the first free time, with a reason.
+    # 1. The patient finds Dana in the doctor directory and books the first free time, with a
+    # reason.
     sign_in(page, live_server, "paula")
-    page.get_by_test_id("nav-patient-appointments").click()
-    page.get_by_test_id("book-new").click()
-    page.get_by_label("Doctor's name or specialty").fill("Dana")
-    page.get_by_role("button", name="Find doctors").click()
+    page.get_by_test_id("nav-directory").click()
+    page.get_by_label("Name").fill("Dana")
+    page.get_by_test_id("directory-search-button").click()
     accessible(page, problems)
-    page.get_by_test_id("doctor-result").filter(has_text="Dana Doctor").get_by_role(
-        "link", name="Book").click()
+    page.get_by_test_id("directory-result").filter(has_text="Dana Doctor").get_by_test_id(
+        "directory-doctor-link").click()
+    page.get_by_test_id("book-appointment").click()
     expect(page).to_have_url(re.compile(rf"/appointments/book/{ids['doctor']}$"))
     page.get_by_role("button", name="Book this time").click()  # no time, no reason: refused
     expect(page.get_by_test_id("error-summary")).to_be_visible()
