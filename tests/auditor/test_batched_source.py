@@ -23,6 +23,7 @@ from models.storage import crypto
 from models.storage.db import get_db
 from tests.conftest import as_the_app
 from tests.auditor_support import populate
+from tests.care import support as care
 
 UNBATCHED = 0
 WINDOWS = (1, 2, 3, 5, 2000)
@@ -112,6 +113,7 @@ def full_history(world):
         desk = users.create_user(db, username="historydesk", role=users.FRONT_DESK,
                                  name="History Desk", password="correct horse battery", rounds=4,
                                  org_id=world.hospital_a["human_id"])
+        made["desk"] = desk
         stay = admissions.admit(db, desk, patient_id=world.patient["human_id"], ward="North",
                                 bed="1", reason="Chest pain", attending=world.doctor["human_id"],
                                 zone=ZoneInfo("UTC"))
@@ -130,7 +132,32 @@ def full_history(world):
         made["stay"], _ = admission_summaries.write_summary(
             db, key, world.doctor, stay["admission_id"], {"diagnosis": "Angina", "course": "Calm"},
             zone=ZoneInfo("UTC"), max_bytes=10**6)
+    appointment_history(world, made)
     return made
+
+
+def appointment_history(world, made):
+    """Every appointment kind: a schedule, bookings accepted, declined, cancelled, checked in
+    and fulfilled, missed, entered in error; then request mode, a request and a proposed time."""
+    care.publish(world)
+    accepted = care.book(world, care.future_slot(3, 9))
+    care.act(world, accepted, world.doctor, "accepted")
+    care.act(world, care.book(world, care.future_slot(3, 10)), world.doctor, "declined")
+    care.act(world, care.book(world, care.future_slot(3, 11)), world.patient, "cancelled")
+    care.act(world, care.book(world, care.future_slot(3, 12)), world.doctor, "entered_in_error")
+    for hour, end in ((9, "fulfilled"), (10, "noshow")):
+        start = care.past_slot(1, hour)
+        seen = care.book(world, start)
+        care.act(world, seen, world.doctor, "accepted", now=start - timedelta(hours=1))
+        if end == "fulfilled":
+            care.act(world, seen, made["desk"], "arrived")
+        care.act(world, seen, world.doctor, end)
+    with world.app.app_context():
+        manager = users.create_user(get_db(), username="historymanager", role=users.ORG_MANAGER,
+                                    name="History Manager", password="correct horse battery",
+                                    rounds=4, org_id=world.hospital_a["human_id"])
+    asked = care.ask(world, manager)
+    made["proposed"] = care.propose(world, asked, world.doctor)
 
 
 def tamper(world, made):

@@ -14,6 +14,7 @@ from ledger.block import make_block, make_header
 from ledger.chain import Ledger
 
 from models.care import admission_summaries, admissions
+from tests.care import support as care
 from models.clinical import records
 from models.consent import emergency
 from models.consent import workflow as consent
@@ -162,7 +163,15 @@ def _documents(app, world):
             db, world.key, world.doctor, stay["admission_id"], {"diagnosis": "Angina",
                                                                 "course": "Calm"},
             zone=ZoneInfo("UTC"), max_bytes=10**6)
+        mode = care.set_mode(world, world.manager, "direct")
+    schedule = care.publish(world)
+    booked = care.book(world)
+    with app.test_request_context():
+        db = get_db()
         return {
+            "appointments": db.appointments.find_one({"_id": booked["_id"]}),
+            "schedules": db.schedules.find_one({"_id": schedule["_id"]}),
+            "booking_settings": db.booking_settings.find_one({"_id": mode["_id"]}),
             "admissions": db.admissions.find_one({"_id": stay["_id"]}),
             "users": db.users.find_one({"_id": world.colleague["_id"]}),
             "organizations": db.organizations.find_one({"human_id": world.hospital_a["human_id"]}),
