@@ -31,3 +31,9 @@ def hospital_people(db):
     patient = users.create_user(db, username="paula", role=users.PATIENT, name="Paula Patient",
                                 password=PASSWORD, rounds=4)
     return org, doctor, colleague, patient
+
+
+def front_desk(db, org, username, name):
+    """A front desk account of the hospital (books, checks in, admits), with PASSWORD."""
+    return users.create_user(db, username=username, role=users.FRONT_DESK, name=name,
+                             password=PASSWORD, rounds=4, org_id=org["human_id"])

@@ -6,9 +6,8 @@ import re
 
 from playwright.sync_api import expect
 
-from models.people import users
 from models.storage.db import get_db
-from tests.browser.journey import PASSWORD, hospital_people, sign_in, sign_out
+from tests.browser.journey import front_desk, hospital_people, sign_in, sign_out
 
 REASON = "Shortness of breath, journey test"
 
@@ -18,8 +17,7 @@ def set_up_world(live_server):
     with app.app_context():
         db = get_db()
         org, doctor, _, patient = hospital_people(db)
-        users.create_user(db, username="fred", role=users.FRONT_DESK, name="Fred Desk",
-                          password=PASSWORD, rounds=4, org_id=org["human_id"])
+        front_desk(db, org, "fred", "Fred Desk")
     return {"doctor": doctor["human_id"], "patient": patient["human_id"]}
 
 

@@ -10,9 +10,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from models.care import schedules
-from models.people import users
 from models.storage.db import get_db
-from tests.browser.journey import PASSWORD, hospital_people, sign_in, sign_out
+from tests.browser.journey import front_desk, hospital_people, sign_in, sign_out
 from tests.browser.test_accessibility import AXE_OPTIONS, describe
 
 REASON = "Dizzy spells when standing up"
@@ -24,8 +23,7 @@ def set_up_world(live_server):
     with app.app_context():
         db = get_db()
         org, doctor, _, patient = hospital_people(db)
-        users.create_user(db, username="fiona", role=users.FRONT_DESK, name="Fiona Desk",
-                          password=PASSWORD, rounds=4, org_id=org["human_id"])
+        front_desk(db, org, "fiona", "Fiona Desk")
         schedules.publish(db, actor=doctor, doctor_id=doctor["human_id"], slot_minutes=30,
                           hours=EVERY_DAY)
     return {"doctor": doctor["human_id"], "patient": patient["human_id"]}
