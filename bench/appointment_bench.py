@@ -103,13 +103,7 @@ def book_phase(port, cookie, slots, clients):
             with lock:
                 (errors.append(problem) if problem else latencies.append(elapsed))
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, errors, time.perf_counter() - started
+    return latencies, errors, page_bench.run_threads(worker, clients)
 
 
 def row(name, clients, latencies, errors, wall, cpu):

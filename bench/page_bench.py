@@ -315,6 +315,17 @@ class CpuMeter:
 
 # Load --------------------------------------------------------------------------------------------
 
+def run_threads(worker, clients):
+    """Run `worker` in `clients` threads at once; the wall-clock seconds until all are done."""
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def run_phase(port, cookie, path, marker, total, clients):
     """`total` GETs of `path` from `clients` threads (each its own connection and cookie)."""
     latencies, errors = [], []
@@ -342,13 +353,7 @@ def run_phase(port, cookie, path, marker, total, clients):
                 else:
                     latencies.append(elapsed)
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, errors, time.perf_counter() - started
+    return latencies, errors, run_threads(worker, clients)
 
 
 def percentile(sorted_values, fraction):
