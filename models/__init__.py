@@ -2,7 +2,8 @@
 
 Left to right, a package imports only packages to its left (and the `ledger` library):
 
-    core -> storage -> sealing -> people -> consent -> clinical -> care -> notify   (startup wires them)
+    core -> storage -> sealing -> people -> consent -> clinical -> care -> exchange -> notify
+    (startup wires them)
 
 - `core`: one clock, domain errors, compare-and-set transitions, human ids, record types.
 - `storage`: the MongoDB client (embedded server, MongoDB or mongomock), keys, encryption,
@@ -14,6 +15,8 @@ Left to right, a package imports only packages to its left (and the `ledger` lib
   access decision; records, reads and everything built on them.
 - `care`: the hospital's everyday work around the records (the doctor directory, admissions
   and their discharge summaries); it grants no access to a record.
+- `exchange`: HL7 FHIR R4 mapping, export, search and import, through the same access
+  decision and sealed reads as the pages.
 - `notify`: sealed changes turned into each person's notifications (and optional e-mail),
   subscribed to the seam's after-change hooks at start-up; no model imports it but `startup`.
 
