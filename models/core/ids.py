@@ -22,6 +22,7 @@ PREFIXES = {
     "grant": ("GRT", 6),
     "emergency": ("EMG", 6),
     "appointment": ("APT", 6),
+    "study": ("STU", 6),
 }
 
 

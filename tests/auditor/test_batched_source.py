@@ -24,6 +24,7 @@ from models.storage.db import get_db
 from tests.conftest import as_the_app
 from tests.auditor_support import populate
 from tests.care import support as care
+from tests.research import drill as research
 
 UNBATCHED = 0
 WINDOWS = (1, 2, 3, 5, 2000)
@@ -132,6 +133,7 @@ def full_history(world):
         made["stay"], _ = admission_summaries.write_summary(
             db, key, world.doctor, stay["admission_id"], {"diagnosis": "Angina", "course": "Calm"},
             zone=ZoneInfo("UTC"), max_bytes=10**6)
+        made["research"] = research.history(world, db)
     appointment_history(world, made)
     return made
 
