@@ -17,6 +17,9 @@ import secrets
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from models.core import record_types
+from models.research import catalogue
+
 UNKNOWN = "unknown"
 NONE = "none"
 OVER_89 = "90+"
@@ -150,6 +153,38 @@ FORMS = {
 field without a form cannot be exported."""
 
 
-def apply(form, value):
-    """The de-identified string for `value` under `form` (KeyError for an unknown form)."""
-    return FORMS[form](value)
+def blood_group(abo, rh):
+    """"A+" from the two choice fields; "unknown" unless both are known values."""
+    if abo in ("A", "B", "AB", "O") and rh in ("+", "-"):
+        return abo + rh
+    return UNKNOWN
+
+
+def choice(source, field, value):
+    """A choice field's value as it is (it can only be one of the type's listed choices), or
+    "none" / "unknown"; never anything typed."""
+    spec = next((each for each in record_types.get(source).fields if each.name == field), None)
+    if value is None:
+        return NONE
+    return value if spec is not None and value in dict(spec.choices) else UNKNOWN
+
+
+VOCABULARIES = {"medication_class": catalogue.medication_class,
+                "medication_name": catalogue.medication_name,
+                "vaccine": catalogue.vaccine}
+"""Typed text exported only through the catalogue's closed vocabularies ("other" otherwise)."""
+
+
+def cell(spec, data, today):
+    """The exported string of catalogue field `spec` from its source: the patient's profile or
+    one record's values (`data`); KeyError for a form nothing here implements."""
+    value = data.get(spec.source_field)
+    if spec.form == "age_band":
+        return age_band(age_on(value, today))
+    if spec.form == "blood_group":
+        return blood_group(data.get("blood_group_abo"), data.get("blood_group_rh"))
+    if spec.form == "choice":
+        return choice(spec.source, spec.source_field, value)
+    if spec.form in VOCABULARIES:
+        return NONE if value is None else VOCABULARIES[spec.form](value)
+    return FORMS[spec.form](value)
