@@ -35,7 +35,7 @@ from models.core import record_types as types
 from models.core.clock import now_ms, ts
 from models.core.errors import Conflict, Forbidden, NotFound
 from models.people import users
-from models.research import catalogue, consent, deidentify, kanon, studies
+from models.research import aggregates, catalogue, consent, deidentify, kanon, studies
 from models.sealing import registry
 from models.sealing.registry import EventKind
 from models.sealing.seam import merge, new_salts, pending_fields, pending_update, seal_pending
@@ -162,6 +162,20 @@ def cohort_rows(db, key, study, today):
     return [(patient, row(study, profiles[patient], items, today))
             for patient, items in sorted(found.items())
             if patient in profiles and _in_cohort(study["cohort"], items)]
+
+
+def aggregate(db, key, study):
+    """Patients by diagnosis group (ICD-10 category) and year of the approved study's current
+    participants, cells under the study's k withheld (aggregates.suppress)."""
+    if study["status"] != studies.APPROVED:
+        raise Conflict("Only an approved study has aggregate counts.")
+    members = set(consent.participants(db, study))
+    facts = [(patient, deidentify.diagnosis_group(data.get("code")), str(year))
+             for patient, items in _records(db, key, study, members).items()
+             for year, kind, data, _ in items
+             if kind == types.DIAGNOSIS and catalogue.code_matches(study["cohort"],
+                                                                   data.get("code"))]
+    return aggregates.suppress(aggregates.counts(facts), study["k"])
 
 
 # The package --------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ CODES = ("E11.9", "E11.65", "I10", "E11.2")
 DRUGS = ("Metformin", "Quorvax 20 mg", "Amlodipine")
 
 
-def add_patients(world, make_account, count, seed=1, postcode=None):
+def add_patients(world, make_account, count, seed=1, postcode=None, codes=CODES,
+                 years=(2019, 2024)):
     """`count` patients with profiles and a diagnosis and vitals each (in the study's years)."""
     rng = random.Random(seed)
     doctor = getattr(world, "doctor", None) or make_account(users.DOCTOR, name="Dr Cohort")
@@ -32,9 +33,9 @@ def add_patients(world, make_account, count, seed=1, postcode=None):
         patient = make_account(users.PATIENT, name=f"Quillon Patient{n} Marbleby",
                                profile=profile)
         write(world, patient, "diagnosis", {
-            "code": rng.choice(CODES), "clinical_status": "active",
+            "code": rng.choice(codes), "clinical_status": "active",
             "description": f"Zebrafinch narrative {n} of Quillon Patient{n}",
-            "onset": f"{rng.randint(2019, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"})
+            "onset": f"{rng.randint(*years)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"})
         write(world, patient, "general", {"systolic_mmhg": str(rng.randint(100, 185)),
                                           "diastolic_mmhg": "70", "weight_kg": "80.0",
                                           "height_cm": "175.0", "blood_group_abo": "O",
