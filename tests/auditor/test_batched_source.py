@@ -25,6 +25,7 @@ from tests.conftest import as_the_app
 from tests.auditor_support import populate
 from tests.care import support as care
 from tests.research import drill as research
+from tests.research import export_drill
 
 UNBATCHED = 0
 WINDOWS = (1, 2, 3, 5, 2000)
@@ -134,6 +135,7 @@ def full_history(world):
             db, key, world.doctor, stay["admission_id"], {"diagnosis": "Angina", "course": "Calm"},
             zone=ZoneInfo("UTC"), max_bytes=10**6)
         made["research"] = research.history(world, db)
+        made["research_export"] = export_drill.history(world, db)
     appointment_history(world, made)
     return made
 
