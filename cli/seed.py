@@ -93,6 +93,13 @@ def patient_username(index):
     return f"patient{index + 1:05d}"
 
 
+DEMO_ZIPS = ("02139", "02144", "10001", "10025", "60614", "60657", "94110", "94117", "98103",
+             "30307", "03601", "55616", "89301")
+"""US ZIP codes for the demo patients (research exports use their ZIP3): mostly a few towns,
+so the k-anonymity gate has classes to work with, and three in low-population ZIP3s (036,
+556, 893) that a research export maps to 000."""
+
+
 def demo_patient(index, today):
     """The details of demo patient `index`, deterministic so re-runs key on the same names."""
     rng = random.Random(index)
@@ -106,6 +113,7 @@ def demo_patient(index, today):
         "sex": rng.choice(SEXES),
         "email": f"{username}@example.org" if not with_phone or rng.random() < 0.5 else None,
         "phone": f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}" if with_phone else None,
+        "postcode": rng.choice(DEMO_ZIPS),
     }
 
 
