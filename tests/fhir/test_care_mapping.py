@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from models.care import appointments
-from models.exchange import fhir_care
-from models.exchange import fhir_codes as codes
+from models.exchange import fhir_care, fhir_ledger
 from tests.care import support
 from tests.care.admission_world import ward, world  # noqa: F401
 from tests.fhir.validation import check_resource
@@ -49,7 +48,7 @@ def test_a_booking_is_proposed_then_booked_with_its_times_and_answers(ward):
     booked = as_appointment(support.act(w, appt, w.doctor, "accepted"))
     assert booked["status"] == "booked"
     assert parties(booked) == {"Patient": "accepted", "Practitioner": "accepted"}
-    assert booked["extension"][0]["url"] == codes.LEDGER_BLOCK_EXTENSION
+    assert booked["extension"][0]["url"] == fhir_ledger.LEDGER_BLOCK_EXTENSION
 
 
 def test_the_reason_appears_only_for_a_viewer_who_may_read_it(ward):
@@ -151,7 +150,7 @@ def test_a_discharged_stay_is_finished_with_its_beds_and_disposition(ward):
     assert second["period"] == {"start": move_at, "end": resource["period"]["end"]}
     assert {bed["status"] for bed in resource["location"]} == {"completed"}
     disposition = resource["hospitalization"]["dischargeDisposition"]
-    assert disposition["coding"][0] == {"system": codes.DISCHARGE_DISPOSITION, "code": "snf",
+    assert disposition["coding"][0] == {"system": fhir_care.DISCHARGE_DISPOSITION_SYSTEM, "code": "snf",
                                         "display": "Skilled nursing facility"}
     assert disposition["text"] == "Care or nursing facility"
 
