@@ -25,11 +25,6 @@ UNTIMED = (appointments.PROPOSED, appointments.CANCELLED)
 """The only statuses FHIR lets an Appointment have without start and end (invariant app-3)."""
 
 
-def _evidence(doc):
-    height = doc.get("sealed_height")
-    return [fhir_ledger.ledger_extension(height)] if height is not None else []
-
-
 def _reason(text):
     return [{"text": text}] if text else []
 
@@ -49,7 +44,7 @@ def appointment_resource(appt, *, show_reason=False):
     parties = appt.get("participants") or {}
     resource = {
         "resourceType": "Appointment", "id": appt["appointment_id"],
-        "extension": _evidence(appt),
+        "extension": fhir_ledger.ledger_evidence(appt.get("sealed_height")),
         "identifier": [{"system": codes.APPOINTMENT_ID, "value": appt["appointment_id"]}],
         "status": appointment_status(appt),
         "created": ts(appt["created_at"]),
@@ -105,7 +100,7 @@ def encounter_resource(admission, *, show_reason=False):
     end = out.get("at")
     resource = {
         "resourceType": "Encounter", "id": doc["admission_id"],
-        "extension": _evidence(doc),
+        "extension": fhir_ledger.ledger_evidence(doc.get("sealed_height")),
         "identifier": [{"system": codes.ADMISSION_ID, "value": doc["admission_id"]}],
         "status": ENCOUNTER_STATUS[doc["status"]],
         "class": {"system": fhir_ledger.V3_ACT_CODE, "code": "IMP",

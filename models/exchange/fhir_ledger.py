@@ -85,8 +85,9 @@ def ledger_extension(height, block=None):
     return {"url": LEDGER_BLOCK_EXTENSION, "extension": parts}
 
 
-def _evidence(height, block=None):
-    return [ledger_extension(height, block)] if height is not None else []
+def ledger_evidence(height):
+    """The ledger extension of a document's sealing height (none while its block is pending)."""
+    return [ledger_extension(height)] if height is not None else []
 
 
 def _coding(system, code, display=None):
@@ -113,9 +114,10 @@ def consent_status(grant, now):
 
 
 def _grantee_ref(grant):
-    if grant["grantee_kind"] == consent.ORG_GRANTEE:
-        return fhir_people.organization_ref(grant["grantee_id"])
-    return fhir_people.practitioner_ref(grant["grantee_id"])
+    """The doctor (Practitioner) or organization the grant is to."""
+    ref = fhir_people.organization_ref if grant["grantee_kind"] == consent.ORG_GRANTEE \
+        else fhir_people.practitioner_ref
+    return ref(grant["grantee_id"], grant.get("grantee_name"))
 
 
 def _scope_provision(scope, provision):
@@ -134,12 +136,11 @@ def consent_resource(grant, now=None):
     """A grant (models.consent.workflow) as a FHIR R4 Consent; `now` (default: now) decides
     whether an approved grant is still active or already expired."""
     now = now or now_ms()
-    actor = dict(_grantee_ref(grant), display=grant.get("grantee_name") or grant["grantee_id"])
     provision = _scope_provision(grant["scope"], {
         "type": "permit",
         "period": {"start": ts(grant["valid_from"]), "end": ts(grant["valid_until"])},
         "actor": [{"role": _concept(V3_PARTICIPATION_TYPE, "IRCP", "information recipient"),
-                   "reference": actor}],
+                   "reference": _grantee_ref(grant)}],
         "action": [_concept(CONSENT_ACTION, "access", "Access")],
         "purpose": [_coding(V3_ACT_REASON, PURPOSE_OF_USE[grant["purpose"]],
                             V3_DISPLAY[PURPOSE_OF_USE[grant["purpose"]]])],
@@ -150,7 +151,7 @@ def consent_resource(grant, now=None):
             "system": codes.RECORD_ID, "value": grant["used_record"]}})
     return {
         "resourceType": "Consent", "id": grant["grant_id"],
-        "extension": extension + _evidence(grant.get("sealed_height")),
+        "extension": extension + ledger_evidence(grant.get("sealed_height")),
         "identifier": [{"system": codes.GRANT_ID, "value": grant["grant_id"]}],
         "status": consent_status(grant, now),
         "scope": _concept(CONSENT_SCOPE, "patient-privacy", "Privacy Consent"),
@@ -227,7 +228,7 @@ def audit_event_resource(read_entry, targets=None):
     return {
         "resourceType": "AuditEvent", "id": f"read-{entry['_id']}",
         "meta": {"profile": [BALP_PATIENT_READ]},
-        "extension": _evidence(entry.get("sealed_height")),
+        "extension": ledger_evidence(entry.get("sealed_height")),
         "type": _coding(AUDIT_EVENT_TYPE, "rest", "Restful Operation"),
         "subtype": [_coding(RESTFUL_INTERACTION, "read", "read")],
         "action": "R", "recorded": ts(entry["at"]), "outcome": "0",
