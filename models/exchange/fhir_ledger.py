@@ -38,6 +38,9 @@ EMERGENCY_ID = "http://medledger.local/fhir/sid/emergency-id"
 MEDLEDGER_OBSERVER = "medledger"
 DEVICE_ID = "http://medledger.local/fhir/sid/device"
 BALP_PATIENT_READ = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"
+"""The profile whose shape an AuditEvent follows; not claimed in meta.profile (see
+audit_event_resource)."""
+DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 AUDIT_EVENT_TYPE = _THO + "audit-event-type"
 RESTFUL_INTERACTION = "http://hl7.org/fhir/restful-interaction"
 AUDIT_ENTITY_TYPE = _THO + "audit-entity-type"
@@ -207,14 +210,24 @@ def _reader(entry):
     return reader
 
 
+def _observer():
+    return {"display": "MedLedger", "identifier": {"system": DEVICE_ID,
+                                                   "value": MEDLEDGER_OBSERVER}}
+
+
 def audit_event_resource(read_entry, targets=None):
     """A sealed read (models.clinical.audit_trail) as a FHIR R4 AuditEvent shaped as IHE BALP
     PatientRead: rest/read, action R, the reader as requesting agent (and their organization),
-    MedLedger as observer, the patient (role 1) and the record version (role 4) as entities,
-    the read's block height in the ledger extension. `targets`: the version's versioned
-    references (fhir_records.references), if the caller has them."""
+    MedLedger as server agent and observer, the patient (role 1) and the record version
+    (role 4) as entities, the read's block height in the ledger extension. `targets`: the
+    version's versioned references (fhir_records.references), if the caller has them.
+
+    The profile is not claimed in meta.profile: BALP requires the client's network address,
+    which MedLedger never keeps of a reader."""
     entry = read_entry
-    agents = [_reader(entry)]
+    agents = [_reader(entry),
+              {"type": _concept(DICOM, "110153", "Source Role ID"), "who": _observer(),
+               "requestor": False}]
     if entry.get("org_id"):
         agents.append({"type": _concept(V3_ROLE_CLASS, "PROV", "healthcare provider"),
                        "who": fhir_people.organization_ref(entry["org_id"]),
@@ -227,7 +240,6 @@ def audit_event_resource(read_entry, targets=None):
             entity["description"] = entry["item"]
     return {
         "resourceType": "AuditEvent", "id": f"read-{entry['_id']}",
-        "meta": {"profile": [BALP_PATIENT_READ]},
         "extension": ledger_evidence(entry.get("sealed_height")),
         "type": _coding(AUDIT_EVENT_TYPE, "rest", "Restful Operation"),
         "subtype": [_coding(RESTFUL_INTERACTION, "read", "read")],
@@ -235,8 +247,7 @@ def audit_event_resource(read_entry, targets=None):
         "purposeOfEvent": _read_purpose(entry),
         "agent": agents,
         "source": {"site": MEDLEDGER_OBSERVER,
-                   "observer": {"display": "MedLedger", "identifier": {
-                       "system": DEVICE_ID, "value": MEDLEDGER_OBSERVER}},
+                   "observer": _observer(),
                    "type": [_coding(SECURITY_SOURCE_TYPE, "4", "Application Server")]},
         "entity": [{"what": fhir_people.patient_ref(entry["patient_id"]),
                     "type": _coding(AUDIT_ENTITY_TYPE, "1", "Person"),

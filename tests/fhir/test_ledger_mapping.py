@@ -154,7 +154,7 @@ def test_a_sealed_read_is_a_balp_patient_read_audit_event(world):
     [entry] = _reads(world)
     resource = fhir_ledger.audit_event_resource(entry)
     check_resource(resource)
-    assert resource["meta"]["profile"] == [fhir_ledger.BALP_PATIENT_READ]
+    assert "meta" not in resource  # the BALP shape, without claiming its profile
     assert (resource["type"]["code"], resource["subtype"][0]["code"], resource["action"],
             resource["outcome"]) == ("rest", "read", "R", "0")
     assert resource["recorded"] == fhir_ledger.ts(entry["at"])
@@ -163,8 +163,11 @@ def test_a_sealed_read_is_a_balp_patient_read_audit_event(world):
     assert reader["who"]["reference"] == f"Practitioner/{world.colleague['human_id']}"
     assert reader["role"][0]["coding"][0]["code"] == "doctor"
     assert reader["policy"] == [f"Consent/{grant['grant_id']}"]
-    assert [a["requestor"] for a in resource["agent"]] == [True, False]
-    assert resource["agent"][1]["who"]["reference"] == \
+    assert [a["requestor"] for a in resource["agent"]] == [True, False, False]
+    server = resource["agent"][1]
+    assert (server["type"]["coding"][0]["code"], server["who"]["display"]) == \
+        ("110153", "MedLedger")
+    assert resource["agent"][2]["who"]["reference"] == \
         f"Organization/{world.hospital_a['human_id']}"
     assert resource["source"]["observer"]["display"] == "MedLedger"
     patient, target = resource["entity"]
