@@ -167,14 +167,18 @@ def consent_resource(grant, now=None):
     }
 
 
+def version_identifier(record_id, version):
+    """One record version as an Identifier (`PAT-000001-R3/2`)."""
+    return {"system": codes.RECORD_VERSION, "value": f"{record_id}/{version}"}
+
+
 # AuditEvent (IHE BALP PatientRead) --------------------------------------------------------
 
 def _read_targets(entry, targets):
     """The record version read: one versioned reference per resource it maps to when the
     caller knows them (fhir_records.references: vitals need the values), each with the
     version's identifier; else the identifier alone (no guessed resource id)."""
-    identifier = {"system": codes.RECORD_VERSION,
-                  "value": f"{entry['record_id']}/{entry['version']}"}
+    identifier = version_identifier(entry["record_id"], entry["version"])
     if not targets:
         return [{"identifier": identifier,
                  "display": f"{entry['record_id']} v{entry['version']}"}]
@@ -262,38 +266,39 @@ def at_version(reference, version):
     return f"{reference.split('/_history/')[0]}/_history/{version}"
 
 
-def _event(doc, block):
-    """(id suffix, who, their role, when) of the change a block sealed."""
-    kind = block["kind"]
+def _event(doc, kind):
+    """(id suffix, who, their role, on behalf of, when) of the change a block of `kind`
+    sealed (only a version's author marks it entered in error)."""
     if kind == records.ERROR_KIND:
         part = doc.get("error") or {}
-        return "-error", part.get("by"), doc["author_role"], part.get("at")  # the author
+        return "-error", part.get("by"), doc["author_role"], None, part.get("at")
     if kind == pharmacy.DISPENSED_KIND:
         part = doc.get("dispense") or {}
-        return "-dispense", part.get("by"), users.PHARMACIST, part.get("at")
-    return "", doc["author_id"], doc["author_role"], doc["created_at"]
+        return "-dispense", part.get("by"), users.PHARMACIST, part.get("pharmacy"), part.get("at")
+    return "", doc["author_id"], doc["author_role"], doc.get("org_id"), doc["created_at"]
+
+
+def _seals(doc, block):
+    return block.get("subject") == {"record": doc["record_id"], "version": doc["version"]} \
+        and block.get("kind") in ACTIVITY
 
 
 def provenance_resource(doc, targets, block):
     """The Provenance of one sealed change of a record version: `record.created` (CREATE),
-    `record.amended` (UPDATE, the superseded version as `revision` entity),
+    `record.amended` (UPDATE, the superseded version as `revision` entity, by identifier),
     `record.entered_in_error` (NULLIFY) or `record.dispensed` (CREATE of the
     MedicationDispense). `targets` are the version's resources (fhir_records.references);
     `block` the ledger block (see `version_blocks`): its height and leaf hash go in the
-    ledger extension, as a receipt shows them."""
-    subject = {"record": doc["record_id"], "version": doc["version"]}
-    if block.get("subject") != subject or block.get("kind") not in ACTIVITY:
+    ledger extension, as a receipt shows them. Conflict for a block of anything else."""
+    if not _seals(doc, block):
         raise Conflict(f"Block {block.get('height')} does not seal {doc['record_id']} "
                        f"v{doc['version']}.")
-    suffix, who, role, recorded = _event(doc, block)
+    suffix, who, role, organization, recorded = _event(doc, block["kind"])
     activity = ACTIVITY[block["kind"]]
     dispensing = block["kind"] == pharmacy.DISPENSED_KIND
-    wanted = [ref for ref in targets
-              if ref.startswith("MedicationDispense/") == dispensing]
+    wanted = [ref for ref in targets if ref.startswith("MedicationDispense/") == dispensing]
     author = {"type": _concept(PROVENANCE_PARTICIPANT_TYPE, "author", "Author"),
               "who": fhir_people.person_ref(who, role)}
-    organization = (doc.get("dispense") or {}).get("pharmacy") if dispensing \
-        else doc.get("org_id") if suffix == "" else None
     if organization:
         author["onBehalfOf"] = fhir_people.organization_ref(organization)
     resource = {
@@ -305,26 +310,30 @@ def provenance_resource(doc, targets, block):
         "agent": [author],
     }
     if block["kind"] == records.AMENDED_KIND and doc.get("supersedes"):
-        resource["entity"] = [{"role": "revision",
-                               "what": {"reference": at_version(ref, doc["supersedes"])}}
-                              for ref in wanted]
+        # By identifier: the superseded version may have mapped to other resources (a
+        # vitals version without a measurement its successor has), which only its values tell.
+        resource["entity"] = [{"role": "revision", "what": {
+            "identifier": version_identifier(doc["record_id"], doc["supersedes"]),
+            "display": f"{doc['record_id']} v{doc['supersedes']}"}}]
     return resource
 
 
 def version_blocks(db, doc):
     """The blocks a version's Provenances are made for: the one that wrote it, and those
     that marked it entered in error or dispensed. A change still waiting for its block has
-    no Provenance yet (reconcile seals it); a height that holds no block is skipped (the
-    audit names that; an export neither hides nor invents it)."""
+    no Provenance yet (reconcile seals it); a height whose block is missing or seals
+    something else gets none either: the export makes no claim the chain does not back,
+    and the audit reports the mismatch."""
     heights = [doc.get("sealed_height"), (doc.get("error") or {}).get("sealed_height"),
                (doc.get("dispense") or {}).get("sealed_height")]
     store = store_for(db)
     found = (store.get_block(height) for height in heights if height is not None)
-    return [block for block in found if block is not None]
+    return [block for block in found if block is not None and _seals(doc, block)]
 
 
 def provenance_resources(db, doc, targets):
     """Every Provenance of one record version: its write, its marking in error, its
-    dispensing (the targets a block concerns must be among `targets`)."""
+    dispensing (a dispensing whose MedicationDispense is not among `targets`, because the
+    prescription was entered in error, gets none)."""
     found = [provenance_resource(doc, targets, block) for block in version_blocks(db, doc)]
     return [resource for resource in found if resource["target"]]

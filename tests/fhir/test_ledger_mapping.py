@@ -246,9 +246,9 @@ def test_a_provenance_carries_the_height_and_leaf_hash_the_receipt_shows(world):
     assert len(targets) > 1  # one Observation per measurement
     assert [t["reference"] for t in provenance["target"]] == targets
     assert all(target.endswith("/_history/2") for target in targets)
-    assert [e["what"]["reference"] for e in provenance["entity"]] == \
-        [target.replace("/_history/2", "/_history/1") for target in targets]
-    assert {e["role"] for e in provenance["entity"]} == {"revision"}
+    assert provenance["entity"] == [{"role": "revision", "what": {
+        "identifier": {"system": codes.RECORD_VERSION, "value": f"{first['record_id']}/1"},
+        "display": f"{first['record_id']} v1"}}]
     [author] = provenance["agent"]
     assert author["who"]["reference"] == f"Practitioner/{world.doctor['human_id']}"
     assert author["onBehalfOf"]["reference"] == f"Organization/{world.hospital_a['human_id']}"
@@ -276,11 +276,14 @@ def test_a_version_entered_in_error_has_a_second_provenance_for_that_block(world
 
 
 def test_a_block_of_another_version_makes_no_provenance(world):
-    one = world.write(world.doctor, "general")
+    one = _version(world, world.write(world.doctor, "general")["record_id"], 1)
     other = world.write(world.doctor, "general")
     with pytest.raises(Conflict):
         fhir_ledger.provenance_resource(one, _targets(world, one),
                                         block_at(world.app, other["sealed_height"]))
+    moved = dict(one, sealed_height=other["sealed_height"])  # a height edited in the database
+    assert _provenances(world, moved) == []
+    assert len(_provenances(world, one)) == 1
 
 
 # MedicationDispense -----------------------------------------------------------------------
