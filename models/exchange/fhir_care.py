@@ -109,7 +109,8 @@ def encounter_resource(admission, *, show_reason=False):
         "participant": [{
             "type": [{"coding": [{"system": fhir_ledger.V3_PARTICIPATION_TYPE, "code": "ATND",
                                   "display": "attender"}]}],
-            "individual": fhir_people.practitioner_ref(doc["attending"], doc.get("attending_name"))}],
+            "individual": fhir_people.practitioner_ref(doc["attending"],
+                                                       doc.get("attending_name"))}],
         "period": dict({"start": ts(doc["admitted_at"])}, **({"end": ts(end)} if end else {})),
         "location": _beds(doc, end),
         "serviceProvider": fhir_people.organization_ref(doc["org_id"]),

@@ -37,7 +37,8 @@ ROLE_SYSTEM = _CS + "role"
 EMERGENCY_ID = "http://medledger.local/fhir/sid/emergency-id"
 MEDLEDGER_OBSERVER = "medledger"
 DEVICE_ID = "http://medledger.local/fhir/sid/device"
-BALP_PATIENT_READ = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"
+BALP_PATIENT_READ = ("https://profiles.ihe.net/ITI/BALP/StructureDefinition/"
+                     "IHE.BasicAudit.PatientRead")
 """The profile whose shape an AuditEvent follows; not claimed in meta.profile (see
 audit_event_resource)."""
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"

@@ -9,7 +9,7 @@ import pytest
 from models.clinical import audit_trail, pharmacy, reading, receipts, records
 from models.consent import emergency
 from models.consent import workflow as consent
-from models.core.clock import now_ms
+from models.core.clock import now_ms, ts
 from models.core.errors import Conflict
 from models.exchange import fhir_codes as codes
 from models.exchange import fhir_ledger, fhir_records
@@ -21,7 +21,8 @@ from tests.records.world import VALID, world  # noqa: F401
 
 def ledger(resource):
     """{sub-extension: value} of the resource's ledger block extension."""
-    [found] = [ext for ext in resource["extension"] if ext["url"] == fhir_ledger.LEDGER_BLOCK_EXTENSION]
+    [found] = [ext for ext in resource["extension"]
+               if ext["url"] == fhir_ledger.LEDGER_BLOCK_EXTENSION]
     return {part["url"]: next(value for key, value in part.items() if key.startswith("value"))
             for part in found["extension"]}
 
@@ -54,8 +55,8 @@ def test_a_grant_of_chosen_types_is_an_active_consent_with_its_period_and_actor(
     provision = resource["provision"]
     assert provision["type"] == "permit"
     period = (grant["valid_from"], grant["valid_from"] + timedelta(days=30))
-    assert provision["period"] == {"start": fhir_ledger.ts(period[0]),
-                                   "end": fhir_ledger.ts(period[1])}
+    assert provision["period"] == {"start": ts(period[0]),
+                                   "end": ts(period[1])}
     [actor] = provision["actor"]
     assert actor["reference"]["reference"] == f"Practitioner/{world.colleague['human_id']}"
     assert actor["role"]["coding"][0]["code"] == "IRCP"
@@ -157,7 +158,7 @@ def test_a_sealed_read_is_a_balp_patient_read_audit_event(world):
     assert "meta" not in resource  # the BALP shape, without claiming its profile
     assert (resource["type"]["code"], resource["subtype"][0]["code"], resource["action"],
             resource["outcome"]) == ("rest", "read", "R", "0")
-    assert resource["recorded"] == fhir_ledger.ts(entry["at"])
+    assert resource["recorded"] == ts(entry["at"])
     reader = resource["agent"][0]
     assert reader["requestor"] is True
     assert reader["who"]["reference"] == f"Practitioner/{world.colleague['human_id']}"
@@ -252,7 +253,7 @@ def test_a_provenance_carries_the_height_and_leaf_hash_the_receipt_shows(world):
     [author] = provenance["agent"]
     assert author["who"]["reference"] == f"Practitioner/{world.doctor['human_id']}"
     assert author["onBehalfOf"]["reference"] == f"Organization/{world.hospital_a['human_id']}"
-    assert provenance["recorded"] == fhir_ledger.ts(doc["created_at"])
+    assert provenance["recorded"] == ts(doc["created_at"])
     [created] = _provenances(world, _version(world, first["record_id"], 1))
     assert created["activity"]["coding"][0]["code"] == "CREATE" and "entity" not in created
     assert ledger(created)["height"] == first["sealed_height"] != evidence["height"]
@@ -272,7 +273,7 @@ def test_a_version_entered_in_error_has_a_second_provenance_for_that_block(world
     block = block_at(world.app, doc["error"]["sealed_height"])
     assert ledger(nullified) == {"height": block["height"], "kind": records.ERROR_KIND,
                                  "leafHash": block["hash"]}
-    assert nullified["recorded"] == fhir_ledger.ts(doc["error"]["at"])
+    assert nullified["recorded"] == ts(doc["error"]["at"])
 
 
 def test_a_block_of_another_version_makes_no_provenance(world):
@@ -299,7 +300,7 @@ def test_a_dispensing_is_a_medication_dispense_with_its_own_provenance(world):
     [dispense] = [r for r in resources if r["resourceType"] == "MedicationDispense"]
     check_resource(dispense)
     assert dispense["status"] == "completed"
-    assert dispense["whenHandedOver"] == fhir_ledger.ts(doc["dispense"]["at"])
+    assert dispense["whenHandedOver"] == ts(doc["dispense"]["at"])
     assert [p["actor"]["reference"] for p in dispense["performer"]] == [
         f"Practitioner/{world.pharmacist['human_id']}",
         f"Organization/{world.pharmacy['human_id']}"]
