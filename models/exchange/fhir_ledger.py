@@ -8,7 +8,7 @@ Provenance also the block's RFC 6962 leaf hash, the very `block.hash` a receipt 
 FHIR consumer can check the resource against a receipt or the public chain without trusting
 the export. The record resources themselves (MedicationDispense included) are fhir_records'.
 """
-from models.clinical import pharmacy, records
+from models.clinical import audit_trail, pharmacy, records
 from models.consent import access
 from models.consent import workflow as consent
 from models.core.clock import now_ms, ts
@@ -79,19 +79,24 @@ V3_DISPLAY = {"TREAT": "treatment", "ETREAT": "Emergency Treatment", "HPAYMT": "
 
 # Ledger evidence --------------------------------------------------------------------------
 
-def ledger_extension(height, block=None):
-    """The block that sealed a change: its height, and (given the block) its kind and its
+def ledger_extension(height, kind, leaf_hash=None):
+    """The block that sealed a change: its height and kind, and (read from the block) its
     leaf hash in the log tree (= receipt["block"]["hash"], see docs/ledger.md §3 and §5)."""
-    parts = [{"url": "height", "valueInteger": height}]
-    if block is not None:
-        parts += [{"url": "kind", "valueString": block["kind"]},
-                  {"url": "leafHash", "valueString": block["hash"]}]
+    parts = [{"url": "height", "valueInteger": height}, {"url": "kind", "valueString": kind}]
+    if leaf_hash is not None:
+        parts.append({"url": "leafHash", "valueString": leaf_hash})
     return {"url": LEDGER_BLOCK_EXTENSION, "extension": parts}
 
 
-def ledger_evidence(height):
-    """The ledger extension of a document's sealing height (none while its block is pending)."""
-    return [ledger_extension(height)] if height is not None else []
+def latest_seal(doc, events):
+    """[the ledger extension] of the newest sealed block among `events` ((event, kind) pairs,
+    newest first; the document keeps each event's height at `seals.<event>.height`): the
+    block that sealed the state the resource shows. [] if none is sealed yet."""
+    for event, kind in events:
+        height = ((doc.get("seals") or {}).get(event) or {}).get("height")
+        if height is not None:
+            return [ledger_extension(height, kind)]
+    return []
 
 
 def _coding(system, code, display=None):
@@ -136,6 +141,14 @@ def _scope_provision(scope, provision):
     return provision
 
 
+def _grant_events(grant):
+    """How the grant ended (if it did), then how it began."""
+    created = consent.grant_kind(grant)
+    ended = [(grant["state"], f"access.{grant['state']}")] if grant["state"] in GRANT_STATUS \
+        else []
+    return ended + [(created.rsplit(".", 1)[1], created)]
+
+
 def consent_resource(grant, now=None):
     """A grant (models.consent.workflow) as a FHIR R4 Consent; `now` (default: now) decides
     whether an approved grant is still active or already expired."""
@@ -155,7 +168,7 @@ def consent_resource(grant, now=None):
             "system": codes.RECORD_ID, "value": grant["used_record"]}})
     return {
         "resourceType": "Consent", "id": grant["grant_id"],
-        "extension": extension + ledger_evidence(grant.get("sealed_height")),
+        "extension": extension + latest_seal(grant, _grant_events(grant)),
         "identifier": [{"system": codes.GRANT_ID, "value": grant["grant_id"]}],
         "status": consent_status(grant, now),
         "scope": _concept(CONSENT_SCOPE, "patient-privacy", "Privacy Consent"),
@@ -245,7 +258,8 @@ def audit_event_resource(read_entry, targets=None):
             entity["description"] = entry["item"]
     return {
         "resourceType": "AuditEvent", "id": f"read-{entry['_id']}",
-        "extension": ledger_evidence(entry.get("sealed_height")),
+        "extension": [ledger_extension(entry["sealed_height"], audit_trail.READ_KIND)]
+        if entry.get("sealed_height") is not None else [],
         "type": _coding(AUDIT_EVENT_TYPE, "rest", "Restful Operation"),
         "subtype": [_coding(RESTFUL_INTERACTION, "read", "read")],
         "action": "R", "recorded": ts(entry["at"]), "outcome": "0",
@@ -304,7 +318,7 @@ def provenance_resource(doc, targets, block):
         author["onBehalfOf"] = fhir_people.organization_ref(organization)
     resource = {
         "resourceType": "Provenance", "id": f"{doc['record_id']}-v{doc['version']}{suffix}",
-        "extension": [ledger_extension(block["height"], block)],
+        "extension": [ledger_extension(block["height"], block["kind"], block["hash"])],
         "target": [{"reference": at_version(ref, doc["version"])} for ref in wanted],
         "recorded": ts(recorded),
         "activity": _concept(V3_DATA_OPERATION, activity, V3_DISPLAY[activity]),

@@ -55,10 +55,13 @@ def test_a_booking_is_proposed_then_booked_with_its_times_and_answers(ward):
     booked = as_appointment(support.act(w, appt, w.doctor, "accepted"))
     assert booked["status"] == "booked"
     assert parties(booked) == {"Patient": "accepted", "Practitioner": "accepted"}
-    assert booked["extension"] == [fhir_ledger.ledger_extension(appt["sealed_height"])]
-    block = block_at(w.app, appt["sealed_height"])
+    assert proposed["extension"] == [
+        fhir_ledger.ledger_extension(appt["sealed_height"], "appointment.requested")]
+    accepted = support.fresh(w, appt)["seals"]["accepted"]["height"]
+    assert booked["extension"] == [fhir_ledger.ledger_extension(accepted, "appointment.accepted")]
+    block = block_at(w.app, accepted)  # the block that sealed the status shown
     assert (block["kind"], block["subject"]) == (
-        "appointment.requested", {"appointment": appt["appointment_id"]})
+        "appointment.accepted", {"appointment": appt["appointment_id"]})
 
 
 def test_the_reason_appears_only_for_a_viewer_who_may_read_it(ward):
@@ -139,7 +142,8 @@ def test_a_current_stay_is_an_inpatient_encounter_in_progress(ward):
     [bed] = resource["location"]
     assert (bed["location"]["display"], bed["status"]) == ("Ward North, bed 4", "active")
     assert "hospitalization" not in resource
-    assert resource["extension"] == [fhir_ledger.ledger_extension(doc["sealed_height"])]
+    assert resource["extension"] == [
+        fhir_ledger.ledger_extension(doc["sealed_height"], "admission.admitted")]
     assert block_at(w.app, doc["sealed_height"])["kind"] == "admission.admitted"
     assert "Wobblethrum" not in repr(resource)
     assert as_encounter(doc, show_reason=True)["reasonCode"] == [
@@ -165,6 +169,10 @@ def test_a_discharged_stay_is_finished_with_its_beds_and_disposition(ward):
     assert disposition["coding"][0] == {"system": fhir_care.DISCHARGE_DISPOSITION_SYSTEM,
                                         "code": "snf", "display": "Skilled nursing facility"}
     assert disposition["text"] == "Care or nursing facility"
+    height = ward.fresh(out)["seals"]["discharged"]["height"]
+    assert resource["extension"] == [
+        fhir_ledger.ledger_extension(height, "admission.discharged")]
+    assert block_at(ward.app, height)["subject"] == {"admission": out["admission_id"]}
 
 
 def test_a_stay_entered_in_error_is_an_encounter_entered_in_error(ward):

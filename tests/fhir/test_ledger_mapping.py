@@ -64,7 +64,8 @@ def test_a_grant_of_chosen_types_is_an_active_consent_with_its_period_and_actor(
     assert {c["system"] for c in provision["class"]} == {fhir_ledger.RECORD_TYPE_SYSTEM}
     assert "data" not in provision
     assert provision["purpose"][0]["code"] == "TREAT"
-    assert ledger(resource) == {"height": grant_of(world, grant["grant_id"])["sealed_height"]}
+    assert ledger(resource) == {"height": grant_of(world, grant["grant_id"])["sealed_height"],
+                                "kind": consent.GRANTED_KIND}
     assert block_at(world.app, ledger(resource)["height"])["subject"] == {
         "grant": grant["grant_id"]}
 
@@ -104,6 +105,11 @@ def test_each_grant_state_maps_to_its_consent_status(world):
         ("active", active), ("revoked", revoked), ("lapsed", lapsed), ("once", once),
         ("approved", approved))}
     assert states["revoked"] == "revoked" and statuses["revoked"] == "inactive"
+    ended = ledger(as_consent(world, revoked["grant_id"]))  # the block that ended it
+    assert ended == {"height": grant_of(world, revoked["grant_id"])["seals"]["revoked"]["height"],
+                     "kind": consent.REVOKED_KIND}
+    assert block_at(world.app, ended["height"])["kind"] == consent.REVOKED_KIND
+    assert ledger(as_consent(world, approved["grant_id"]))["kind"] == consent.APPROVED_KIND
     assert states["lapsed"] == "approved"  # nobody noticed the expiry yet
     assert statuses["lapsed"] == "inactive"
     assert statuses["approved"] == "active"
@@ -133,7 +139,7 @@ def test_a_one_time_grant_is_noted_and_names_the_record_it_was_used_for(world):
 def test_a_grant_still_waiting_for_its_block_is_only_proposed(world):
     grant = grant_of(world, world.grant(world.colleague["human_id"])["grant_id"])
     waiting = dict(grant, pending_seals=[{"kind": consent.GRANTED_KIND, "at": now_ms()}],
-                   sealed_height=None)
+                   sealed_height=None, seals={"granted": {"salts": {}, "height": None}})
     resource = fhir_ledger.consent_resource(waiting)
     check_resource(resource)
     assert resource["status"] == "proposed"
