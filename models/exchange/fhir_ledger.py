@@ -256,10 +256,8 @@ def audit_event_resource(read_entry, targets=None):
     if entry.get("item"):
         for entity in read:
             entity["description"] = entry["item"]
-    return {
+    resource = {
         "resourceType": "AuditEvent", "id": f"read-{entry['_id']}",
-        "extension": [ledger_extension(entry["sealed_height"], audit_trail.READ_KIND)]
-        if entry.get("sealed_height") is not None else [],
         "type": _coding(AUDIT_EVENT_TYPE, "rest", "Restful Operation"),
         "subtype": [_coding(RESTFUL_INTERACTION, "read", "read")],
         "action": "R", "recorded": ts(entry["at"]), "outcome": "0",
@@ -272,6 +270,10 @@ def audit_event_resource(read_entry, targets=None):
                     "type": _coding(AUDIT_ENTITY_TYPE, "1", "Person"),
                     "role": _coding(OBJECT_ROLE, "1", "Patient")}] + read,
     }
+    if entry.get("sealed_height") is not None:  # a read whose block is pending has none yet
+        resource["extension"] = [ledger_extension(entry["sealed_height"],
+                                                  audit_trail.READ_KIND)]
+    return resource
 
 
 # Provenance -------------------------------------------------------------------------------

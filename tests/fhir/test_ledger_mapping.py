@@ -195,6 +195,9 @@ def test_a_sealed_read_is_a_balp_patient_read_audit_event(world):
     block = block_at(world.app, height)
     assert (block["kind"], block["subject"]) == (
         audit_trail.READ_KIND, {"record": record["record_id"], "version": 1})
+    pending = fhir_ledger.audit_event_resource(dict(entry, sealed_height=None))
+    check_resource(pending)
+    assert "extension" not in pending
 
 
 def test_an_emergency_read_says_emergency_treatment_and_names_the_file_read(world):
