@@ -13,6 +13,7 @@ PATIENT_ID = _SID + "patient-id"            # PAT-000001
 STAFF_ID = _SID + "staff-id"                # DOC-000001, STF-000001 (any account but a patient)
 ORGANIZATION_ID = _SID + "organization-id"  # ORG-0001
 RECORD_ID = _SID + "record-id"              # PAT-000001-R3 (all versions of one record)
+RECORD_VERSION = _SID + "record-version"    # PAT-000001-R3/2 (one version)
 LEDGER_BLOCK = _SID + "ledger-block"        # a block height, as a string
 GRANT_ID = _SID + "grant-id"                # GRT-000001
 APPOINTMENT_ID = _SID + "appointment-id"    # APT-000001
