@@ -514,27 +514,6 @@ def references(doc, data=None):
     return refs(resources)
 
 
-def referenced_people(resources):
-    """Sorted "Patient/…", "Practitioner/…", "Organization/…" references that the resources
-    make anywhere (authors, performers, pharmacists, custodians): the people an export has
-    to include beside the records."""
-    found = set()
-    stack = list(resources)
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            reference = value.get("reference")
-            if isinstance(reference, str) and reference.split("/")[0] in _PEOPLE:
-                found.add(reference)
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return sorted(found)
-
-
-_PEOPLE = ("Patient", "Practitioner", "Organization")
-
-
 def refs(resources):
     """Versioned references ("Type/id/_history/version") of mapped resources."""
     return [f"{r['resourceType']}/{r['id']}/_history/{r['meta']['versionId']}"

@@ -207,10 +207,8 @@ def test_prescription_is_a_medication_request_and_its_dispensing(history, world)
     assert [r["resourceType"] for r in cancelled] == ["MedicationRequest"]
     assert cancelled[0]["status"] == "cancelled"
     assert cancelled[0]["statusReason"] == {"text": "Allergy found"}
-    assert fhir_records.referenced_people([request, dispense]) == sorted([
-        f"Patient/{doc['patient_id']}", f"Practitioner/{doc['author_id']}",
-        f"Practitioner/{world.pharmacist['human_id']}",
-        f"Organization/{world.pharmacy['human_id']}"])
+    assert dispense["performer"][1]["actor"] == {
+        "reference": f"Organization/{world.pharmacy['human_id']}"}
     active = world.write(world.doctor, types.PRESCRIPTION)
     assert fhir_records.resources_for_version(active, dict(data))[0]["status"] == "active"
 
