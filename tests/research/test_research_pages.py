@@ -107,6 +107,20 @@ def test_a_study_outside_the_rules_is_refused_and_writes_nothing(app, client, au
     assert blocks(app, studies.REGISTERED_KIND) == 0
 
 
+def test_a_researcher_without_a_research_organization_registers_nothing(app, client, auth,
+                                                                       make_account):
+    with app.app_context():
+        clinic = organizations.create(get_db(), name="A clinic of the test",
+                                      kind=organizations.CLINIC)
+    for org_id in (None, clinic["human_id"]):  # no organization; one that employs none
+        auth.login(make_account(users.RESEARCHER, org_id=org_id)["username"])
+        response = client.post("/research/studies/new", data=form_of())
+        assert response.status_code == 403
+        assert "cannot register studies" in response.get_data(as_text=True)
+        auth.logout()
+    assert get_db(app).studies.count_documents({}) == 0
+
+
 def test_a_researcher_sees_only_own_studies(app, client, auth, make_account, world):
     other = make_account(users.RESEARCHER, org_id=world.org["human_id"])
     theirs = world.study(researcher=other)
