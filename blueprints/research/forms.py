@@ -7,7 +7,7 @@ from blueprints.clinical_forms import MultiCheckboxField, choices
 from models.core import record_types
 from models.research import catalogue, studies
 
-FIELD_CHOICES = [(spec.key, f"{spec.label} — {spec.description}") for spec in catalogue.FIELDS]
+FIELD_CHOICES = [(spec.key, spec.label) for spec in catalogue.FIELDS]
 TYPE_CHOICES = [(name, record_types.TYPE_LABELS[name]) for name in catalogue.COHORT_TYPES]
 
 
@@ -20,7 +20,7 @@ class StudyForm(FlaskForm):
     ethics_ref = StringField("Ethics approval reference",
                              validators=[Length(max=studies.MAX_ETHICS * 2)],
                              description="The ethics committee's reference, e.g. IRB-2026-014.")
-    fields = MultiCheckboxField("Fields (from the catalogue; never free text or files)",
+    fields = MultiCheckboxField("Fields (from the catalogue above; never free text or files)",
                                 choices=choices(FIELD_CHOICES), validate_choice=False)
     record_types = MultiCheckboxField("Cohort: record types", choices=choices(TYPE_CHOICES),
                                       validate_choice=False)

@@ -404,6 +404,8 @@ GUIDE = (
     ("desk.stmarys", "admission", "desk-admission.png"),
     ("desk.stmarys", "ward board", "desk-ward-board.png"),
     ("dr.brooks", "write a discharge summary", "doctor-discharge-summary.png"),
+    ("patient00001", "sharing", "research-patient.png"),
+    ("research.khan", "register a study", "research-register.png"),
 )
 
 
