@@ -17,6 +17,9 @@ from models.people import accounts, users
 
 HOSPITAL, CLINIC, LAB, PHARMACY, RESEARCH = "hospital", "clinic", "lab", "pharmacy", "research"
 KINDS = (HOSPITAL, CLINIC, LAB, PHARMACY, RESEARCH)
+CARE_KINDS = (HOSPITAL, CLINIC, LAB, PHARMACY)
+"""Organizations a patient may share records with or be asked by; a research organization
+receives only de-identified exports of the approved studies patients opted into."""
 KIND_LABELS = {HOSPITAL: "Hospital", CLINIC: "Clinic", LAB: "Laboratory", PHARMACY: "Pharmacy",
                RESEARCH: "Research organization"}
 MEMBER_ROLES = (users.DOCTOR, users.PHARMACIST, users.LAB_TECH, users.FRONT_DESK,
@@ -171,6 +174,11 @@ def members(db, org_human_id):
     found = db.users.find({"org_id": org_human_id, "role": {"$in": list(MEMBER_ROLES)}},
                           {"password_hash": 0}, limit=LIST_LIMIT)
     return sorted(found, key=lambda account: account["human_id"])
+
+
+def shares_records(org):
+    """Whether records may be shared with (or requested by) this organization."""
+    return org.get("kind") in CARE_KINDS
 
 
 def member_roles(org):

@@ -71,11 +71,11 @@ FIELDS = (
                    PLAIN, "blood_group", "ABO and Rh (A+, O-, ...)."),
     CatalogueField("medication_class", "Medication class", record_types.PRESCRIPTION,
                    "medication", SENSITIVE, "medication_class",
-                   "The class of each prescribed medication (MEDICATION_CLASSES); names "
-                   "outside the list as other."),
+                   "The class of each prescribed medication, from a fixed list of generic "
+                   "names; any other as other."),
     CatalogueField("medication_name", "Medication", record_types.PRESCRIPTION, "medication",
                    SENSITIVE, "medication_name",
-                   "The generic name, only from MEDICATION_CLASSES; any other as other."),
+                   "The generic name, only from a fixed list; any other as other."),
     CatalogueField("medication_route", "Route", record_types.PRESCRIPTION, "route", PLAIN,
                    "choice", "Oral, inhaled, topical, ..."),
     CatalogueField("allergy_category", "Allergy category", record_types.ALLERGY, "category",
@@ -85,7 +85,7 @@ FIELDS = (
     CatalogueField("imaging_modality", "Imaging modality", record_types.IMAGING, "modality",
                    PLAIN, "choice", "X-ray, CT, MRI, ultrasound, PET, mammography or other."),
     CatalogueField("vaccine", "Vaccine", record_types.IMMUNIZATION, "vaccine", PLAIN, "vaccine",
-                   "The vaccine, only from VACCINES; any other as other."),
+                   "The vaccine, only from a fixed list; any other as other."),
 )
 BY_KEY = {spec.key: spec for spec in FIELDS}
 QUASI_IDENTIFIERS = tuple(spec.key for spec in FIELDS if spec.kind == QUASI)

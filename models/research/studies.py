@@ -219,25 +219,26 @@ def register(db, *, researcher, title, purpose, ethics_ref, fields, record_types
     return study
 
 
-def clean_reason(reason):
+def clean_decision(action, reason):
+    """(action, reason) of a decision, or InvalidInput naming both problems at once."""
     errors = {}
+    if action not in ("approved", "rejected"):
+        errors["decision"] = "Choose to approve or to reject the study."
     text = _text(reason, "reason", "reason", 3, MAX_REASON, errors)
     if errors:
-        raise InvalidInput("Give a reason.", errors)
-    return text
+        raise InvalidInput("Check the decision.", errors)
+    return action, text
 
 
 def decide(db, *, actor, study_id, action, reason, now=None):
     """Approve or reject a pending study, with a reason: once, sealed."""
-    if action not in ("approved", "rejected"):
-        raise NotFound("There is no such decision.")
     if actor.get("role") not in DECIDERS:
         raise Forbidden("Only an administrator approves or rejects studies.")
     study = require(db, study_id)
-    reason = clean_reason(reason)
-    kind, source, target = ACTIONS[action]
-    if study["status"] != source:
+    if study["status"] != PENDING:
         raise Conflict(f"This study was already {study['status']}.")
+    action, reason = clean_decision(action, reason)
+    kind, source, target = ACTIONS[action]
     now = now or now_ms()
     entry = _entry(action, actor, now, reason)
     salts = new_salts(attributes(study, entry))

@@ -62,4 +62,4 @@ def test_every_change_is_a_sealed_version(app, world):
     versions = sorted(doc["version"] for doc in db.research_consents.find(
         {"patient_id": alice["human_id"]}))
     assert versions == [1, 2] and len(blocks) == 2
-    assert all(doc["sealed_height"] for doc in db.research_consents.find())
+    assert all(doc["sealed_height"] is not None for doc in db.research_consents.find())
