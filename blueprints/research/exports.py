@@ -72,6 +72,6 @@ def download_export(export_id):
 
 
 @bp.route("/audit/exports")
-@roles_required(users.AUDITOR)
+@roles_required(users.AUDITOR, users.ADMIN)
 def audit_exports():
     return render_template("research/audit_exports.html", exports=exports.listing(get_db()))

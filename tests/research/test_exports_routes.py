@@ -96,7 +96,8 @@ def test_other_researchers_other_roles_and_other_studies_get_404_or_403(app, cli
                        data={"csrf_token": token}).status_code == 404
     assert client.post(f"/research/exports/{doc['export_id']}/download",
                        data={"csrf_token": token}).status_code == 404
-    for role in (users.PATIENT, users.DOCTOR, users.ADMIN, users.AUDITOR, users.ORG_MANAGER):
+    for role in (users.PATIENT, users.DOCTOR, users.ADMIN, users.AUDITOR, users.ORG_MANAGER,
+                 users.PHARMACIST, users.LAB_TECH, users.FRONT_DESK):
         account = make_account(role)
         auth.logout()
         auth.login(account["username"])
@@ -163,9 +164,13 @@ def test_auditors_see_every_export(app, client, auth, seeded, make_account):
     auth.login(seeded.researcher["username"])
     _create(client, seeded.study_doc["study_id"])
     [doc] = _exports(app)
+    study_page = client.get(f"/research/studies/{seeded.study_doc['study_id']}")
+    assert f"/research/studies/{seeded.study_doc['study_id']}/exports" in study_page.get_data(
+        as_text=True)
     auditor = make_account(users.AUDITOR)
     auth.logout()
     auth.login(auditor["username"])
+    assert "/research/audit/exports" in client.get("/research/studies").get_data(as_text=True)
     page = client.get("/research/audit/exports")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
