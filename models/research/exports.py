@@ -238,6 +238,7 @@ def create(db, key, *, researcher, study_id, now=None):
     (409) with the reason when the cohort is too small or too unique."""
     study = _approved_study(db, researcher, study_id)
     now = now or now_ms()
+    drop_expired(db, now)
     pairs = cohort_rows(db, key, study, now.date())
     fields = list(catalogue.describe(study["fields"]))
     quasi = {spec.key: spec.form for spec in fields
@@ -285,6 +286,12 @@ def create(db, key, *, researcher, study_id, now=None):
                                                    pending_fields(doc, CREATED_KIND, salts)))
     seal_pending(db, CREATED_KIND, doc, researcher, created_attributes(doc), salts)
     return doc
+
+
+def drop_expired(db, now):
+    """Packages nobody downloaded in time are deleted (the export's record and block stay)."""
+    db.research_exports.update_many({"expires_at": {"$lte": now}, "package": {"$exists": True}},
+                                    {"$unset": {"package": ""}})
 
 
 # Downloading --------------------------------------------------------------------------------

@@ -125,6 +125,8 @@ def test_an_expired_or_forged_export_is_not_given_out(app, client, auth, seeded)
                {"$set": {"expires_at": now_ms() - timedelta(minutes=1)}})
     expired = _download(client, study_id, first["export_id"])
     assert expired.status_code == 409 and b"expired" in expired.data
+    _create(client, study_id)  # the next export deletes the package nobody fetched in time
+    assert "package" not in _exports(app)[0] and "package" in _exports(app)[1]
     with app.app_context():  # an insider "un-downloads" or redirects an export: it decides nothing
         get_db().research_exports.update_one({"_id": second["_id"]},
                                              {"$set": {"researcher_id": "STF-000999"}})
