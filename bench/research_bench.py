@@ -10,10 +10,12 @@ records into rows, the k-anonymity gate — and the whole `exports.create` (pack
 mapping, sealed block), then the peak memory of a second whole export under tracemalloc.
 
     python bench/research_bench.py [--patients 10000] [--records 100000] [--consent 0.8]
-                                   [--mongomock] [--quick]
+                                   [--mongomock] [--quick] [--profile]
 """
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import secrets
 import shutil
@@ -118,6 +120,8 @@ def main(argv=None):
     parser.add_argument("--consent", type=float, default=0.8)
     parser.add_argument("--mongomock", action="store_true")
     parser.add_argument("--quick", action="store_true", help="1,000 patients, 10,000 records")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the reading step and print its 15 costliest functions")
     args = parser.parse_args(argv)
     if args.quick:
         args.patients, args.records = 1_000, 10_000
@@ -146,8 +150,14 @@ def main(argv=None):
             print(f"export ({opted:,} patients opted in):")
             members = timed("participants(db, study)",
                             lambda: list(consent.participants(db, approved)))
+            profiler = cProfile.Profile() if args.profile else None
+            if profiler:
+                profiler.enable()
             pairs = timed("read + decrypt + de-identify (cohort_rows)",
                           lambda: exports.cohort_rows(db, key, approved, today))
+            if profiler:
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(15)
             quasi = {name: form for name, form in (
                 ("age_band", "age_band"), ("sex", "sex"), ("zip3", "zip3"),
                 ("year_of_diagnosis", "year"), ("diagnosis_group", "diagnosis_group"))}

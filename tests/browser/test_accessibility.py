@@ -93,6 +93,8 @@ def states(world):
         form_error("register a study errors", "/research/studies/new", "Register the study",
                    **{"k (smallest group size)": "2"}),
         State("researcher study", f"/research/studies/{world['study']}"),
+        State("study exports", f"/research/studies/{world['study']}/exports"),
+        State("study counts", f"/research/studies/{world['study']}/aggregates"),
     ]
     manager = [
         State("staff", "/organization/"),
@@ -227,6 +229,7 @@ def states(world):
                    "Record the review"),
         State("research studies", "/research/studies"),
         State("research study", f"/research/studies/{world['study']}"),
+        State("research exports", "/research/audit/exports"),
     ]
     fresh = [
         State("set password", "/password"),
