@@ -188,13 +188,22 @@ def _csv(header, rows):
     return out.getvalue().encode()
 
 
+def rule(spec):
+    """Which of the patient's data a column describes (one row per patient)."""
+    if spec.source == catalogue.PROFILE:
+        return "the patient's profile at the export"
+    if spec.source == types.DIAGNOSIS:
+        return "the index diagnosis: the earliest in the cohort's years matching its codes"
+    return "the latest record of this type in the cohort's years that has the value"
+
+
 def dictionary(study, levels, values):
-    header = ["column", "label", "kind", "form", "source", "generalisation_level",
+    header = ["column", "label", "kind", "form", "source", "row_rule", "generalisation_level",
               "values", "description"]
-    lines = [[SUBJECT, "Subject", "random id", "", "drawn for this export only", "", "",
+    lines = [[SUBJECT, "Subject", "random id", "", "drawn for this export only", "", "", "",
               "A random id per patient and export; not derived from any patient data."]]
     for spec in catalogue.describe(study["fields"]):
-        lines.append([spec.key, spec.label, spec.kind, spec.form, spec.source_label,
+        lines.append([spec.key, spec.label, spec.kind, spec.form, spec.source_label, rule(spec),
                       levels.get(spec.key, ""), "; ".join(sorted(values.get(spec.key, ()))),
                       spec.description])
     return _csv(header, lines)

@@ -63,3 +63,23 @@ def test_patients_outside_the_cohort_or_out_of_research_are_not_rows(world, make
         pairs = exports.cohort_rows(get_db(), cohort.key(world), study,
                                     inside[0]["created_at"].date())
     assert [patient_id for patient_id, _ in pairs] == [inside[0]["human_id"]]
+
+
+def test_the_data_dictionary_describes_every_column(world, make_account):
+    cohort.add_patients(world, make_account, 6, postcode="12345", codes=("E11.9",),
+                        years=(2020, 2024))
+    for patient in world.patients:
+        world.opt_in_all(patient)
+    study = world.approved_study(max_suppression=50)
+    doc = cohort.export(world, study)
+    with zipfile.ZipFile(io.BytesIO(bytes(doc["package"]))) as archive:
+        lines = list(csv.DictReader(io.StringIO(
+            archive.read(f"{doc['export_id']}-dictionary.csv").decode())))
+        about = archive.read(f"{doc['export_id']}.json").decode()
+    assert [line["column"] for line in lines] == ["subject_id"] + study["fields"]
+    by_column = {line["column"]: line for line in lines}
+    assert by_column["diagnosis_group"]["row_rule"].startswith("the index diagnosis")
+    assert by_column["systolic_band"]["kind"] == "sensitive"
+    data = {row["zip3"] for row in _rows(doc)}
+    assert by_column["zip3"]["values"] == "; ".join(sorted(data))
+    assert doc["csv_sha256"] in about and f'"k_reached": {doc["k_reached"]}' in about
