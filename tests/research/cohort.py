@@ -45,6 +45,16 @@ def add_patients(world, make_account, count, seed=1, postcode=None, codes=CODES,
     return made
 
 
+def consenting(world, make_account, count, **study):
+    """An approved study (at most half suppressed) over `count` alike patients (one ZIP code,
+    type 2 diabetes in 2020-2024), every patient of the world in for all research."""
+    add_patients(world, make_account, count, postcode="12345", codes=("E11.9", "E11.65"),
+                 years=(2020, 2024))
+    for patient in world.patients:
+        world.opt_in_all(patient)
+    return world.approved_study(**dict({"max_suppression": 50}, **study))
+
+
 def write(world, patient, type_name, raw):
     with world.app.app_context():
         return records.create(get_db(), key(world), author=world.doctor,

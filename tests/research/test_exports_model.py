@@ -16,11 +16,7 @@ def _rows(doc):
 
 
 def test_each_export_draws_new_subject_ids_and_keeps_the_mapping_inside(world, make_account):
-    cohort.add_patients(world, make_account, 10, postcode="12345", codes=("E11.9",),
-                        years=(2020, 2024))
-    for patient in world.patients:
-        world.opt_in_all(patient)
-    study = world.approved_study(max_suppression=50)
+    study = cohort.consenting(world, make_account, 10)
     first, second = cohort.export(world, study), cohort.export(world, study)
     one, two = _rows(first), _rows(second)
     assert not {row["subject_id"] for row in one} & {row["subject_id"] for row in two}
@@ -66,11 +62,7 @@ def test_patients_outside_the_cohort_or_out_of_research_are_not_rows(world, make
 
 
 def test_the_data_dictionary_describes_every_column(world, make_account):
-    cohort.add_patients(world, make_account, 6, postcode="12345", codes=("E11.9",),
-                        years=(2020, 2024))
-    for patient in world.patients:
-        world.opt_in_all(patient)
-    study = world.approved_study(max_suppression=50)
+    study = cohort.consenting(world, make_account, 6)
     doc = cohort.export(world, study)
     with zipfile.ZipFile(io.BytesIO(bytes(doc["package"]))) as archive:
         lines = list(csv.DictReader(io.StringIO(

@@ -21,11 +21,7 @@ from tests.support_people import blocks_of_kind
 
 @pytest.fixture
 def seeded(world, make_account):
-    cohort.add_patients(world, make_account, 12, postcode="12345", codes=("E11.9", "E11.65"),
-                        years=(2020, 2024))
-    for patient in world.patients:
-        world.opt_in_all(patient)
-    world.study_doc = world.approved_study()
+    world.study_doc = cohort.consenting(world, make_account, 12, max_suppression=10)
     return world
 
 
