@@ -71,6 +71,16 @@ def download_export(export_id):
     return response
 
 
+@bp.route("/studies/<study_id>/counts")
+@roles_required(users.PATIENT)
+def participant_counts(study_id):
+    """What a participant gets back: the study's counts, small cells withheld."""
+    db = get_db()
+    study = exports.participating(db, current_user.doc, study_id)
+    return render_template("research/aggregates.html", study=study, total=aggregates.TOTAL,
+                           table=exports.aggregate(db, clinical.data_key(), study))
+
+
 @bp.route("/audit/exports")
 @roles_required(users.AUDITOR, users.ADMIN)
 def audit_exports():

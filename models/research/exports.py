@@ -164,6 +164,17 @@ def cohort_rows(db, key, study, today):
             if patient in profiles and _in_cohort(study["cohort"], items)]
 
 
+def participating(db, patient, study_id):
+    """An approved study the patient takes part in now (what they may see the counts of);
+    NotFound otherwise."""
+    study = studies.get(db, study_id)
+    if study is None or study["status"] != studies.APPROVED or patient.get("role") != \
+            users.PATIENT or not consent.participates(consent.current(db, patient["human_id"]),
+                                                      study["study_id"]):
+        raise NotFound("There is no such study you take part in.")
+    return study
+
+
 def aggregate(db, key, study):
     """Patients by diagnosis group (ICD-10 category) and year of the approved study's current
     participants, cells under the study's k withheld (aggregates.suppress)."""

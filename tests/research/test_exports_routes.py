@@ -186,3 +186,19 @@ def test_aggregates_page_withholds_small_cells(app, client, auth, seeded):
     assert 'data-testid="aggregates-table"' in text
     counts = [int(v) for v in re.findall(r'data-testid="cell"[^>]*>(\d+)<', text)]
     assert counts and all(value == 0 or value >= 5 for value in counts)
+
+
+def test_participants_see_the_counts_of_their_studies_only(app, client, auth, seeded,
+                                                           make_account):
+    study_id = seeded.study_doc["study_id"]
+    participant = seeded.patients[-1]
+    auth.login(participant["username"])
+    sharing = client.get("/patient/grants").get_data(as_text=True)
+    assert f"/research/studies/{study_id}/counts" in sharing
+    page = client.get(f"/research/studies/{study_id}/counts")
+    assert page.status_code == 200 and b'data-testid="aggregates-table"' in page.data
+    seeded.leave(participant, seeded.study_doc)
+    assert client.get(f"/research/studies/{study_id}/counts").status_code == 404
+    auth.logout()
+    auth.login(seeded.researcher["username"])
+    assert client.get(f"/research/studies/{study_id}/counts").status_code == 403
