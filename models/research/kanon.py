@@ -122,7 +122,9 @@ def gate(rows, *, quasi, k, max_suppressed_share, sensitive=()):
     frame[ROW] = range(total)
     hierarchies = {name: hierarchy(forms[name], frame[name]) for name in quasi}
     if quasi:
-        with contextlib.redirect_stdout(io.StringIO()):  # anjana prints its progress
+        # anjana prints its progress; the swap of sys.stdout is process-wide, harmless here
+        # (the app logs to stderr and prints nothing)
+        with contextlib.redirect_stdout(io.StringIO()):
             out = k_anonymity(frame, [], quasi, k, max_suppressed_share * 100, hierarchies)
     else:
         out = frame

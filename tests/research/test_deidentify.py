@@ -3,6 +3,7 @@ from datetime import date
 
 import pytest
 
+from models.research import catalogue
 from models.research import deidentify as di
 
 
@@ -66,3 +67,21 @@ def test_subject_ids_are_random_and_carry_nothing():
     ids = {di.new_subject_id() for _ in range(1000)}
     assert len(ids) == 1000
     assert all(len(each) == 17 and each.startswith("S") for each in ids)
+
+
+def test_every_catalogue_field_has_a_form_and_never_copies_typed_text():
+    today = date(2026, 6, 1)
+    typed = "Quorvax 20 mg for Quillon"
+    for spec in catalogue.FIELDS:
+        assert di.cell(spec, {}, today) in ("unknown", "none", "000")
+        exported = di.cell(spec, {spec.source_field: typed}, today)
+        assert "Quorvax" not in exported and "Quillon" not in exported, spec.key
+
+
+def test_choice_fields_pass_only_their_listed_choices():
+    route = catalogue.BY_KEY["medication_route"]
+    assert di.cell(route, {"route": "oral"}, date(2026, 1, 1)) == "oral"
+    assert di.cell(route, {"route": "by pigeon"}, date(2026, 1, 1)) == "unknown"
+    blood = catalogue.BY_KEY["blood_group"]
+    assert di.cell(blood, {"blood_group_abo": "AB", "blood_group_rh": "-"},
+                   date(2026, 1, 1)) == "AB-"
