@@ -151,6 +151,19 @@ def test_an_admin_approves_once_with_a_reason_sealed(app, client, auth, world):
     assert blocks(app, studies.REJECTED_KIND) == 0
 
 
+def test_the_researcher_is_told_of_the_decision(app, client, auth, world):
+    approved, rejected = world.approved_study(), world.study(title="A study to reject")
+    world.call(studies.reject, actor=world.admin, study_id=rejected["study_id"],
+               reason="No ethics approval")
+    auth.login(world.researcher["username"])
+    inbox = client.get("/notifications/").get_data(as_text=True)
+    assert f"approved your study {approved['study_id']}" in inbox
+    assert f"rejected your study {rejected['study_id']}" in inbox
+    note = get_db(app).notifications.find_one({"about.study": approved["study_id"]})
+    opened = client.post(f"/notifications/{note['_id']}/open")
+    assert opened.headers["Location"].endswith(f"/research/studies/{approved['study_id']}")
+
+
 def test_a_rejected_study_cannot_be_joined(app, client, auth, world):
     study = world.study()
     auth.login(world.admin["username"])
