@@ -203,6 +203,8 @@ def test_the_patient_opts_in_and_out_on_the_sharing_page(app, client, auth, worl
     page = client.get("/patient/grants").get_data(as_text=True)
     assert 'data-choice="all"' in page
     assert f'data-study-id="{other["study_id"]}" data-in="no"' in page
+    assert page.count('data-testid="research-version"') == 3
+    assert f"except {other['study_id']}" in page
     assert client.post("/research/choice", data={"choice": "out"}).status_code == 302
     assert world.participants(study) == [] == world.participants(other)
     assert client.post("/research/choice", data={"choice": "out"}).status_code == 409
