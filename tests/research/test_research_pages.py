@@ -245,6 +245,7 @@ def test_a_research_organization_reads_and_registers_no_patient(app, client, aut
     manager = make_account(users.ORG_MANAGER, org_id=world.org["human_id"])
     patient = world.patients[0]
     auth.login(manager["username"])
+    assert client.get("/organization/patients/new").status_code == 403
     response = client.post("/organization/patients/new", data={
         "name": "Nina New", "date_of_birth": "1990-01-01", "sex": "female",
         "email": "nina@example.org", "username": "nina.new"})
