@@ -2,9 +2,14 @@
 decides nothing."""
 import pytest
 
+from models.clinical import records
+from models.consent import access, workflow
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.people import organizations
+from models.people import users as accounts
 from models.research import consent, studies
 from models.storage.db import get_db
+from tests.records.world import VALID
 
 
 @pytest.mark.parametrize("first, second", [("approved", "rejected"), ("rejected", "approved"),
@@ -40,3 +45,25 @@ def test_a_study_approved_in_the_database_decides_nothing(app, world):
     with pytest.raises(NotFound):
         world.join(world.patients[0], study)
     assert get_db(app).research_consents.count_documents({"choice": consent.NAMED}) == 0
+
+
+def test_a_hospital_researcher_reads_nothing_the_hospital_was_granted(app, make_account):
+    """The researcher role is not a reader: a grant to the researcher's own hospital opens
+    nothing to them (exports are their only way to data)."""
+    with app.app_context():
+        db = get_db()
+        hospital = organizations.create(db, name="Research Hospital", kind=organizations.HOSPITAL)
+    doctor = make_account(accounts.DOCTOR, org_id=hospital["human_id"])
+    researcher = make_account(accounts.RESEARCHER, org_id=hospital["human_id"])
+    patient = make_account(accounts.PATIENT)
+    with app.app_context():
+        db = get_db()
+        key = app.extensions["medledger"]["data_key"]
+        note = records.create(db, key, author=doctor, patient_id=patient["human_id"],
+                              type_name="note", raw=dict(VALID["note"]), uploads=[],
+                              max_bytes=10**6)
+        workflow.grant_proactively(db, patient=patient, grantee=hospital["human_id"],
+                                   scope_kind="all", purpose="treatment", duration_days=7,
+                                   one_time=False)
+        decision = access.decide(db, researcher, note)
+    assert not decision.allowed and decision.reason == access.NOT_FOR_ROLE
