@@ -223,6 +223,7 @@ def _grants_page(form, status=200):
                            requests=page.items, page=page,
                            describe_scope=_describe_scope,
                            research=research_consent.current(db, current_user.human_id),
+                           research_history=research_consent.history(db, current_user.human_id),
                            research_studies=studies.approved(db),
                            research_labels=research_consent.CHOICE_LABELS,
                            research_in=research_consent.participates), status

@@ -206,14 +206,21 @@ def register_self(db, *, password, rounds, confirm=None, **fields):
                              profile=_profile(details))
 
 
+def registering_desk(org):
+    """The organization, if its managers register patients (care organizations); Forbidden
+    for a research organization, which never holds patients' details."""
+    if not organizations.shares_records(org):
+        raise Forbidden("A research organization does not register patients.")
+    return org
+
+
 def register_at_desk(db, org, *, rounds, registered_by, confirm_new_person=False, **fields):
     """(patient, setup code): registered by a manager of `org`, who hands over the code.
 
     A patient with the same name and date of birth is a PossibleDuplicate (409, listing them)
     unless the manager confirmed this is a different person.
     """
-    if not organizations.shares_records(org):
-        raise Forbidden("A research organization does not register patients.")
+    registering_desk(org)
     errors = {}
     details = check(errors, **fields)
     accounts.refuse(errors, accounts.taken_username(db, details.get("username")))

@@ -151,6 +151,19 @@ def test_an_admin_approves_once_with_a_reason_sealed(app, client, auth, world):
     assert blocks(app, studies.REJECTED_KIND) == 0
 
 
+def test_the_researcher_is_told_of_the_decision(app, client, auth, world):
+    approved, rejected = world.approved_study(), world.study(title="A study to reject")
+    world.call(studies.reject, actor=world.admin, study_id=rejected["study_id"],
+               reason="No ethics approval")
+    auth.login(world.researcher["username"])
+    inbox = client.get("/notifications/").get_data(as_text=True)
+    assert f"approved your study {approved['study_id']}" in inbox
+    assert f"rejected your study {rejected['study_id']}" in inbox
+    note = get_db(app).notifications.find_one({"about.study": approved["study_id"]})
+    opened = client.post(f"/notifications/{note['_id']}/open")
+    assert opened.headers["Location"].endswith(f"/research/studies/{approved['study_id']}")
+
+
 def test_a_rejected_study_cannot_be_joined(app, client, auth, world):
     study = world.study()
     auth.login(world.admin["username"])
@@ -190,6 +203,8 @@ def test_the_patient_opts_in_and_out_on_the_sharing_page(app, client, auth, worl
     page = client.get("/patient/grants").get_data(as_text=True)
     assert 'data-choice="all"' in page
     assert f'data-study-id="{other["study_id"]}" data-in="no"' in page
+    assert page.count('data-testid="research-version"') == 3
+    assert f"except {other['study_id']}" in page
     assert client.post("/research/choice", data={"choice": "out"}).status_code == 302
     assert world.participants(study) == [] == world.participants(other)
     assert client.post("/research/choice", data={"choice": "out"}).status_code == 409
@@ -230,6 +245,7 @@ def test_a_research_organization_reads_and_registers_no_patient(app, client, aut
     manager = make_account(users.ORG_MANAGER, org_id=world.org["human_id"])
     patient = world.patients[0]
     auth.login(manager["username"])
+    assert client.get("/organization/patients/new").status_code == 403
     response = client.post("/organization/patients/new", data={
         "name": "Nina New", "date_of_birth": "1990-01-01", "sex": "female",
         "email": "nina@example.org", "username": "nina.new"})
