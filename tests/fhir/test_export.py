@@ -58,6 +58,7 @@ def test_the_patients_bundle_holds_every_record_and_validates(world, client, aut
     auth.logout()
 
     auth.login(world.patient["username"])
+    assert 'data-testid="download-fhir"' in client.get("/patient/").get_data(as_text=True)
     bundle = _download(client, "/patient/export.fhir.json")
     check_bundle(bundle)
     assert bundle["type"] == "collection" and bundle["timestamp"] and bundle["identifier"]
@@ -82,6 +83,8 @@ def test_a_doctor_exports_exactly_what_the_grant_covers_each_a_sealed_read(world
     world.grant(world.outsider["human_id"])  # someone else's grant: not in the export
     before = _reads(world)
     auth.login(world.colleague["username"])
+    page = client.get(f"/doctor/patients/{world.patient['human_id']}").get_data(as_text=True)
+    assert 'data-testid="export-fhir"' in page
     bundle = _download(client, f"/doctor/patients/{world.patient['human_id']}/export.fhir.json")
     check_bundle(bundle)
     clinical = {ref for ref in _ids(bundle)
@@ -103,6 +106,8 @@ def test_a_doctor_without_a_grant_gets_403_and_nothing_is_sealed(world, client, 
     world.write(world.doctor, "diagnosis")
     blocks, reads = world.count("ledger_blocks"), world.count("record_reads")
     auth.login(world.outsider["username"])
+    page = client.get(f"/doctor/patients/{world.patient['human_id']}").get_data(as_text=True)
+    assert 'data-testid="export-fhir"' not in page
     response = client.get(f"/doctor/patients/{world.patient['human_id']}/export.fhir.json")
     assert response.status_code == 403
     assert SECRET["diagnosis"] not in response.get_data(as_text=True)
