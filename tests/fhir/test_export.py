@@ -123,3 +123,14 @@ def test_a_one_time_grant_is_not_used_up_by_an_export(world, client, auth):
     assert response.status_code == 403
     assert world.count("record_reads") == 0
     assert world.count("grants", {"state": consent.APPROVED}) == 1
+
+
+def test_a_forged_envelope_fails_the_patients_export_before_any_byte(world, client, auth):
+    doc = world.write(world.doctor, "diagnosis")
+    with world.app.app_context():  # an insider moves the record to another author
+        get_db().records.update_one({"_id": doc["_id"]},
+                                    {"$set": {"author_id": world.outsider["human_id"]}})
+    auth.login(world.patient["username"])
+    response = client.get("/patient/export.fhir.json")
+    assert response.status_code == 403
+    assert SECRET["diagnosis"] not in response.get_data(as_text=True)
