@@ -48,16 +48,18 @@ def patient_resources(db, key, viewer, patient_id, *, embed_files=None):
     """An iterator of the FHIR resources `viewer` may export about the patient.
 
     `viewer` None is the operator (the CLI: everything, no read sealed here; the caller seals
-    the export once). Who may export is decided here, before the first resource: a doctor who
-    may read none of the patient's records gets Forbidden with nothing sealed. File bytes are
+    the export once). Who may export is decided here, before the first resource: a doctor (or
+    any reader role, e.g. a pharmacist through the API's $everything: the decision limits them
+    to their types) who may read none of the patient's records gets Forbidden with nothing
+    sealed. File bytes are
     embedded for the patient's own export (and the operator's, unless `embed_files=False`),
     never for a doctor's (each file stays one sealed read of its own, from the record page).
     """
     patient = require_patient(db, patient_id)
     own = viewer is None or (viewer["role"] == users.PATIENT
                              and viewer["human_id"] == patient["human_id"])
-    if viewer is not None and viewer["role"] != users.DOCTOR and not own:
-        raise Forbidden("Only the patient and their doctors export these records.")
+    if viewer is not None and viewer["role"] not in access.READER_ROLES and not own:
+        raise Forbidden("Only the patient and those they share records with export them.")
     if own:  # every envelope checked before the first byte: a forged one fails the export
         versions = _versions(db, patient["human_id"], authentic_only=True)
         return _everything(db, key, patient, versions, embed_files is not False)
