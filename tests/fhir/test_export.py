@@ -126,6 +126,8 @@ def test_a_one_time_grant_is_not_used_up_by_an_export(world, client, auth):
     world.write(world.doctor, "diagnosis")
     world.grant(world.colleague["human_id"], one_time=True)
     auth.login(world.colleague["username"])
+    page = client.get(f"/doctor/patients/{world.patient['human_id']}").get_data(as_text=True)
+    assert 'data-testid="open-record"' in page and 'data-testid="export-fhir"' not in page
     response = client.get(f"/doctor/patients/{world.patient['human_id']}/export.fhir.json")
     assert response.status_code == 403
     assert world.count("record_reads") == 0
