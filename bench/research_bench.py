@@ -157,7 +157,7 @@ def main(argv=None):
                           lambda: exports.cohort_rows(db, key, approved, today))
             if profiler:
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(15)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
             quasi = {name: form for name, form in (
                 ("age_band", "age_band"), ("sex", "sex"), ("zip3", "zip3"),
                 ("year_of_diagnosis", "year"), ("diagnosis_group", "diagnosis_group"))}
