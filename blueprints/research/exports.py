@@ -81,6 +81,15 @@ def participant_counts(study_id):
                            table=exports.aggregate(db, clinical.data_key(), study))
 
 
+@bp.route("/my-exports")
+@roles_required(users.PATIENT)
+def my_exports():
+    """The exports the patient's de-identified data went into."""
+    db = get_db()
+    return render_template("research/my_exports.html",
+                           exports=exports.including(db, current_user.human_id))
+
+
 @bp.route("/audit/exports")
 @roles_required(users.AUDITOR, users.ADMIN)
 def audit_exports():

@@ -369,6 +369,17 @@ def listing(db):
                                          limit=LIST_LIMIT))
 
 
+def including(db, patient_id):
+    """The exports a patient's de-identified row went into, newest first (for the patient: the
+    export, its study and date; never their subject id)."""
+    export_ids = sorted({each["export_id"] for each in db.research_subjects.find(
+        {"patient_id": patient_id}, {"export_id": 1})})
+    if not export_ids:
+        return []
+    return list(db.research_exports.find({"export_id": {"$in": export_ids}}, SUMMARY,
+                                         sort=[("created_at", -1)], limit=LIST_LIMIT))
+
+
 # What the audit rebuilds and reconcile finishes -----------------------------------------------
 
 def _named(db, block, prefetched):

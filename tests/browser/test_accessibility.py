@@ -186,6 +186,7 @@ def states(world):
         form_error("sharing errors", "/patient/grants", "Share",
                    **{"Or type their id": "DOC-999999", "Access to": "records"}),
         State("research counts", f"/research/studies/{world['study']}/counts"),
+        State("research exports with my data", "/research/my-exports"),
         State("who saw", "/patient/access-log"),
         State("who saw filtered", f"/patient/access-log?viewer={world['ortega']}"),
         State("add document", "/patient/documents/new"),

@@ -202,3 +202,23 @@ def test_participants_see_the_counts_of_their_studies_only(app, client, auth, se
     auth.logout()
     auth.login(seeded.researcher["username"])
     assert client.get(f"/research/studies/{study_id}/counts").status_code == 403
+
+
+def test_patients_see_the_exports_their_data_went_into_but_not_their_subject_id(
+        app, client, auth, seeded, make_account):
+    auth.login(seeded.researcher["username"])
+    _create(client, seeded.study_doc["study_id"])
+    [doc] = _exports(app)
+    with app.app_context():
+        included = get_db().research_subjects.find_one({"export_id": doc["export_id"]})
+    patient = next(p for p in seeded.patients if p["human_id"] == included["patient_id"])
+    auth.logout()
+    auth.login(patient["username"])
+    assert "/research/my-exports" in client.get("/patient/grants").get_data(as_text=True)
+    page = client.get("/research/my-exports").get_data(as_text=True)
+    assert doc["export_id"] in page and included["subject_id"] not in page
+    outsider = make_account(users.PATIENT)
+    auth.logout()
+    auth.login(outsider["username"])
+    page = client.get("/research/my-exports").get_data(as_text=True)
+    assert doc["export_id"] not in page and 'data-testid="no-my-exports"' in page
