@@ -103,6 +103,8 @@ def _records(db, key, study, members):
     cohort = study["cohort"]
     wanted = set(cohort["record_types"]) | {spec.source for spec in catalogue.describe(
         study["fields"]) if spec.source != catalogue.PROFILE}
+    if cohort.get("diagnosis_prefixes"):  # the codes decide who is in, whatever the types
+        wanted.add(types.DIAGNOSIS)
     first, last = cohort["years"]
     found = {}
     query = {"type": {"$in": sorted(wanted)}, "status": records.FINAL}

@@ -75,3 +75,17 @@ def test_the_data_dictionary_describes_every_column(world, make_account):
     data = {row["zip3"] for row in _rows(doc)}
     assert by_column["zip3"]["values"] == "; ".join(sorted(data))
     assert doc["csv_sha256"] in about and f'"k_reached": {doc["k_reached"]}' in about
+
+
+def test_diagnosis_codes_select_the_cohort_even_when_it_is_drawn_from_vitals(world,
+                                                                            make_account):
+    inside = cohort.add_patients(world, make_account, 1, codes=("E11.9",))
+    outside = cohort.add_patients(world, make_account, 1, codes=("J45",))
+    study = world.approved_study(record_types_chosen=["general"],
+                                 fields=["age_band", "systolic_band"])
+    for patient in inside + outside:
+        world.opt_in_all(patient)
+    with world.app.app_context():
+        pairs = exports.cohort_rows(get_db(), cohort.key(world), study,
+                                    inside[0]["created_at"].date())
+    assert [patient_id for patient_id, _ in pairs] == [inside[0]["human_id"]]
