@@ -1,6 +1,6 @@
 """The research forms: each parsed by Flask-WTF (CSRF), its values judged by models.research."""
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField, SubmitField, TextAreaField
+from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import Length
 
 from blueprints.clinical_forms import MultiCheckboxField, choices
@@ -54,10 +54,13 @@ class StudyForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField("Decision", choices=choices((("approved", "Approve"),
-                                                       ("rejected", "Reject"))),
-                          validate_choice=False)
     reason = TextAreaField("Reason", validators=[Length(max=studies.MAX_REASON * 2)],
-                           description="Kept with the decision; its hash is sealed.",
+                           description="Kept with the decision; its hash is sealed. A study is "
+                                       "decided once.",
                            render_kw={"rows": 3})
-    submit = SubmitField("Record the decision")
+    approve = SubmitField("Approve")
+    reject = SubmitField("Reject")
+
+    def action(self):
+        """The decision the pressed button asks for ("" when neither was pressed)."""
+        return "approved" if self.approve.data else "rejected" if self.reject.data else ""

@@ -89,7 +89,7 @@ def decide(study_id):
     found = studies.require(db, study_id)
     form = DecisionForm()
     done, status = submitted(form, lambda: studies.decide(
-        db, actor=current_user.doc, study_id=found["study_id"], action=form.decision.data,
+        db, actor=current_user.doc, study_id=found["study_id"], action=form.action(),
         reason=form.reason.data), fallback_field="reason")
     if done:
         flash(f"{done['study_id']} is {done['status']}.", "success")

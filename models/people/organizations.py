@@ -191,7 +191,9 @@ def role_problem(org, role):
     allowed = member_roles(org)
     if role in allowed:
         return None
-    names = " or ".join(STAFF_PLURALS[each] for each in allowed) or "nobody"
+    plurals = [STAFF_PLURALS[each] for each in allowed]
+    names = " or ".join(filter(None, (", ".join(plurals[:-1]), plurals[-1]))) if plurals \
+        else "nobody"
     kind = KIND_LABELS.get(org.get("kind"), "organization").lower()
     if role in MEMBER_ROLES:
         return (f"A {kind} cannot employ a {users.ROLE_LABELS[role].lower()}: "

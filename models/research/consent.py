@@ -31,6 +31,9 @@ CHOICE_LABELS = {OUT: "Not taking part in research",
                  ALL: "Taking part in every approved study",
                  NAMED: "Taking part in the studies named below"}
 VERSION_LIMIT = 1000
+DECIDING = {"patient_id": 1, "version": 1, "choice": 1, "studies": 1, "excluded": 1,
+            "changed_by": 1, authority.FIELD: 1, registry.PENDING: 1}
+"""What `participants` reads of each version: the MAC'd fields, the MAC, the pending marker."""
 DEFAULT = {"choice": OUT, "studies": [], "excluded": [], "version": 0}
 
 AUTHORITY = (authority.Protected(
@@ -88,7 +91,7 @@ def participants(db, study):
     each patient; only an authentic, sealed latest version counts."""
     study_id = study["study_id"] if isinstance(study, dict) else str(study or "")
     latest = {}
-    for doc in db.research_consents.find({}):
+    for doc in db.research_consents.find({}, DECIDING):
         seen = latest.get(doc["patient_id"])
         if seen is None or doc["version"] > seen["version"]:
             latest[doc["patient_id"]] = doc

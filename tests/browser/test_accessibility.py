@@ -85,7 +85,7 @@ def states(world):
         State("studies to review", "/research/review"),
         State("study to decide", f"/research/studies/{world['waiting_study']}"),
         form_error("study decision errors", f"/research/studies/{world['waiting_study']}",
-                   "Record the decision"),
+                   "Reject"),
     ]
     researcher = [
         State("researcher studies", "/research/"),

@@ -65,7 +65,7 @@ def test_each_role_reaches_only_its_research_pages(app, client, auth, make_accou
              "research.leave": f"/research/studies/{study['study_id']}/leave",
              "research.decide": f"/research/review/{study['study_id']}"}
     for endpoint, url in posts.items():
-        status = client.post(url, data={"choice": "all", "decision": "approved",
+        status = client.post(url, data={"choice": "all", "approve": "Approve",
                                         "reason": "Looks fine"}).status_code
         assert (status == 403) == (role not in EXPECTED[endpoint]), (role, url, status)
 
@@ -137,16 +137,17 @@ def test_an_admin_approves_once_with_a_reason_sealed(app, client, auth, world):
     queue = client.get("/research/review").get_data(as_text=True)
     assert study["study_id"] in queue
     url = f"/research/review/{study['study_id']}"
-    assert client.post(url, data={"decision": "approved", "reason": ""}).status_code == 400
+    assert client.post(url, data={"approve": "Approve", "reason": ""}).status_code == 400
+    assert client.post(url, data={"reason": "Neither button"}).status_code == 400
     assert get_db(app).studies.find_one({"_id": study["_id"]})["status"] == studies.PENDING
-    assert client.post(url, data={"decision": "approved",
+    assert client.post(url, data={"approve": "Approve",
                                   "reason": "Ethics approval checked"}).status_code == 302
     stored = get_db(app).studies.find_one({"_id": study["_id"]})
     assert stored["status"] == studies.APPROVED
     assert stored["decision"]["by"] == world.admin["human_id"]
     assert studies.approval_height(stored) is not None
     assert blocks(app, studies.APPROVED_KIND) == 1
-    again = client.post(url, data={"decision": "rejected", "reason": "Changed my mind"})
+    again = client.post(url, data={"reject": "Reject", "reason": "Changed my mind"})
     assert again.status_code == 409
     assert blocks(app, studies.REJECTED_KIND) == 0
 
@@ -168,7 +169,7 @@ def test_a_rejected_study_cannot_be_joined(app, client, auth, world):
     study = world.study()
     auth.login(world.admin["username"])
     assert client.post(f"/research/review/{study['study_id']}", data={
-        "decision": "rejected", "reason": "No ethics approval"}).status_code == 302
+        "reject": "Reject", "reason": "No ethics approval"}).status_code == 302
     assert blocks(app, studies.REJECTED_KIND) == 1
     auth.logout()
     auth.login(world.patients[0]["username"])
