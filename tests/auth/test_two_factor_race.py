@@ -1,0 +1,37 @@
+"""Two sign-ins racing with one code against a real server (issue 15): one wins."""
+import threading
+from datetime import timedelta
+
+import pytest
+
+from models.people import users
+from tests.auth.two_factor_support import Clock, enrol, to_code_step
+from tests.conftest import PASSWORD
+
+
+@pytest.mark.integration
+def test_two_concurrent_sign_ins_with_one_code_one_succeeds(app, make_account, monkeypatch):
+    tick = Clock(monkeypatch)
+    app.config["TWO_FACTOR_ACCOUNT_LIMIT"] = "100 per minute"  # the race, not the limit
+    person = make_account(users.PATIENT, username="racer")
+    seed, _ = enrol(app, person, tick)
+    tick.at += timedelta(seconds=30)
+    code = tick.code(seed)
+    for attempt in range(3):  # three rounds, each with a fresh code
+        clients = [app.test_client() for _ in range(4)]
+        for client in clients:
+            to_code_step(client, "racer", PASSWORD)
+        start, results = threading.Barrier(len(clients)), []
+
+        def sign_in(client):
+            start.wait()
+            results.append(client.post("/login/code", data={"code": code}).status_code)
+
+        threads = [threading.Thread(target=sign_in, args=(client,)) for client in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(results) == [302, 401, 401, 401], attempt
+        tick.at += timedelta(seconds=30)
+        code = tick.code(seed)
