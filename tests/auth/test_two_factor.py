@@ -72,6 +72,9 @@ def test_a_recovery_code_works_once(app, client, patient, tick):
     assert len(blocks_of_kind(app, "account.recovery_code_used")) == 1
     page = client.get("/account/security").get_data(as_text=True)
     assert "9 unused recovery codes" in page and "A recovery code was used" in page
+    inbox = client.get("/notifications/").get_data(as_text=True)
+    assert "A recovery code was used to sign in to your account (9 left)" in inbox
+    assert 'href="/account/security"' in inbox
     client.post("/logout")
     to_code_step(client, "pat2fa", PASSWORD)
     assert client.post("/login/recovery", data={"recovery": codes[3]}).status_code == 401
