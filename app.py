@@ -88,7 +88,10 @@ def register_extensions(app):
         user = users.User(doc)
         # A role that must use two-factor sign-in and has not enrolled (or was reset) is
         # confined to enrolment by the guards (blueprints/guards.py), from this request on.
-        user.needs_two_factor = two_factor.missing(db, doc, app.config["TWO_FACTOR_ROLES"])
+        try:
+            user.needs_two_factor = two_factor.missing(db, doc, app.config["TWO_FACTOR_ROLES"])
+        except authority.Unauthentic:  # its second factor was edited in the database
+            return None
         return user
 
     csrf.init_app(app)

@@ -7,7 +7,7 @@ accepted. Wrong codes count towards the account's lock-out and the step is rate 
 address and per account.
 """
 import segno
-from flask import (abort, current_app, flash, make_response, redirect, render_template, session,
+from flask import (current_app, flash, make_response, redirect, render_template, session,
                    url_for)
 from flask_login import current_user
 from markupsafe import Markup
@@ -18,6 +18,7 @@ from blueprints.auth.routes import HALF, _now, sign_in
 from blueprints.form_errors import submitted
 from blueprints.guards import login_required, public
 from extensions import limiter
+from models.core.errors import Conflict
 from models.people import two_factor, two_factor_events, users
 from models.storage import authority
 from models.storage.db import get_db
@@ -168,7 +169,7 @@ def security():
     status = 200
     if form.is_submitted():
         if not (doc and doc.get("enabled")):
-            abort(409)
+            raise Conflict("Two-factor sign-in is not on for this account.")
         codes, status = submitted(form, lambda: two_factor_events.regenerate(
             db, _key(), user, form.password.data, form.code.data))
         if codes:

@@ -29,19 +29,13 @@ STUDY_DECIDED = "study-decided"
 SECURITY = "security"
 SECURITY_SENTENCES = {
     two_factor_events.ENABLED: "Two-factor sign-in is now on for your account.",
-    two_factor_events.RESET: "{actor} reset your two-factor sign-in (the reason is on your "
-                             "Security page); set it up again at your next sign-in.",
-    two_factor_events.RECOVERY_USED: "A recovery code was used to sign in to your account "
-                                     "({remaining} left). If it was not you, tell an "
-                                     "administrator.",
-    two_factor_events.REGENERATED: "New recovery codes were made for your account; the old "
-                                   "ones no longer work.",
-} reset your two-factor sign-in (the reason is on your "
-                                "Security page); set it up again at your next sign-in.",
-    two_factor_events.RECOVERY_USED: "A recovery code was used to sign in to your account "
-                                  "({remaining} left). If it was not you, tell an administrator.",
-    two_factor_events.REGENERATED: "New recovery codes were made for your account; the "
-                                          "old ones no longer work.",
+    two_factor_events.RESET: ("{actor} reset your two-factor sign-in (the reason is on your "
+                              "Security page); set it up again at your next sign-in."),
+    two_factor_events.RECOVERY_USED: ("A recovery code was used to sign in to your account "
+                                      "({remaining} left). If it was not you, tell an "
+                                      "administrator."),
+    two_factor_events.REGENERATED: ("New recovery codes were made for your account; the old "
+                                    "ones no longer work."),
 }
 KIND_LABELS = {
     REQUEST: "Access request", DECISION: "Decision on your request", WITHDRAWN: "Request withdrawn",

@@ -211,3 +211,20 @@ def test_new_recovery_codes_need_the_password_and_a_code(app, client, patient, t
     client.post("/logout")
     to_code_step(client, "pat2fa", PASSWORD)
     assert client.post("/login/recovery", data={"recovery": old[0]}).status_code == 401
+
+
+def test_a_second_factor_edited_in_the_database_ends_the_session(app, client, make_account,
+                                                                 tick):
+    app.config["TWO_FACTOR_ROLES"] = ("doctor",)
+    doctor = make_account(users.DOCTOR, username="doctamper")
+    seed, _ = enrol(app, doctor, tick)
+    _later(tick, 30)
+    to_code_step(client, "doctamper", PASSWORD)
+    client.post("/login/code", data={"code": tick.code(seed)})
+    assert client.get("/doctor/").status_code == 200
+    get_db(app).two_factor.update_one({"user_id": doctor["human_id"]},
+                                      {"$set": {"enabled": False}})  # an insider's shortcut
+    assert client.get("/doctor/").headers["Location"].startswith("/login")
+    # and the password step refuses to go on (403: fail closed), it does not skip the code
+    assert client.post("/login", data={"username": "doctamper", "password": PASSWORD}
+                       ).status_code == 403
