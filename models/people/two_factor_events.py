@@ -89,8 +89,9 @@ def use_recovery_code(db, user, code):
     event, salts = _record(db, RECOVERY_USED, user, user,
                            {"remaining": two_factor.remaining_codes(doc) - 1})
     try:
-        _change(db, doc, {"codes": {"$elemMatch": {"id": entry["id"]}}}, {"$pull": {"codes": {"id": entry["id"]}}},
-                event, "That recovery code was just used.")
+        _change(db, doc, {"codes": {"$elemMatch": {"id": entry["id"]}}},
+                {"$pull": {"codes": {"id": entry["id"]}}}, event,
+                "That recovery code was just used.")
     except Conflict:
         return False
     _seal(db, event, user, salts)

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from config import Config, TestingConfig
 from models.people import two_factor, users
 from models.storage import authority
 from models.storage.db import get_db
@@ -115,7 +116,6 @@ def test_staff_without_two_factor_can_only_enrol(app, client, make_account, tick
 
 def test_front_desk_and_patients_are_not_required_by_default():
     assert "front_desk" not in STAFF and "patient" not in STAFF
-    from config import Config, TestingConfig
     assert set(Config.TWO_FACTOR_ROLES) == set(STAFF) and TestingConfig.TWO_FACTOR_ROLES == ()
 
 
