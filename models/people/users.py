@@ -189,9 +189,9 @@ def authenticate(db, username, password, *, threshold=5, lock_minutes=15, rounds
     it is locked (the log and the admin's list say so). Only the right password of a disabled
     account is told that it is disabled. `hold(user)` true (a second factor still to come)
     leaves the failure count as it is: `succeeded` clears it after the code, so knowing the
-    password does not buy unlimited code guesses. An account document that fails its authority check
-    (a password hash, role or lock written outside the app) signs nobody in: the answer of an
-    unknown username, and a log line.
+    password does not buy unlimited code guesses. An account document that fails its authority
+    check (a password hash, role or lock written outside the app) signs nobody in: the answer
+    of an unknown username, and a log line.
     """
     user = authority.authentic("users", by_username(db, username))
     if user is None:
