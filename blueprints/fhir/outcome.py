@@ -3,9 +3,9 @@
 An OperationOutcome carries the status's issue code and a short human message: never clinical
 data, never whether a record exists beyond what the status says.
 """
-import json
-
 from flask import Response
+
+from models.exchange import fhir_json as exact
 
 MEDIA_TYPE = "application/fhir+json"
 ACCEPTED = ("application/fhir+json", "application/json", "application/json+fhir")
@@ -24,8 +24,7 @@ MESSAGES = {400: "The request could not be understood.",
 
 
 def fhir_json(body, status=200, headers=None):
-    response = Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), status,
-                        mimetype=MEDIA_TYPE, headers=headers)
+    response = Response(exact.dumps(body), status, mimetype=MEDIA_TYPE, headers=headers)
     response.headers["Cache-Control"] = "no-store"  # clinical data: never in a shared cache
     return response
 

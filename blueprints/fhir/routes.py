@@ -1,5 +1,4 @@
 """The API's routes: parse, ask models.exchange.fhir_search, answer FHIR JSON."""
-import json
 import logging
 import uuid
 from urllib.parse import urlencode
@@ -12,6 +11,7 @@ from blueprints.fhir.api_auth import ANY_METHOD, api_reader, open_to_all
 from blueprints.fhir.outcome import MEDIA_TYPE, error, fhir_json
 from models.core import clock
 from models.core.errors import DomainError
+from models.exchange import fhir_json as exact
 from models.exchange import fhir_search
 from models.storage.db import get_db
 
@@ -101,13 +101,12 @@ def everything(viewer, patient_id):
         head = {"resourceType": "Bundle", "id": str(uuid.uuid4()),
                 "meta": {"lastUpdated": clock.ts(clock.now_ms())}, "type": "searchset",
                 "link": [{"relation": "self", "url": self_url}]}
-        yield json.dumps(head, separators=(",", ":"))[:-1] + ',"entry":['
+        yield exact.dumps(head)[:-1] + ',"entry":['
         count = 0
         for resource in resources:
             entry = {"fullUrl": f"{base}/{resource['resourceType']}/{resource['id']}",
                      "resource": resource, "search": {"mode": "match"}}
-            yield ("," if count else "") + json.dumps(entry, ensure_ascii=False,
-                                                      separators=(",", ":"))
+            yield ("," if count else "") + exact.dumps(entry)
             count += 1
         yield f'],"total":{count}}}'
     return Response(stream_with_context(body()), mimetype=MEDIA_TYPE,

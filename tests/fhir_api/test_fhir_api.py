@@ -1,0 +1,153 @@
+"""The FHIR API's answers: a valid CapabilityStatement, Patient, searchsets with paging and
+$everything (each checked three ways by tests/fhir/validation.py), and every error as an
+OperationOutcome with its status, never a page, never a 500."""
+import pytest
+
+from models.exchange import fhir_json, fhir_search
+from models.people import api_tokens
+from models.storage.db import get_db
+from tests.fhir.validation import check_bundle, check_resource
+from tests.records.world import VALID
+
+DIAGNOSES = 5
+
+
+@pytest.fixture
+def token(world):
+    """The patient's token, after five diagnoses and a vitals record were written."""
+    for number in range(DIAGNOSES):
+        world.write(world.doctor, "diagnosis", raw=dict(VALID["diagnosis"],
+                                                        description=f"Diagnosis {number}"))
+    world.write(world.doctor, "general")
+    with world.app.app_context():
+        return api_tokens.create(get_db(), world.patient, "tests")[1]
+
+
+def get(client, path, token=None, **headers):
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return client.get(path, headers=headers)
+
+
+def body(response):
+    return fhir_json.loads(response.data)
+
+
+def test_the_capability_statement_says_what_is_offered(client):
+    response = get(client, "/fhir/r4/metadata")  # no token needed to discover the server
+    assert response.status_code == 200 and response.mimetype == "application/fhir+json"
+    statement = body(response)
+    check_resource(statement)
+    assert statement["fhirVersion"] == "4.0.1" and "json" in statement["format"]
+    [rest] = statement["rest"]
+    offered = {res["type"]: res for res in rest["resource"]}
+    assert set(offered) == {"Patient", "AuditEvent", *fhir_search.SEARCHABLE}
+    assert offered["Patient"]["interaction"] == [{"code": "read"}]
+    assert offered["Patient"]["operation"][0]["name"] == "everything"
+    for name in fhir_search.SEARCHABLE:
+        assert [param["name"] for param in offered[name]["searchParam"]] == ["patient"]
+    assert rest["security"]["cors"] is False
+
+
+def test_the_patient_reads_themself(world, client, token):
+    response = get(client, f"/fhir/r4/Patient/{world.patient['human_id']}", token)
+    assert response.status_code == 200
+    patient = body(response)
+    check_resource(patient)
+    assert patient["id"] == world.patient["human_id"]
+
+
+def test_searches_page_with_count_and_next_links(world, client, token):
+    patient_id = world.patient["human_id"]
+    path = f"/fhir/r4/Condition?patient=Patient/{patient_id}&_count=2"
+    seen, pages = [], 0
+    while path:
+        page = body(get(client, path, token))
+        check_bundle(page)
+        assert page["type"] == "searchset" and page["total"] == DIAGNOSES
+        assert len(page["entry"]) <= 2
+        seen.extend(entry["resource"]["id"] for entry in page["entry"])
+        following = [link["url"] for link in page["link"] if link["relation"] == "next"]
+        path = following[0].split("http://localhost", 1)[1] if following else None
+        pages += 1
+    assert pages == 3 and len(seen) == len(set(seen)) == DIAGNOSES
+    observations = body(get(client, f"/fhir/r4/Observation?patient={patient_id}", token))
+    check_bundle(observations)
+    assert "total" not in observations  # vitals: not known without reading every record
+    assert {entry["resource"]["resourceType"] for entry in observations["entry"]} == \
+        {"Observation"}
+
+
+def test_everything_is_a_valid_searchset_streamed(world, client, token):
+    response = get(client, f"/fhir/r4/Patient/{world.patient['human_id']}/$everything", token)
+    assert response.status_code == 200 and response.is_streamed
+    bundle = body(response)
+    check_bundle(bundle)
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    assert kinds[0] == "Patient" and kinds.count("Condition") == DIAGNOSES
+    assert bundle["total"] == len(kinds)
+
+
+def test_a_web_session_works_on_the_api(world, client, auth):
+    auth.login(world.patient["username"])
+    response = client.get(f"/fhir/r4/Patient/{world.patient['human_id']}")
+    assert response.status_code == 200 and body(response)["resourceType"] == "Patient"
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/fhir/r4/Condition", 400),
+    ("/fhir/r4/Condition?patient=DOC-000001", 400),
+    ("/fhir/r4/Condition?patient=PAT-000001&_count=0", 400),
+    ("/fhir/r4/Condition?patient=PAT-000001&_count=101", 400),
+    ("/fhir/r4/Condition?patient=PAT-000001&_count=two", 400),
+    ("/fhir/r4/Condition?patient=PAT-000001&code=E11.9", 400),
+    ("/fhir/r4/Condition?patient=PAT-000001&patient=PAT-000002", 400),
+    ("/fhir/r4/Condition?patient=PAT-000001&_offset=-1", 400),
+    ("/fhir/r4/AuditEvent?patient=PAT-000001&_offset=2", 400),
+    ("/fhir/r4/Patient/PAT-000001/$everything?_since=2020", 400),
+    ("/fhir/r4/Patient/PAT-999999", 403),  # another patient's id, whether it exists or not
+    ("/fhir/r4/Encounter?patient=PAT-000001", 404),
+    ("/fhir/r4/", 404),
+    ("/fhir/r4/Condition?patient=PAT-000001&_format=xml", 406),
+])
+def test_errors_are_operation_outcomes_with_their_status(world, client, token, path, status):
+    response = get(client, path, token)
+    assert response.status_code == status
+    assert response.mimetype == "application/fhir+json"
+    outcome = body(response)
+    check_resource(outcome)
+    assert outcome["resourceType"] == "OperationOutcome"
+
+
+def test_an_unknown_patient_is_a_404_for_a_reader(world, client):
+    with world.app.app_context():
+        token = api_tokens.create(get_db(), world.doctor, "tests")[1]
+    for path in ("/fhir/r4/Patient/PAT-999999", "/fhir/r4/Condition?patient=PAT-999999",
+                 "/fhir/r4/Patient/PAT-999999/$everything"):
+        response = get(client, path, token)
+        assert response.status_code == 404, path
+        assert body(response)["issue"][0]["code"] == "not-found"
+
+
+def test_writes_and_other_formats_are_refused_as_operation_outcomes(world, client, token):
+    patient_path = f"/fhir/r4/Patient/{world.patient['human_id']}"
+    for method in ("post", "put", "patch", "delete"):
+        response = getattr(client, method)(patient_path, json={"resourceType": "Patient"},
+                                           headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 405, method
+        assert response.headers["Allow"] == "GET, HEAD"
+        assert body(response)["resourceType"] == "OperationOutcome"
+    refused = get(client, patient_path, token, Accept="text/html")
+    assert refused.status_code == 406 and body(refused)["resourceType"] == "OperationOutcome"
+    for accept in ("application/fhir+json", "application/json", "*/*",
+                   "text/html,application/xhtml+xml,*/*;q=0.8"):
+        assert get(client, patient_path, token, Accept=accept).status_code == 200, accept
+
+
+def test_an_unexpected_failure_is_an_operation_outcome(world, client, token, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(fhir_search, "patient", broken)
+    response = get(client, f"/fhir/r4/Patient/{world.patient['human_id']}", token)
+    assert response.status_code == 500 and response.mimetype == "application/fhir+json"
+    assert "boom" not in response.get_data(as_text=True)

@@ -1,0 +1,145 @@
+"""The FHIR API's authorization matrix: every route, with a personal token of each role, of a
+doctor with and without a grant, of the patient and of another patient. Each cell's status is
+the pages' access decision; refusals are OperationOutcomes that carry no clinical data; every
+record a reader other than the patient gets is a sealed read."""
+import pytest
+
+from models.clinical import audit_trail
+from models.consent import workflow as consent
+from models.exchange import fhir_json, fhir_search
+from models.people import api_tokens, users
+from models.storage.db import get_db
+from tests.fhir.validation import check_bundle, check_resource
+from tests.records.world import SECRET
+
+WRITTEN = ("general", "diagnosis", "prescription", "lab_report", "imaging", "allergy",
+           "immunization", "note")
+ROUTES = ("metadata", "Patient", "everything", *fhir_search.SEARCHABLE, "AuditEvent")
+
+
+def url(route, patient_id):
+    if route == "metadata":
+        return "/fhir/r4/metadata"
+    if route == "Patient":
+        return f"/fhir/r4/Patient/{patient_id}"
+    if route == "everything":
+        return f"/fhir/r4/Patient/{patient_id}/$everything"
+    return f"/fhir/r4/{route}?patient={patient_id}"
+
+
+ALL = {route: 200 for route in ROUTES}
+NOTHING = dict({route: 403 for route in ROUTES}, metadata=200)
+AUTHOR_OR_GRANTEE = dict(ALL, AuditEvent=403)  # the read log is the patient's alone
+ORG_GRANT = dict(ALL, everything=403, AuditEvent=403)  # the export is for doctors
+EXPECTED = {
+    "admin": NOTHING, "auditor": NOTHING, "front_desk": NOTHING,
+    "manager without grant": NOTHING, "manager of a granted pharmacy": ORG_GRANT,
+    "doctor who wrote the records": AUTHOR_OR_GRANTEE, "doctor with a grant": AUTHOR_OR_GRANTEE,
+    "doctor without a grant": NOTHING, "pharmacist with a grant": ORG_GRANT,
+    "lab tech without a grant": NOTHING, "the patient": ALL, "another patient": NOTHING,
+}
+# What each allowed reader's searches return: the record types they may read.
+READS = {"doctor who wrote the records": set(WRITTEN), "doctor with a grant": set(WRITTEN) |
+         {"patient_provided"}, "the patient": set(WRITTEN) | {"patient_provided"},
+         "pharmacist with a grant": {"prescription"},
+         "manager of a granted pharmacy": {"prescription"}}
+
+
+@pytest.fixture
+def readers(world, make_account):
+    """The world's patient with a record of every type, a grant to a colleague and one to
+    the pharmacy (prescriptions), and a token for each reader."""
+    for type_name in WRITTEN:
+        world.write(world.doctor, type_name)
+    world.write(world.patient, "patient_provided")
+    world.grant(world.colleague["human_id"])
+    world.grant(world.pharmacy["human_id"], scope_kind="types", types=["prescription"])
+    people = {
+        "admin": world.admin, "auditor": world.auditor,
+        "front_desk": make_account(users.FRONT_DESK, org_id=world.hospital_a["human_id"]),
+        "manager without grant": world.manager_b, "manager of a granted pharmacy": world.manager,
+        "doctor who wrote the records": world.doctor, "doctor with a grant": world.colleague,
+        "doctor without a grant": world.outsider, "pharmacist with a grant": world.pharmacist,
+        "lab tech without a grant": world.lab_tech, "the patient": world.patient,
+        "another patient": world.other_patient,
+    }
+    with world.app.app_context():
+        db = get_db()
+        return {name: (account, api_tokens.create(db, account, f"{name} script")[1])
+                for name, account in people.items()}
+
+
+def assert_no_clinical_data(response):
+    text = response.get_data(as_text=True)
+    assert response.get_json()["resourceType"] == "OperationOutcome"
+    for secret in SECRET.values():
+        assert secret not in text
+    assert "Pat Patient" not in text
+
+
+def test_every_route_answers_each_reader_as_the_pages_decide(world, readers):
+    client = world.app.test_client()
+    patient_id = world.patient["human_id"]
+    answers = {}
+    for name, (account, token) in readers.items():
+        for route in ROUTES:
+            response = client.get(url(route, patient_id),
+                                  headers={"Authorization": f"Bearer {token}"})
+            answers[(name, route)] = response.status_code
+            assert response.mimetype == "application/fhir+json", (name, route)
+            if response.status_code != 200:
+                assert_no_clinical_data(response)
+            elif route in fhir_search.SEARCHABLE:
+                _check_search(fhir_json.loads(response.data), route, READS[name])
+    assert answers == {(name, route): EXPECTED[name][route] for name in readers
+                       for route in ROUTES}
+
+
+def _check_search(bundle, resource_type, readable_types):
+    """Only resources of the searched type, only from records the reader may read."""
+    check_bundle(bundle)
+    assert bundle["type"] == "searchset"
+    entries = [entry["resource"] for entry in bundle["entry"]]
+    assert {res["resourceType"] for res in entries} <= {resource_type}
+    text = str(entries)
+    for type_name, secret in SECRET.items():
+        if type_name not in readable_types and type_name != "general":
+            assert secret not in text, (resource_type, type_name)
+
+
+def test_each_record_a_reader_gets_is_a_sealed_read_and_the_patient_leaves_none(world, readers):
+    client = world.app.test_client()
+    patient_id = world.patient["human_id"]
+    _, colleague_token = readers["doctor with a grant"]
+    _, patient_token = readers["the patient"]
+    response = client.get(f"/fhir/r4/Condition?patient={patient_id}",
+                          headers={"Authorization": f"Bearer {colleague_token}"})
+    [condition] = [entry["resource"] for entry in response.get_json()["entry"]]
+    assert SECRET["diagnosis"] in str(condition)
+    with world.app.app_context():
+        reads = audit_trail.for_patient(get_db(), patient_id)
+    assert [(read["viewer_id"], read["record_type"], read["item"]) for read in reads] == \
+        [(world.colleague["human_id"], "diagnosis", fhir_search.READ_ITEM)]
+    assert reads[0]["sealed_height"] is not None
+    client.get(f"/fhir/r4/Condition?patient={patient_id}",
+               headers={"Authorization": f"Bearer {patient_token}"})
+    log = fhir_json.loads(client.get(f"/fhir/r4/AuditEvent?patient={patient_id}",
+                                     headers={"Authorization": f"Bearer {patient_token}"}).data)
+    check_bundle(log)
+    assert [entry["resource"]["resourceType"] for entry in log["entry"]] == ["AuditEvent"]
+    with world.app.app_context():
+        assert len(audit_trail.for_patient(get_db(), patient_id)) == 1
+
+
+def test_a_revoked_grant_closes_the_api_at_once(world, readers):
+    client = world.app.test_client()
+    _, token = readers["doctor with a grant"]
+    search = f"/fhir/r4/Condition?patient={world.patient['human_id']}"
+    assert client.get(search, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with world.app.app_context():
+        db = get_db()
+        grant = db.grants.find_one({"grantee_id": world.colleague["human_id"]})
+        consent.revoke(db, patient=world.patient, grant_id=grant["grant_id"])
+    refused = client.get(search, headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 403
+    assert_no_clinical_data(refused)
