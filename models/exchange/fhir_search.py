@@ -116,25 +116,28 @@ def _oldest_first(docs):
     return sorted(docs, key=lambda doc: (doc["created_at"], ids.record_number(doc["record_id"])))
 
 
-def open_patient(db, viewer, patient_id):
-    """What `viewer` may see of the patient, or Forbidden / NotFound (no data either way)."""
+def open_patient(db, viewer, patient_id, records_wanted=True):
+    """What `viewer` may see of the patient, or Forbidden / NotFound (no data either way).
+
+    Without `records_wanted` (a Patient read) the records are not even listed when the
+    reader's basis is known without them (their own file, a grant, an emergency)."""
     if viewer["role"] in NO_READERS:
         raise Forbidden("Your role reads no clinical data.")
-    if viewer["role"] == users.PATIENT and viewer["human_id"] != patient_id:
+    own = viewer["role"] == users.PATIENT
+    if own and viewer["human_id"] != patient_id:
         raise Forbidden("You may read only your own records.")
     patient = authority.authentic("users", users.by_human_id(db, patient_id, role=users.PATIENT))
     if patient is None:
         raise NotFound("There is no such patient.")
-    current = _current(records.for_patient(db, patient_id))
-    if viewer["role"] == users.PATIENT:
-        readable = [doc for doc in current if authority.authentic("records", doc) is not None]
-        return Opened(patient, viewer, _oldest_first(readable), own=True)
-    ctx, decisions = access.evaluate_all(db, viewer, patient_id, current)
-    readable = [doc for doc in current
-                if _reads(decisions[(doc["record_id"], doc["version"])])]
-    if not readable and not _has_basis(ctx):
+    ctx = None if own else access.load_context(db, viewer, patient_id)
+    if not records_wanted and (own or _has_basis(ctx)):
+        return Opened(patient, viewer, [], own)
+    current = [doc for doc in _current(records.for_patient(db, patient_id))
+               if authority.authentic("records", doc) is not None]
+    readable = current if own else [doc for doc in current if _reads(access.evaluate(ctx, doc))]
+    if not own and not readable and not _has_basis(ctx):
         raise Forbidden("This patient has not allowed you to read their records.")
-    return Opened(patient, viewer, _oldest_first(readable), own=False)
+    return Opened(patient, viewer, _oldest_first(readable), own)
 
 
 def _reads(decision):
@@ -157,7 +160,8 @@ def _has_basis(ctx):
 
 def patient(db, viewer, patient_id):
     """The Patient resource (who the patient is; no record is read)."""
-    return fhir_people.patient_resource(open_patient(db, viewer, patient_id).patient)
+    return fhir_people.patient_resource(
+        open_patient(db, viewer, patient_id, records_wanted=False).patient)
 
 
 def _matches(doc, resource_type):
@@ -228,7 +232,7 @@ def read_log(db, viewer, params):
 def everything(db, key, viewer, patient_id):
     """Patient/$everything: an iterator of what the reader may export about the patient, as
     the export builds it (decided before the first resource, each record a sealed read)."""
-    open_patient(db, viewer, patient_id)  # the API's refusals first, with their reasons
+    open_patient(db, viewer, patient_id, records_wanted=False)  # the API's refusals first
     return fhir_export.patient_resources(db, key, viewer, patient_id)
 
 
