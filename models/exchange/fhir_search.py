@@ -40,6 +40,7 @@ SEARCHABLE = ("Observation", "Condition", "MedicationRequest", "AllergyIntoleran
               "Immunization", "DiagnosticReport", "DocumentReference")
 """Record resource types searchable by `patient`."""
 AUDIT_EVENT = "AuditEvent"
+EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
 SEARCH_PARAMS = {"patient", "_count", "_format"}
 PAGE_PARAMS = {"_offset"}
 AUDIT_PAGE_PARAMS = {"_before"}
@@ -56,7 +57,9 @@ def patient_id_of(value):
     text = text.upper()
     if not text:
         raise InvalidInput("The search needs patient=<id> (e.g. patient=PAT-000001).")
-    if not text.startswith("PAT-") or len(text) > 20 or not text[4:].isdigit():
+    digits = text[4:]
+    if not text.startswith("PAT-") or len(text) > 20 or not digits.isascii() \
+            or not digits.isdigit():
         raise InvalidInput("patient must be a MedLedger patient id such as PAT-000001.")
     return text
 
@@ -65,7 +68,7 @@ def _number(args, name, default, low, high):
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if len(raw) > 12 or not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise InvalidInput(f"{name} must be a whole number from {low} to {high}.")
     return int(raw)
 
@@ -245,8 +248,7 @@ def capability_statement(base_url, today=None):
                      "documentation": "Required: the MedLedger patient id (PAT-…)."}
     resources = [{
         "type": "Patient", "interaction": [{"code": "read"}],
-        "operation": [{"name": "everything",
-                       "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}],
+        "operation": [{"name": "everything", "definition": EVERYTHING}],
     }]
     for resource_type in SEARCHABLE + (AUDIT_EVENT,):
         resources.append({"type": resource_type, "interaction": [{"code": "search-type"}],

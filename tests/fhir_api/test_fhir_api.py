@@ -100,6 +100,9 @@ def test_a_web_session_works_on_the_api(world, client, auth):
     ("/fhir/r4/Condition?patient=PAT-000001&_count=0", 400),
     ("/fhir/r4/Condition?patient=PAT-000001&_count=101", 400),
     ("/fhir/r4/Condition?patient=PAT-000001&_count=two", 400),
+    ("/fhir/r4/Condition?patient=PAT-000001&_count=%C2%B2", 400),  # a superscript two
+    ("/fhir/r4/Condition?patient=PAT-000001&_offset=" + "9" * 5000, 400),
+    ("/fhir/r4/Condition?patient=PAT-%C2%B2", 400),
     ("/fhir/r4/Condition?patient=PAT-000001&code=E11.9", 400),
     ("/fhir/r4/Condition?patient=PAT-000001&patient=PAT-000002", 400),
     ("/fhir/r4/Condition?patient=PAT-000001&_offset=-1", 400),
