@@ -88,10 +88,16 @@ def test_everything_is_a_valid_searchset_streamed(world, client, token):
     assert bundle["total"] == len(kinds)
 
 
-def test_a_web_session_works_on_the_api(world, client, auth):
+def test_a_web_session_works_on_the_api_until_it_idles_out(world, app, client, auth):
     auth.login(world.patient["username"])
-    response = client.get(f"/fhir/r4/Patient/{world.patient['human_id']}")
+    path = f"/fhir/r4/Patient/{world.patient['human_id']}"
+    response = client.get(path)
     assert response.status_code == 200 and body(response)["resourceType"] == "Patient"
+    with client.session_transaction() as session:
+        session["last_seen"] -= app.config["SESSION_IDLE_MINUTES"] * 60 + 5
+    idle = client.get(path)
+    assert idle.status_code == 401 and body(idle)["resourceType"] == "OperationOutcome"
+    assert client.get("/patient/").status_code == 302  # signed out of the site as well
 
 
 @pytest.mark.parametrize("path, status", [
