@@ -12,7 +12,9 @@ insert a hash of their own or un-revoke one). Creation and revocation are sealed
 (`account.api_token_created` / `account.api_token_revoked`); the token, its hash and its hint
 never go on the chain or in a log. Every request checks the token again: a revoked or expired
 token, a creation whose block is still pending, and the tokens of a disabled, locked or
-tampered account (or one waiting for a new password) open nothing, at once.
+tampered account (or one waiting for a new password) open nothing, at once. A creation cut by
+a crash is sealed by reconcile like any change: its token was never shown, so nobody holds it;
+the person sees it listed and revokes it.
 """
 import hashlib
 import secrets
