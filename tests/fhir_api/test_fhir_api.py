@@ -4,7 +4,7 @@ OperationOutcome with its status, never a page, never a 500."""
 import pytest
 
 from models.exchange import fhir_json, fhir_search
-from models.people import api_tokens
+from models.people import api_tokens, users
 from models.storage.db import get_db
 from tests.fhir.validation import check_bundle, check_resource
 from tests.records.world import VALID
@@ -100,7 +100,7 @@ def test_a_web_session_works_on_the_api_until_it_idles_out(world, app, client, a
     assert client.get("/patient/").status_code == 302  # signed out of the site as well
 
 
-@pytest.mark.parametrize("path, status", [
+ERRORS = [
     ("/fhir/r4/Condition", 400),
     ("/fhir/r4/Condition?patient=DOC-000001", 400),
     ("/fhir/r4/Condition?patient=PAT-000001&_count=0", 400),
@@ -118,19 +118,26 @@ def test_a_web_session_works_on_the_api_until_it_idles_out(world, app, client, a
     ("/fhir/r4/Encounter?patient=PAT-000001", 404),
     ("/fhir/r4/", 404),
     ("/fhir/r4/Condition?patient=PAT-000001&_format=xml", 406),
-])
-def test_errors_are_operation_outcomes_with_their_status(world, client, token, path, status):
-    response = get(client, path, token)
-    assert response.status_code == status
-    assert response.mimetype == "application/fhir+json"
-    outcome = body(response)
-    check_resource(outcome)
-    assert outcome["resourceType"] == "OperationOutcome"
+]
 
 
-def test_an_unknown_patient_is_a_404_for_a_reader(world, client):
-    with world.app.app_context():
-        token = api_tokens.create(get_db(), world.doctor, "tests")[1]
+def test_errors_are_operation_outcomes_with_their_status(app, client, make_account):
+    patient = make_account(users.PATIENT, "errorpatient")  # PAT-000001
+    with app.app_context():
+        token = api_tokens.create(get_db(), patient, "tests")[1]
+    for path, status in ERRORS:
+        response = get(client, path, token)
+        assert response.status_code == status, path
+        assert response.mimetype == "application/fhir+json", path
+        outcome = body(response)
+        check_resource(outcome)
+        assert outcome["resourceType"] == "OperationOutcome", path
+
+
+def test_an_unknown_patient_is_a_404_for_a_reader(app, client, make_account):
+    doctor = make_account(users.DOCTOR, "errordoctor")
+    with app.app_context():
+        token = api_tokens.create(get_db(), doctor, "tests")[1]
     for path in ("/fhir/r4/Patient/PAT-999999", "/fhir/r4/Condition?patient=PAT-999999",
                  "/fhir/r4/Patient/PAT-999999/$everything"):
         response = get(client, path, token)
