@@ -19,6 +19,7 @@ import hashlib
 import json
 import pathlib
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -27,11 +28,42 @@ import jsonschema
 import pydantic
 from fhir.resources.R4B import get_fhir_model_class
 
-from models.exchange import fhir_codes as codes
 from models.exchange import fhir_json
 
 SCHEMA_PATH = pathlib.Path(__file__).with_name("schema") / "fhir.schema.json.gz"
 ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+REFERENCE_RE = re.compile(
+    r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(/_history/[A-Za-z0-9\-.]{1,64})?$")
+
+# The vital-signs rules, spelled out here from the R4 spec (observation-vitalsigns.html) on
+# purpose and NOT imported from models.exchange.fhir_codes: a wrong code there must fail here.
+LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+_SD = "http://hl7.org/fhir/StructureDefinition/"
+VITALSIGNS_PROFILE = _SD + "vitalsigns"
+
+
+@dataclass(frozen=True)
+class Vital:
+    loinc: str
+    name: str
+    profile: str
+    unit: str = ""  # the UCUM code; none for the blood-pressure panel
+
+
+VITALS = {vital.loinc: vital for vital in (
+    Vital("29463-7", "body weight", _SD + "bodyweight", "kg"),
+    Vital("8302-2", "body height", _SD + "bodyheight", "cm"),
+    Vital("39156-5", "BMI", _SD + "bmi", "kg/m2"),
+    Vital("85354-9", "blood pressure panel", _SD + "bp"),
+    Vital("8867-4", "heart rate", _SD + "heartrate", "/min"),
+    Vital("8310-5", "body temperature", _SD + "bodytemp", "Cel"),
+    Vital("2708-6", "oxygen saturation", _SD + "oxygensat", "%"),
+)}
+BLOOD_PRESSURE = VITALS["85354-9"]
+BP_COMPONENTS = {"8480-6": Vital("8480-6", "systolic", _SD + "bp", "mm[Hg]"),
+                 "8462-4": Vital("8462-4", "diastolic", _SD + "bp", "mm[Hg]")}
 
 
 @lru_cache(maxsize=None)
@@ -81,9 +113,14 @@ def _schema_problems(resource):
         return [f"schema: no R4 resource type {resource.get('resourceType')!r}"]
     problems = []
     for error in validator.iter_errors(resource):
-        # a failed oneOf/anyOf (choice types) names its best sub-error
-        best = jsonschema.exceptions.best_match([error]) if error.context else error
-        problems.append(f"schema: {_where(best.absolute_path)}: {best.message[:300]}")
+        where = _where(error.absolute_path)
+        if error.validator == "oneOf" and isinstance(error.instance, dict) \
+                and "resourceType" in error.instance:
+            # a contained resource fails "any resource": say what is wrong with it as its type
+            problems += [problem.replace("schema: ", f"schema: {where}/", 1)
+                         for problem in _schema_problems(error.instance)]
+        else:
+            problems.append(f"schema: {where}: {error.message[:300]}")
     return problems
 
 
@@ -110,9 +147,26 @@ def _generic_problems(resource):
         elif isinstance(value, dict) and path and path[-1] not in ("extension", "contained"):
             problems += _attachment_problems(path, value)
             problems += _period_problems(path, value)
+            problems += _reference_problems(path, value, resource)
     if "id" in resource and not ID_RE.match(str(resource["id"])):
         problems.append(f"id: {resource['id']!r} is not a FHIR id")
     return problems
+
+
+def _reference_problems(path, value, resource):
+    """A literal reference is `Type/id` (optionally `/_history/v`), an absolute URL, a
+    `urn:uuid:`/`urn:oid:`, or `#id` of a contained resource (ref-1)."""
+    reference = value.get("reference")
+    if not isinstance(reference, str) or path[-1] in ("valueString",):
+        return []
+    if reference.startswith("#"):
+        contained = {inner.get("id") for inner in resource.get("contained", [])}
+        return [] if reference[1:] in contained else [
+            f"{_where(path)}: ref-1: {reference} names no contained resource"]
+    if REFERENCE_RE.match(reference) or reference.startswith(("urn:uuid:", "urn:oid:")) \
+            or re.match(r"^https?://", reference):
+        return []
+    return [f"{_where(path)}: reference {reference!r} is not Type/id, a URL or a urn"]
 
 
 def _attachment_problems(path, value):
@@ -153,7 +207,7 @@ def _codings(concept):
 
 
 def _has_category(resource, code):
-    return any((codes.OBSERVATION_CATEGORY, code) in _codings(concept)
+    return any((OBSERVATION_CATEGORY, code) in _codings(concept)
                for concept in resource.get("category", []))
 
 
@@ -163,8 +217,8 @@ def _quantity_problems(where, quantity, unit):
         return [f"{where}: vital sign without valueQuantity"]
     if not isinstance(quantity.get("value"), (int, Decimal)):
         problems.append(f"{where}: value must be a number")
-    if quantity.get("system") != codes.UCUM:
-        problems.append(f"{where}: unit system must be UCUM ({codes.UCUM})")
+    if quantity.get("system") != UCUM:
+        problems.append(f"{where}: unit system must be UCUM ({UCUM})")
     if quantity.get("code") != unit:
         problems.append(f"{where}: UCUM unit must be {unit!r}, not {quantity.get('code')!r}")
     if not quantity.get("unit"):
@@ -174,13 +228,13 @@ def _quantity_problems(where, quantity, unit):
 
 def _vital_problems(resource):
     """The R4 vital-signs profile, for any Observation with a vital-sign code or category."""
-    loincs = [code for system, code in _codings(resource.get("code")) if system == codes.LOINC]
-    vitals = [codes.VITALS[code] for code in loincs if code in codes.VITALS]
-    flagged = _has_category(resource, codes.VITAL_SIGNS)
+    loincs = [code for system, code in _codings(resource.get("code")) if system == LOINC]
+    vitals = [VITALS[code] for code in loincs if code in VITALS]
+    flagged = _has_category(resource, "vital-signs")
     profiles = (resource.get("meta") or {}).get("profile", [])
-    claimed = [vital for vital in codes.VITALS.values() if vital.profile in profiles]
+    claimed = [vital for vital in VITALS.values() if vital.profile in profiles]
     if not vitals and not flagged and not claimed \
-            and codes.VITALSIGNS_PROFILE not in profiles:
+            and VITALSIGNS_PROFILE not in profiles:
         return []
     problems = []
     for vital in claimed:
@@ -189,27 +243,27 @@ def _vital_problems(resource):
                             f"the code holds {loincs or 'none'}")
     if not flagged:
         problems.append("vital signs: category must hold vital-signs "
-                        f"({codes.OBSERVATION_CATEGORY})")
+                        f"({OBSERVATION_CATEGORY})")
     if not vitals:
         return problems + [f"vital signs: code must be one of the vital-sign LOINC codes "
-                           f"{sorted(codes.VITALS)}, not {loincs or 'none'}"]
+                           f"{sorted(VITALS)}, not {loincs or 'none'}"]
     vital = vitals[0]
     if not str((resource.get("subject") or {}).get("reference", "")).startswith("Patient/"):
         problems.append("vital signs: subject must reference a Patient")
     if not (resource.get("effectiveDateTime") or resource.get("effectivePeriod")):
         problems.append("vital signs: effectiveDateTime or effectivePeriod is required")
-    if profiles and not {vital.profile, codes.VITALSIGNS_PROFILE} & set(profiles):
+    if profiles and not {vital.profile, VITALSIGNS_PROFILE} & set(profiles):
         problems.append(f"vital signs: meta.profile {profiles} does not name {vital.profile}")
     absent = "dataAbsentReason" in resource
-    if vital is codes.BLOOD_PRESSURE:
+    if vital is BLOOD_PRESSURE:
         parts = {}
         for component in resource.get("component", []):
             for system, code in _codings(component.get("code")):
-                if system == codes.LOINC and code in codes.BP_COMPONENTS:
+                if system == LOINC and code in BP_COMPONENTS:
                     parts[code] = component
-        for code, part in codes.BP_COMPONENTS.items():
+        for code, part in BP_COMPONENTS.items():
             if code not in parts:
-                problems.append(f"vital signs: blood pressure needs the {part.display} "
+                problems.append(f"vital signs: blood pressure needs the {part.name} "
                                 f"component (LOINC {code})")
             elif "dataAbsentReason" not in parts[code]:
                 problems += _quantity_problems(f"vital signs: component {code}",
@@ -217,7 +271,7 @@ def _vital_problems(resource):
         if any(key.startswith("value") for key in resource):
             problems.append("vital signs: the blood pressure panel has no value of its own")
     elif not absent:
-        problems += _quantity_problems(f"vital signs: {vital.display}",
+        problems += _quantity_problems(f"vital signs: {vital.name}",
                                        resource.get("valueQuantity"), vital.unit)
     return problems
 
@@ -226,49 +280,60 @@ def _status_code(concept):
     return {code for _, code in _codings(concept)}
 
 
+def _has_value(resource):
+    return any(key.startswith("value") for key in resource)
+
+
+def _in_error(resource):
+    return "entered-in-error" in _status_code(resource.get("verificationStatus"))
+
+
+def _problem_list_item(resource):
+    return any((CONDITION_CATEGORY, "problem-list-item") in _codings(concept)
+               for concept in resource.get("category", []))
+
+
+_INVARIANTS = (  # (resource type, invariant, holds(resource), what it asks)
+    ("Observation", "obs-6",
+     lambda r: not (_has_value(r) and "dataAbsentReason" in r),
+     "dataAbsentReason only when there is no value"),
+    ("Observation", "obs-7",
+     lambda r: not (_has_value(r) and any(_codings(c.get("code")) == _codings(r.get("code"))
+                                          for c in r.get("component", []))),
+     "a component repeats the code of an Observation with a value"),
+    ("Condition", "con-3",
+     lambda r: "clinicalStatus" in r or _in_error(r) or not _problem_list_item(r),
+     "a problem-list item needs a clinicalStatus"),
+    ("Condition", "con-4",
+     lambda r: not any(key.startswith("abatement") for key in r)
+     or _status_code(r.get("clinicalStatus")) & {"inactive", "resolved", "remission"},
+     "an abated condition is inactive, resolved or in remission"),
+    ("Condition", "con-5", lambda r: not (_in_error(r) and "clinicalStatus" in r),
+     "clinicalStatus must be absent when entered-in-error"),
+    ("AllergyIntolerance", "ait-1", lambda r: "clinicalStatus" in r or _in_error(r),
+     "clinicalStatus is required unless entered-in-error"),
+    ("AllergyIntolerance", "ait-2", lambda r: not (_in_error(r) and "clinicalStatus" in r),
+     "clinicalStatus must be absent when entered-in-error"),
+    ("Consent", "ppc-1", lambda r: r.get("policy") or r.get("policyRule"),
+     "a Consent needs a policy or a policyRule"),
+    ("Consent", "ppc-2..5",
+     lambda r: r.get("patient") or not _status_code(r.get("scope")) & {
+         "patient-privacy", "research", "adr", "treatment"},
+     "a Consent of this scope needs a patient"),
+    ("Appointment", "app-2", lambda r: ("start" in r) == ("end" in r),
+     "start and end go together"),
+    ("Appointment", "app-3",
+     lambda r: "start" in r or r.get("status") in ("proposed", "cancelled", "waitlist"),
+     "only proposed, cancelled or waitlist may lack start/end"),
+    ("Provenance", "prov-target", lambda r: r.get("target"),
+     "a Provenance needs at least one target"),
+)
+
+
 def _invariant_problems(resource):
     kind = resource.get("resourceType")
-    problems = []
-    if kind == "Observation":
-        has_value = any(key.startswith("value") for key in resource)
-        if has_value and "dataAbsentReason" in resource:
-            problems.append("obs-6: dataAbsentReason only when there is no value")
-        if has_value and any(_codings(c.get("code")) == _codings(resource.get("code"))
-                             for c in resource.get("component", [])):
-            problems.append("obs-7: a component repeats the code of an Observation with a value")
-    elif kind in ("Condition", "AllergyIntolerance"):
-        verification = _status_code(resource.get("verificationStatus"))
-        clinical = "clinicalStatus" in resource
-        if "entered-in-error" in verification and clinical:
-            problems.append(f"{kind}: clinicalStatus must be absent when entered-in-error "
-                            "(con-5 / ait-2)")
-        if kind == "AllergyIntolerance" and "entered-in-error" not in verification \
-                and not clinical:
-            problems.append("ait-1: clinicalStatus is required unless entered-in-error")
-        if kind == "Condition" and "entered-in-error" not in verification and not clinical \
-                and any(("http://terminology.hl7.org/CodeSystem/condition-category",
-                         "problem-list-item") in _codings(c) for c in resource.get("category", [])):
-            problems.append("con-3: a problem-list item needs a clinicalStatus")
-        if kind == "Condition" and any(key.startswith("abatement") for key in resource) \
-                and not _status_code(resource.get("clinicalStatus")) & {
-                    "inactive", "resolved", "remission"}:
-            problems.append("con-4: an abated condition is inactive, resolved or in remission")
-    elif kind == "Consent":
-        if not resource.get("policy") and not resource.get("policyRule"):
-            problems.append("ppc-1: a Consent needs a policy or a policyRule")
-        scopes = _status_code(resource.get("scope"))
-        if scopes & {"patient-privacy", "research", "adr", "treatment"} \
-                and not resource.get("patient"):
-            problems.append("ppc-2..5: a Consent of this scope needs a patient")
-    elif kind == "Appointment":
-        if ("start" in resource) != ("end" in resource):
-            problems.append("app-2: start and end go together")
-        if "start" not in resource and resource.get("status") not in (
-                "proposed", "cancelled", "waitlist"):
-            problems.append("app-3: only proposed, cancelled or waitlist may lack start/end")
-    elif kind == "Provenance" and not resource.get("target"):
-        problems.append("Provenance needs at least one target")
-    return problems
+    return [f"{name}: {message}" for resource_type, name, holds, message in _INVARIANTS
+            if resource_type == kind and not holds(resource)]
 
 
 def _rule_problems(resource):
