@@ -5,7 +5,8 @@ import json
 
 from models.clinical import records
 from models.consent import workflow as consent
-from models.exchange import fhir_json, fhir_records
+from models.core.errors import Forbidden
+from models.exchange import fhir_export, fhir_json, fhir_records
 from models.storage.db import get_db
 from tests.fhir.validation import check_bundle
 from tests.records.world import PDF, SECRET, VALID, upload, world  # noqa: F401
@@ -123,3 +124,33 @@ def test_a_one_time_grant_is_not_used_up_by_an_export(world, client, auth):
     assert response.status_code == 403
     assert world.count("record_reads") == 0
     assert world.count("grants", {"state": consent.APPROVED}) == 1
+
+
+def test_a_forged_envelope_fails_the_patients_export_before_any_byte(world, client, auth):
+    doc = world.write(world.doctor, "diagnosis")
+    with world.app.app_context():  # an insider moves the record to another author
+        get_db().records.update_one({"_id": doc["_id"]},
+                                    {"$set": {"author_id": world.outsider["human_id"]}})
+    auth.login(world.patient["username"])
+    response = client.get("/patient/export.fhir.json")
+    assert response.status_code == 403
+    assert SECRET["diagnosis"] not in response.get_data(as_text=True)
+
+
+def test_a_pharmacist_gets_the_prescriptions_a_grant_covers_and_no_one_else_a_thing(world):
+    rx = world.write(world.doctor, "prescription")
+    world.write(world.doctor, "diagnosis")
+    world.grant(world.pharmacy["human_id"])  # all types, to the pharmacy
+    with world.app.app_context():
+        db = get_db()
+        found = list(fhir_export.patient_resources(db, world.key, world.pharmacist,
+                                                   world.patient["human_id"]))
+        for stranger in (world.admin, world.auditor, world.other_patient):
+            try:
+                fhir_export.patient_resources(db, world.key, stranger, world.patient["human_id"])
+            except Forbidden:
+                continue
+            raise AssertionError(f"{stranger['role']} was not refused")
+    clinical = {f"{r['resourceType']}/{r['id']}" for r in found
+                if r["resourceType"] in ("MedicationRequest", "Condition")}
+    assert clinical == _expected(world, [rx])
