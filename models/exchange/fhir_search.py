@@ -20,7 +20,9 @@ come on the same page, so a vitals record (one Observation per sign measured) ma
 longer than `_count` entries, and a record is never read twice to finish it on the next page.
 The read log pages newest first by sealing height (`_before`), as its page on the site does.
 """
+import uuid
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from models.clinical import audit_trail, reading, records
 from models.consent import access
@@ -28,7 +30,7 @@ from models.consent import workflow as consent
 from models.core import clock, ids
 from models.core import record_types as types
 from models.core.errors import Forbidden, InvalidInput, NotFound
-from models.exchange import fhir_export, fhir_ledger, fhir_people, fhir_records
+from models.exchange import fhir_export, fhir_json, fhir_ledger, fhir_people, fhir_records
 from models.people import users
 from models.storage import authority
 
@@ -237,6 +239,66 @@ def everything(db, key, viewer, patient_id):
     the export builds it (decided before the first resource, each record a sealed read)."""
     open_patient(db, viewer, patient_id, records_wanted=False)  # the API's refusals first
     return fhir_export.patient_resources(db, key, viewer, patient_id)
+
+
+# Bundles ------------------------------------------------------------------------------------
+
+def parse_everything(args):
+    """$everything takes no parameter but `_format` (InvalidInput otherwise)."""
+    unknown = sorted(set(args) - {"_format"})
+    if unknown:
+        raise InvalidInput(f"Unsupported parameter(s): {', '.join(unknown)[:200]}.")
+
+
+def links(base, resource_type, params, result):
+    """(self URL, next URL or None) of a search page: the parameters as understood, and the
+    cursor of the next page."""
+    shown = {"patient": params.patient_id, "_count": params.count}
+    following = None
+    if result.next_offset is not None:
+        following = dict(shown, _offset=result.next_offset)
+    elif result.next_before is not None:
+        following = dict(shown, _before=result.next_before)
+    if params.offset:
+        shown["_offset"] = params.offset
+    if params.before:
+        shown["_before"] = params.before
+    url = f"{base}/{resource_type}?"
+    return url + urlencode(shown), url + urlencode(following) if following else None
+
+
+def _head(self_url, next_url=None):
+    bundle = {"resourceType": "Bundle", "id": str(uuid.uuid4()),
+              "meta": {"lastUpdated": clock.ts(clock.now_ms())}, "type": "searchset",
+              "link": [{"relation": "self", "url": self_url}]}
+    if next_url:
+        bundle["link"].append({"relation": "next", "url": next_url})
+    return bundle
+
+
+def _entry(base, resource):
+    return {"fullUrl": f"{base}/{resource['resourceType']}/{resource['id']}",
+            "resource": resource, "search": {"mode": "match"}}
+
+
+def searchset(base, resources, *, self_url, next_url=None, total=None):
+    """A searchset Bundle of one page."""
+    bundle = _head(self_url, next_url)
+    if total is not None:
+        bundle["total"] = total
+    bundle["entry"] = [_entry(base, resource) for resource in resources]
+    return bundle
+
+
+def searchset_chunks(base, resources, *, self_url):
+    """A searchset Bundle as JSON text chunks, one per entry (exact decimals), with `total`
+    written last, once it is known: nothing is held but the entry being written."""
+    yield fhir_json.dumps(_head(self_url))[:-1] + ',"entry":['
+    count = 0
+    for resource in resources:
+        yield ("," if count else "") + fhir_json.dumps(_entry(base, resource))
+        count += 1
+    yield f'],"total":{count}}}'
 
 
 # The CapabilityStatement --------------------------------------------------------------------
