@@ -78,6 +78,28 @@ def test_searches_page_with_count_and_next_links(world, client, token):
         {"Observation"}
 
 
+def test_the_patient_pages_through_who_read_their_records(world, client, token):
+    """Five sealed reads by a doctor under a grant, read back two a page, newest first."""
+    world.grant(world.colleague["human_id"])
+    with world.app.app_context():
+        doctor_token = api_tokens.create(get_db(), world.colleague, "tests")[1]
+    patient_id = world.patient["human_id"]
+    assert get(client, f"/fhir/r4/Condition?patient={patient_id}", doctor_token).status_code == 200
+    path, events = f"/fhir/r4/AuditEvent?patient={patient_id}&_count=2", []
+    while path:
+        page = body(get(client, path, token))
+        check_bundle(page)
+        assert "total" not in page and len(page["entry"]) <= 2
+        events.extend(entry["resource"] for entry in page["entry"])
+        following = [link["url"] for link in page["link"] if link["relation"] == "next"]
+        path = following[0].split("http://localhost", 1)[1] if following else None
+    assert len(events) == DIAGNOSES and len({event["id"] for event in events}) == DIAGNOSES
+    assert [event["recorded"] for event in events] == sorted(
+        (event["recorded"] for event in events), reverse=True)
+    assert get(client, f"/fhir/r4/AuditEvent?patient={patient_id}", doctor_token) \
+        .status_code == 403  # the log is the patient's alone
+
+
 def test_everything_is_a_valid_searchset_streamed(world, client, token):
     response = get(client, f"/fhir/r4/Patient/{world.patient['human_id']}/$everything", token)
     assert response.status_code == 200 and response.is_streamed
