@@ -224,3 +224,12 @@ def test_the_token_forms_carry_csrf_protection(tmp_path):
     token_id = get_db(app).api_tokens.find_one({})["token_id"]
     assert client.post(f"/tokens/{token_id}/revoke").status_code == 400
     assert get_db(app).api_tokens.find_one({})["state"] == api_tokens.ACTIVE
+
+
+def test_an_unverified_doctors_token_reads_nothing(app, make_account):
+    doctor = make_account(users.DOCTOR, "unverifiedtoken", verified=False)
+    with app.app_context():
+        token = api_tokens.create(get_db(), doctor, "tests")[1]
+    response = app.test_client().get("/fhir/r4/Patient/PAT-000001", headers=bearer(token))
+    assert response.status_code == 403
+    assert "licence" in response.get_json()["issue"][0]["diagnostics"]
