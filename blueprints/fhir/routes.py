@@ -42,6 +42,13 @@ def search(viewer, resource_type):
     return _page(resource_type, params, result)
 
 
+@bp.route(f"/<any({', '.join(fhir_search.SEARCHABLE)}):resource_type>/<resource_id>",
+          methods=ANY_METHOD)
+@api_reader
+def read(viewer, resource_type, resource_id):
+    return fhir_json(fhir_search.read(get_db(), _key(), viewer, resource_type, resource_id))
+
+
 @bp.route("/AuditEvent", methods=ANY_METHOD)
 @api_reader
 def audit_events(viewer):

@@ -20,6 +20,7 @@ come on the same page, so a vitals record (one Observation per sign measured) ma
 longer than `_count` entries, and a record is never read twice to finish it on the next page.
 The read log pages newest first by sealing height (`_before`), as its page on the site does.
 """
+import re
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -47,6 +48,8 @@ SEARCH_PARAMS = {"patient", "_count", "_format"}
 PAGE_PARAMS = {"_offset"}
 AUDIT_PAGE_PARAMS = {"_before"}
 NO_READERS = (users.ADMIN, users.AUDITOR, users.FRONT_DESK)
+RESOURCE_ID_RE = re.compile(r"^(PAT-\d{6}-R\d{1,9})(-[a-z0-9-]{1,40})?$")
+"""A record resource's id: its record's id, and a suffix where one record yields several."""
 
 
 # Parameters ---------------------------------------------------------------------------------
@@ -186,6 +189,23 @@ def _read_resources(db, key, viewer, doc, resource_type=None):
             if resource_type is None or res["resourceType"] == resource_type]
 
 
+def read(db, key, viewer, resource_type, resource_id):
+    """One record resource by id: the current version of its record, read as the record page
+    reads it (decided, sealed; a one-time grant is used by it, as by the page). NotFound for
+    an id no current version yields, Forbidden when the decision refuses."""
+    match = RESOURCE_ID_RE.match(resource_id or "")
+    current = records.versions(db, match.group(1)) if match else []
+    if resource_type not in SEARCHABLE or not current or not _matches(current[0], resource_type):
+        raise NotFound(f"There is no {resource_type} {resource_id[:60]}.")
+    doc, _ = reading.read_version(db, viewer, current[0]["record_id"], current[0]["version"],
+                                  item=READ_ITEM)
+    found = [res for res in fhir_records.resources_for_version(doc, records.data_of(key, doc))
+             if res["resourceType"] == resource_type and res["id"] == resource_id]
+    if not found:
+        raise NotFound(f"There is no {resource_type} {resource_id[:60]}.")
+    return found[0]
+
+
 @dataclass
 class Result:
     """One page of a search: its resources, how many the whole search matches (None when
@@ -313,7 +333,10 @@ def capability_statement(base_url, today=None):
         "operation": [{"name": "everything", "definition": EVERYTHING}],
     }]
     for resource_type in SEARCHABLE + (AUDIT_EVENT,):
-        resources.append({"type": resource_type, "interaction": [{"code": "search-type"}],
+        interactions = [{"code": "search-type"}]
+        if resource_type != AUDIT_EVENT:
+            interactions.insert(0, {"code": "read"})
+        resources.append({"type": resource_type, "interaction": interactions,
                           "searchParam": [dict(patient_param)]})
     resources[-1]["documentation"] = "The patient's own read log: the patient alone."
     return {

@@ -46,6 +46,7 @@ def test_the_capability_statement_says_what_is_offered(client):
     assert offered["Patient"]["operation"][0]["name"] == "everything"
     for name in fhir_search.SEARCHABLE:
         assert [param["name"] for param in offered[name]["searchParam"]] == ["patient"]
+        assert offered[name]["interaction"] == [{"code": "read"}, {"code": "search-type"}]
     assert rest["security"]["cors"] is False
 
 
@@ -76,6 +77,26 @@ def test_searches_page_with_count_and_next_links(world, client, token):
     assert "total" not in observations  # vitals: not known without reading every record
     assert {entry["resource"]["resourceType"] for entry in observations["entry"]} == \
         {"Observation"}
+
+
+def test_a_record_resource_is_read_by_its_id(world, client, token):
+    """The id a search gives reads the same resource again (each read decided and sealed);
+    an id of another type, of no record, or malformed is a 404."""
+    observations = body(get(client, f"/fhir/r4/Observation?patient={world.patient['human_id']}",
+                            token))["entry"]
+    weight = next(entry["resource"] for entry in observations
+                  if entry["resource"]["id"].endswith("-weight"))
+    response = get(client, f"/fhir/r4/Observation/{weight['id']}", token)
+    assert response.status_code == 200
+    again = body(response)
+    check_resource(again)
+    assert again == weight
+    record_id = weight["id"].rsplit("-", 1)[0]
+    for path in (f"/fhir/r4/Condition/{record_id}", f"/fhir/r4/Observation/{record_id}-nothing",
+                 "/fhir/r4/Observation/PAT-000001-R999", "/fhir/r4/Observation/not-an-id"):
+        missing = get(client, path, token)
+        assert missing.status_code == 404, path
+        assert body(missing)["resourceType"] == "OperationOutcome"
 
 
 def test_the_patient_pages_through_who_read_their_records(world, client, token):

@@ -14,10 +14,13 @@ from tests.records.world import SECRET
 
 WRITTEN = ("general", "diagnosis", "prescription", "lab_report", "imaging", "allergy",
            "immunization", "note")
-ROUTES = ("metadata", "Patient", "everything", *fhir_search.SEARCHABLE, "AuditEvent")
+ROUTES = ("metadata", "Patient", "everything", *fhir_search.SEARCHABLE, "AuditEvent",
+          "Condition/<id>")
 
 
-def url(route, patient_id):
+def url(route, patient_id, diagnosis_id=None):
+    if route == "Condition/<id>":
+        return f"/fhir/r4/Condition/{diagnosis_id}"
     if route == "metadata":
         return "/fhir/r4/metadata"
     if route == "Patient":
@@ -30,11 +33,12 @@ def url(route, patient_id):
 ALL = {route: 200 for route in ROUTES}
 NOTHING = dict({route: 403 for route in ROUTES}, metadata=200)
 READER = dict(ALL, AuditEvent=403)  # the read log is the patient's alone
+PRESCRIPTIONS_ONLY = dict(READER, **{"Condition/<id>": 403})
 EXPECTED = {
     "admin": NOTHING, "auditor": NOTHING, "front_desk": NOTHING,
-    "manager without grant": NOTHING, "manager of a granted pharmacy": READER,
+    "manager without grant": NOTHING, "manager of a granted pharmacy": PRESCRIPTIONS_ONLY,
     "doctor who wrote the records": READER, "doctor with a grant": READER,
-    "doctor without a grant": NOTHING, "pharmacist with a grant": READER,
+    "doctor without a grant": NOTHING, "pharmacist with a grant": PRESCRIPTIONS_ONLY,
     "lab tech without a grant": NOTHING, "the patient": ALL, "another patient": NOTHING,
 }
 # What each allowed reader's searches return: the record types they may read.
@@ -48,8 +52,11 @@ READS = {"doctor who wrote the records": set(WRITTEN), "doctor with a grant": se
 def readers(world, make_account):
     """The world's patient with a record of every type, a grant to a colleague and one to
     the pharmacy (prescriptions), and a token for each reader."""
+    world.diagnosis_id = None
     for type_name in WRITTEN:
-        world.write(world.doctor, type_name)
+        written = world.write(world.doctor, type_name)
+        if type_name == "diagnosis":
+            world.diagnosis_id = written["record_id"]
     world.write(world.patient, "patient_provided")
     world.grant(world.colleague["human_id"])
     world.grant(world.pharmacy["human_id"], scope_kind="types", types=["prescription"])
@@ -82,7 +89,7 @@ def test_every_route_answers_each_reader_as_the_pages_decide(world, readers):
     answers = {}
     for name, (account, token) in readers.items():
         for route in ROUTES:
-            response = client.get(url(route, patient_id),
+            response = client.get(url(route, patient_id, world.diagnosis_id),
                                   headers={"Authorization": f"Bearer {token}"})
             answers[(name, route)] = response.status_code
             assert response.mimetype == "application/fhir+json", (name, route)
@@ -90,6 +97,8 @@ def test_every_route_answers_each_reader_as_the_pages_decide(world, readers):
                 assert_no_clinical_data(response)
             elif route in fhir_search.SEARCHABLE:
                 _check_search(fhir_json.loads(response.data), route, READS[name])
+            elif route == "Condition/<id>":
+                check_resource(fhir_json.loads(response.data))
             elif route == "everything":
                 _check_secrets(response.get_data(as_text=True), READS[name])
     assert answers == {(name, route): EXPECTED[name][route] for name in readers
