@@ -8,8 +8,9 @@ reading seals and decrypts):
 - a search answers the current version of each record the decision allows, and each record
   returned is a sealed read (`item` "FHIR API"), read one by one as its page is built; a
   record is never decrypted for a page that does not return it;
-- a record only a one-time grant opens is left out (a search must not use up a grant meant
-  for one deliberate read; the record page is the place for that), as the export does;
+- a record only a one-time grant opens is left out of searches (a search must not use up a
+  grant meant for one deliberate read), as the export does; a read by id is that deliberate
+  read, as the record page is, and uses it;
 - the patient's read log (`AuditEvent`) is for the patient themself only.
 
 Bounded, indexed reads: a patient's record envelopes come through the `patient_id` index (no
