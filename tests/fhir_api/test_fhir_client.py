@@ -1,7 +1,7 @@
 """A FHIR client this project did not write (`fhirclient`, SMART on FHIR's Python client) reads
 the API of a real app process over HTTP: the CapabilityStatement, a patient's Observations
-page by page (`_count=2`, following each `next` link), and a 403 OperationOutcome for a
-doctor the patient never allowed."""
+page by page (`_count=2`, following each `next` link), one of them again by its id, and a 403
+OperationOutcome for a doctor the patient never allowed."""
 import pytest
 from fhirclient import client as fhir
 from fhirclient.models.observation import Observation
@@ -60,6 +60,8 @@ def test_fhirclient_reads_the_capability_statement_pages_and_is_refused(live_ser
     weights = sorted(str(res.valueQuantity.value) for res in observations
                      if res.code.coding[0].code == "29463-7")
     assert weights == ["70.5", "71.0", "71.5"]
+    first = observations[0]
+    assert Observation.read(first.id, smart.server).as_json() == first.as_json()  # by its id
 
     refused = _client(base, stranger_token)
     with pytest.raises(FHIRPermissionDeniedException) as caught:
