@@ -9,7 +9,7 @@ is a 401, never a silent fall-back to the session.
 """
 from functools import wraps
 
-from flask import g, request
+from flask import Response, g, request
 from flask_login import current_user
 
 from blueprints.fhir import bp
@@ -19,9 +19,10 @@ from models.people import api_tokens, users
 from models.storage.db import get_db
 
 READ_METHODS = ("GET", "HEAD")
-ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 """Routes take every method so that a write is answered 405 as an OperationOutcome here
-(routing's own 405 would be the site's HTML error page)."""
+(routing's own 405 would be the site's HTML error page), and OPTIONS names only the methods
+that work (Flask's automatic answer would list them all); no CORS header either way."""
 
 
 @bp.before_request
@@ -60,8 +61,10 @@ def _refused_format():
 def _read_only(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
+        if request.method == "OPTIONS":
+            return Response(status=204, headers={"Allow": "GET, HEAD, OPTIONS"})
         if request.method not in READ_METHODS:
-            return error(405, headers={"Allow": "GET, HEAD"})
+            return error(405, headers={"Allow": "GET, HEAD, OPTIONS"})
         return view(*args, **kwargs)
     return wrapper
 

@@ -194,8 +194,10 @@ def test_writes_and_other_formats_are_refused_as_operation_outcomes(world, clien
         response = getattr(client, method)(patient_path, json={"resourceType": "Patient"},
                                            headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 405, method
-        assert response.headers["Allow"] == "GET, HEAD"
+        assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
         assert body(response)["resourceType"] == "OperationOutcome"
+    options = client.options(patient_path)
+    assert options.status_code == 204 and options.headers["Allow"] == "GET, HEAD, OPTIONS"
     refused = get(client, patient_path, token, Accept="text/html")
     assert refused.status_code == 406 and body(refused)["resourceType"] == "OperationOutcome"
     for accept in ("application/fhir+json", "application/json", "*/*",
