@@ -27,7 +27,7 @@ that work (Flask's automatic answer would list them all); no CORS header either 
 
 @bp.before_request
 def identify():
-    g.fhir_viewer, g.fhir_token = None, False
+    g.fhir_viewer = None
     negotiated = _refused_format()
     if negotiated is not None:
         return negotiated
@@ -41,7 +41,7 @@ def identify():
         if account is None:
             return unauthorized("The token is unknown, expired or revoked, or its account cannot "
                                 "sign in.", "invalid_token")
-        g.fhir_viewer, g.fhir_token = account, True
+        g.fhir_viewer = account
     elif current_user.is_authenticated:
         g.fhir_viewer = current_user.doc
     return None
