@@ -142,9 +142,9 @@ def _for_reader(db, key, viewer, patient, ctx, readable):
 
 
 def _provenances(db, doc, people, data):
-    """A version's Provenance (its write, and its marking in error if it was), each naming
-    its ledger block (height, leaf hash) and the version's resources."""
-    targets = [ref.split("/_history/")[0] for ref in fhir_records.references(doc, data)]
+    """A version's Provenances (its write; its marking in error, its dispensing if it was),
+    each naming its ledger block (height, leaf hash) and the version's resources."""
+    targets = fhir_records.references(doc, data)
     for resource in fhir_ledger.provenance_resources(db, doc, targets):
         yield from people.with_referenced(resource)
 

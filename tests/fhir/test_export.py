@@ -3,7 +3,7 @@ the patient allows them (each record a sealed read), and the refusal with nothin
 import base64
 import json
 
-from models.clinical import records
+from models.clinical import pharmacy, records
 from models.consent import workflow as consent
 from models.core.errors import Forbidden
 from models.exchange import fhir_export, fhir_json, fhir_records
@@ -53,6 +53,10 @@ def test_the_patients_bundle_holds_every_record_and_validates(world, client, aut
                                 raw=dict(VALID["note"], title="Second"), max_bytes=10**6)
     written.append(world.write(world.patient, "patient_provided", uploads=[upload(PDF)]))
     world.grant(world.colleague["human_id"])
+    world.grant(world.pharmacy["human_id"], scope_kind=consent.TYPES, types=["prescription"])
+    with world.app.app_context():
+        pharmacy.dispense(get_db(), pharmacist=world.pharmacist,
+                          record_id=written[2]["record_id"], version=1)
     elsewhere = world.write(world.doctor, "allergy", patient=world.other_patient)
     auth.login(world.colleague["username"])
     client.get(f"/doctor/records/{written[0]['record_id']}/v1")  # one read for the log
@@ -67,9 +71,11 @@ def test_the_patients_bundle_holds_every_record_and_validates(world, client, aut
     assert _expected(world, written) <= _ids(bundle)
     assert f"Patient/{world.patient['human_id']}" in _ids(bundle)
     assert f"Practitioner/{world.doctor['human_id']}" in _ids(bundle)
-    # a Provenance per record version: ten records, one of them amended once
-    assert len(_ids(bundle, "Provenance")) == len(written) + 1 and amended["version"] == 2
-    assert len(_ids(bundle, "Consent")) == 1 and len(_ids(bundle, "AuditEvent")) == 1
+    # a Provenance per sealed change of a version: ten records, one amended, one dispensed
+    assert len(_ids(bundle, "Provenance")) == len(written) + 2 and amended["version"] == 2
+    assert len(_ids(bundle, "MedicationDispense")) == 1
+    assert f"Practitioner/{world.pharmacist['human_id']}" in _ids(bundle)
+    assert len(_ids(bundle, "Consent")) == 2 and len(_ids(bundle, "AuditEvent")) == 1
     assert base64.b64encode(PDF).decode() in fhir_json.dumps(bundle)  # the file itself, embedded
     assert not _expected(world, [elsewhere]) & _ids(bundle)  # another patient's record
     assert len(_ids(bundle)) == len(bundle["entry"])  # each resource once
