@@ -1,15 +1,17 @@
 """The FHIR API's authorization matrix: every route, with a personal token of each role, of a
-doctor with and without a grant, of the patient and of another patient. Each cell's status is
-the pages' access decision; refusals are OperationOutcomes that carry no clinical data; every
-record a reader other than the patient gets is a sealed read."""
+doctor with and without a grant and in an emergency, of the patient and of another patient.
+Each cell's status is the pages' access decision; refusals are OperationOutcomes that carry no
+clinical data; every record a reader other than the patient gets is a sealed read."""
 import pytest
 
 from models.clinical import audit_trail
+from models.consent import emergency
 from models.consent import workflow as consent
 from models.exchange import fhir_json, fhir_search
 from models.people import api_tokens, users
 from models.storage.db import get_db
 from tests.fhir.validation import check_bundle, check_resource
+from tests.conftest import PASSWORD
 from tests.records.world import SECRET
 
 WRITTEN = ("general", "diagnosis", "prescription", "lab_report", "imaging", "allergy",
@@ -38,12 +40,14 @@ EXPECTED = {
     "admin": NOTHING, "auditor": NOTHING, "front_desk": NOTHING,
     "manager without grant": NOTHING, "manager of a granted pharmacy": PRESCRIPTIONS_ONLY,
     "doctor who wrote the records": READER, "doctor with a grant": READER,
-    "doctor without a grant": NOTHING, "pharmacist with a grant": PRESCRIPTIONS_ONLY,
+    "doctor without a grant": NOTHING, "doctor in an emergency": READER,
+    "pharmacist with a grant": PRESCRIPTIONS_ONLY,
     "lab tech without a grant": NOTHING, "the patient": ALL, "another patient": NOTHING,
 }
 # What each allowed reader's searches return: the record types they may read.
 READS = {"doctor who wrote the records": set(WRITTEN), "doctor with a grant": set(WRITTEN) |
          {"patient_provided"}, "the patient": set(WRITTEN) | {"patient_provided"},
+         "doctor in an emergency": set(WRITTEN) | {"patient_provided"},
          "pharmacist with a grant": {"prescription"},
          "manager of a granted pharmacy": {"prescription"}}
 
@@ -60,12 +64,18 @@ def readers(world, make_account):
     world.write(world.patient, "patient_provided")
     world.grant(world.colleague["human_id"])
     world.grant(world.pharmacy["human_id"], scope_kind="types", types=["prescription"])
+    rescuer = make_account(users.DOCTOR, "rescuer", org_id=world.hospital_b["human_id"])
+    with world.app.app_context():
+        emergency.open_emergency(get_db(), doctor=rescuer, patient_id=world.patient["human_id"],
+                                 password=PASSWORD, reason="Unconscious on arrival, no history",
+                                 minutes=60)
     people = {
         "admin": world.admin, "auditor": world.auditor,
         "front_desk": make_account(users.FRONT_DESK, org_id=world.hospital_a["human_id"]),
         "manager without grant": world.manager_b, "manager of a granted pharmacy": world.manager,
         "doctor who wrote the records": world.doctor, "doctor with a grant": world.colleague,
-        "doctor without a grant": world.outsider, "pharmacist with a grant": world.pharmacist,
+        "doctor without a grant": world.outsider, "doctor in an emergency": rescuer,
+        "pharmacist with a grant": world.pharmacist,
         "lab tech without a grant": world.lab_tech, "the patient": world.patient,
         "another patient": world.other_patient,
     }
