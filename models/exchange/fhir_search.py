@@ -154,10 +154,11 @@ def _reads(decision):
 
 
 def _has_basis(ctx):
-    """An active (not one-time) grant or an open emergency for this patient: the reader may see
-    who the patient is even while no record of theirs falls in the grant yet."""
-    if any(consent.is_active(grant, ctx.now) and not grant.get("one_time")
-           and grant["patient_id"] == ctx.patient_id for grant in ctx.grants):
+    """An active grant (a one-time grant not yet used, too) or an open emergency for this
+    patient: the reader may see who the patient is even while no record of theirs falls in
+    the grant yet, or while the only record they may read waits for its one deliberate read."""
+    if any(consent.is_active(grant, ctx.now) and grant["patient_id"] == ctx.patient_id
+           for grant in ctx.grants):
         return True
     if ctx.viewer["role"] == users.DOCTOR:
         return any(case["patient_id"] == ctx.patient_id and case["opened_at"] <= ctx.now

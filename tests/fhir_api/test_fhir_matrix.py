@@ -168,3 +168,23 @@ def test_a_revoked_grant_closes_the_api_at_once(world, readers):
     refused = client.get(search, headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 403
     assert_no_clinical_data(refused)
+
+
+def test_a_one_time_grant_is_left_to_the_read_by_id(world, make_account):
+    """A search does not use up a one-time grant (its record is left out); the read by id is
+    the one deliberate read, after which the reader has no basis left."""
+    note = world.write(world.doctor, "note")
+    world.grant(world.outsider["human_id"], scope_kind="records", records_text=note["record_id"],
+                one_time=True)
+    with world.app.app_context():
+        token = api_tokens.create(get_db(), world.outsider, "once")[1]
+    client, headers = world.app.test_client(), {"Authorization": f"Bearer {token}"}
+    search = f"/fhir/r4/DocumentReference?patient={world.patient['human_id']}"
+    listed = client.get(search, headers=headers)
+    assert listed.status_code == 200 and listed.get_json()["entry"] == []
+    read = client.get(f"/fhir/r4/DocumentReference/{note['record_id']}", headers=headers)
+    assert read.status_code == 200 and read.get_json()["id"] == note["record_id"]
+    again = client.get(f"/fhir/r4/DocumentReference/{note['record_id']}", headers=headers)
+    assert again.status_code == 403
+    assert_no_clinical_data(again)
+    assert client.get(search, headers=headers).status_code == 403
