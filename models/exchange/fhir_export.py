@@ -90,12 +90,15 @@ def _readable(db, viewer, patient_id, versions):
     without any write; one-time grants are left out (they are meant for one read)."""
     currents = [history[-1] for history in versions.values()]
     ctx, decisions = access.evaluate_all(db, viewer, patient_id, currents)
-    readable = []
-    for doc in currents:
-        decision = decisions[(doc["record_id"], doc["version"])]
-        if decision.allowed and not (decision.grant and decision.grant["one_time"]):
-            readable.append((doc, versions[doc["record_id"]]))
+    readable = [(doc, versions[doc["record_id"]]) for doc in currents
+                if exportable(decisions[(doc["record_id"], doc["version"])])]
     return ctx, readable
+
+
+def exportable(decision):
+    """Whether a reader's export holds a record so decided: allowed, and not only by a
+    one-time grant (meant for one read, not a bulk one)."""
+    return decision.allowed and not (decision.grant and decision.grant["one_time"])
 
 
 def _everything(db, key, patient, versions, embed_files, people=None):

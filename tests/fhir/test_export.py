@@ -126,6 +126,8 @@ def test_a_one_time_grant_is_not_used_up_by_an_export(world, client, auth):
     world.write(world.doctor, "diagnosis")
     world.grant(world.colleague["human_id"], one_time=True)
     auth.login(world.colleague["username"])
+    page = client.get(f"/doctor/patients/{world.patient['human_id']}").get_data(as_text=True)
+    assert 'data-testid="open-record"' in page and 'data-testid="export-fhir"' not in page
     response = client.get(f"/doctor/patients/{world.patient['human_id']}/export.fhir.json")
     assert response.status_code == 403
     assert world.count("record_reads") == 0
@@ -160,3 +162,27 @@ def test_a_pharmacist_gets_the_prescriptions_a_grant_covers_and_no_one_else_a_th
     clinical = {f"{r['resourceType']}/{r['id']}" for r in found
                 if r["resourceType"] in ("MedicationRequest", "Condition")}
     assert clinical == _expected(world, [rx])
+
+
+def test_the_bundle_is_written_as_the_resources_come_and_an_empty_one_has_no_entry():
+    made = []
+
+    def resources():
+        for number in range(3):
+            made.append(number)
+            yield {"resourceType": "Basic", "id": f"b{number}", "code": {"text": "note"}}
+    chunks = fhir_export.collection_bundle(resources(), base="https://example.org/fhir/r4")
+    head = next(chunks)
+    assert made == []  # the Bundle's head is out before the first resource is made
+    first = next(chunks)
+    assert made == [0] and '"id":"b0"' in first
+    bundle = fhir_json.loads(head + first + "".join(chunks))
+    check_bundle(bundle)
+    assert [entry["fullUrl"] for entry in bundle["entry"]] == [
+        f"https://example.org/fhir/r4/Basic/b{number}" for number in range(3)]
+    empty = fhir_json.loads("".join(fhir_export.collection_bundle(iter(()))))
+    check_bundle(empty)
+    assert "entry" not in empty and empty["identifier"]["value"] == f"urn:uuid:{empty['id']}"
+    one, again, other = (fhir_export.full_url({"resourceType": "Patient", "id": pid})
+                         for pid in ("PAT-000001", "PAT-000001", "PAT-000002"))
+    assert one.startswith("urn:uuid:") and one == again != other  # stable, one per resource
