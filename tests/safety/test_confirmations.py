@@ -10,6 +10,8 @@ from models.people import api_tokens
 from models.storage.db import get_db
 from tests.auditor_support import after_window
 from tests.conftest import PASSWORD
+from tests.research import drill as research
+from tests.research import export_drill
 from tests.safety.forms import forms_of
 from tests.support_people import submit_pending
 
@@ -20,6 +22,8 @@ DESTRUCTIVE = {
     "admin.verification_reject", "auditor.emergency_review_submit",
     "admin.account_setup_code", "organization.staff_setup_code",  # the old password stops working
     "auth.revoke_token",  # programs using it stop at once
+    "research.decide",  # a study is approved or rejected once
+    "research.download_export",  # an export is given out once
 }
 DANGER = {"patient.revoke", "patient.reject", "admin.organization_disable", "admin.account_disable",
           "organization.staff_disable", "admin.verification_reject", "auth.revoke_token"}
@@ -47,6 +51,10 @@ def pages(world, make_account, monkeypatch):
                                         patient_id=world.patient["human_id"], password=PASSWORD,
                                         reason="Unconscious on arrival, needs history", minutes=60)
     after_window(monkeypatch, case)
+    with world.app.app_context():
+        study = research.study(world, get_db())
+        export = export_drill.create(world, get_db())()
+        researcher = research.researcher(world, get_db())
     return [
         (world.patient, "/patient/"), (world.patient, "/patient/grants"),
         (world.patient, f"/patient/requests/{asked['request_id']}"), (world.patient, "/tokens"),
@@ -59,6 +67,8 @@ def pages(world, make_account, monkeypatch):
         (world.admin, f"/admin/accounts?q={world.doctor['human_id']}"),
         (world.admin, f"/admin/verifications/{pending['human_id']}"),
         (world.auditor, f"/auditor/emergencies/{case['emergency_id']}"),
+        (world.admin, f"/research/studies/{study['study_id']}"),
+        (researcher, f"/research/studies/{export['study_id']}/exports"),
     ]
 
 
