@@ -2,8 +2,8 @@
 
 The same rules as the pages, nothing looser (models.consent.access decides, models.clinical.
 reading seals and decrypts):
-- deny by default: admins, auditors and front-desk staff read no clinical data; a patient
-  reads only their own file; another reader needs a basis for this patient (a record they may
+- deny by default: admins, auditors, front desk and researchers read no clinical data; a
+  patient reads only their own file; another reader needs a basis for this patient (a record they may
   read now, an active grant, an open emergency), else the whole request is refused (403);
 - a search answers the current version of each record the decision allows, and each record
   returned is a sealed read (`item` "FHIR API"), read one by one as its page is built; a
@@ -48,7 +48,7 @@ EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
 SEARCH_PARAMS = {"patient", "_count", "_format"}
 PAGE_PARAMS = {"_offset"}
 AUDIT_PAGE_PARAMS = {"_before"}
-NO_READERS = (users.ADMIN, users.AUDITOR, users.FRONT_DESK)
+NO_READERS = (users.ADMIN, users.AUDITOR, users.FRONT_DESK, users.RESEARCHER)
 RESOURCE_ID_RE = re.compile(r"^(PAT-\d{6}-R\d{1,9})(-[a-z0-9-]{1,40})?$")
 """A record resource's id: its record's id, and a suffix where one record yields several."""
 

@@ -37,7 +37,7 @@ NOTHING = dict({route: 403 for route in ROUTES}, metadata=200)
 READER = dict(ALL, AuditEvent=403)  # the read log is the patient's alone
 PRESCRIPTIONS_ONLY = dict(READER, **{"Condition/<id>": 403})
 EXPECTED = {
-    "admin": NOTHING, "auditor": NOTHING, "front_desk": NOTHING,
+    "admin": NOTHING, "auditor": NOTHING, "front_desk": NOTHING, "researcher": NOTHING,
     "manager without grant": NOTHING, "manager of a granted pharmacy": PRESCRIPTIONS_ONLY,
     "doctor who wrote the records": READER, "doctor with a grant": READER,
     "doctor without a grant": NOTHING, "doctor in an emergency": READER,
@@ -72,6 +72,7 @@ def readers(world, make_account):
     people = {
         "admin": world.admin, "auditor": world.auditor,
         "front_desk": make_account(users.FRONT_DESK, org_id=world.hospital_a["human_id"]),
+        "researcher": make_account(users.RESEARCHER, org_id=world.hospital_a["human_id"]),
         "manager without grant": world.manager_b, "manager of a granted pharmacy": world.manager,
         "doctor who wrote the records": world.doctor, "doctor with a grant": world.colleague,
         "doctor without a grant": world.outsider, "doctor in an emergency": rescuer,
