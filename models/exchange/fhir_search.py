@@ -3,8 +3,9 @@
 The same rules as the pages, nothing looser (models.consent.access decides, models.clinical.
 reading seals and decrypts):
 - deny by default: admins, auditors, front desk and researchers read no clinical data; a
-  patient reads only their own file; another reader needs a basis for this patient (a record they may
-  read now, an active grant, an open emergency), else the whole request is refused (403);
+  patient reads only their own file; another reader needs a basis for this patient (a record
+  they may read now, an active grant, an open emergency), else the whole request is refused
+  (403);
 - a search answers the current version of each record the decision allows, and each record
   returned is a sealed read (`item` "FHIR API"), read one by one as its page is built; a
   record is never decrypted for a page that does not return it;
