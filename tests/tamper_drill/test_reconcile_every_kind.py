@@ -18,7 +18,8 @@ from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.exchange import export_log
 from models.consent import workflow as consent
-from models.people import account_events, two_factor, two_factor_events, users, verification
+from models.people import (account_events, api_tokens, two_factor, two_factor_events, users,
+                           verification)
 from models.research import consent as research_consent
 from models.research import studies
 from models.sealing import audit_jobs, reconcile, registry, seam
@@ -149,6 +150,10 @@ ACTIONS = {
         db, w.lab["human_id"], w.admin),
     "account.setup_code_reissued": lambda w, db: lambda: account_events.reissue_setup_code(
         db, w.lab_tech["human_id"], w.admin, rounds=4),
+    "account.api_token_created": lambda w, db: lambda: api_tokens.create(
+        db, w.patient, "drill script", expires_days=30),
+    "account.api_token_revoked": lambda w, db: (lambda made: lambda: api_tokens.revoke(
+        db, w.patient, made[0]["token_id"]))(api_tokens.create(db, w.patient, "drill script")),
     "account.two_factor_enabled": lambda w, db: (lambda seed: lambda: two_factor_events.activate(
         db, w.key, w.patient, next_code(seed)))(two_factor.pending_secret(db, w.key, w.patient)),
     "account.two_factor_reset": lambda w, db: (enrolled_now(db, w.key, w.colleague), lambda: (
