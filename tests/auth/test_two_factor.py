@@ -1,5 +1,6 @@
 """Two-factor sign-in (issue 15) on the unit tier: codes by step, each once, recovery codes,
 staff confined to enrolment, the admin's reset, lock-out and rate limits."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -231,3 +232,20 @@ def test_a_second_factor_edited_in_the_database_ends_the_session(app, client, ma
     # and the password step refuses to go on (403: fail closed), it does not skip the code
     assert client.post("/login", data={"username": "doctamper", "password": PASSWORD}
                        ).status_code == 403
+
+
+def test_the_api_refuses_a_role_that_must_enrol_first_by_token_or_session(app, client, auth,
+                                                                        patient, tick):
+    """Personal API tokens skip the code step (made in a session that passed it), but an
+    account that must enrol reads nothing through the API until it has."""
+    auth.login("pat2fa")
+    made = client.post("/tokens", data={"name": "laptop script", "expires": "90"})
+    token = re.search(r'data-testid="new-token">(mlt_[A-Za-z0-9_-]{43})<', made.text).group(1)
+    own_log = f"/fhir/r4/AuditEvent?patient={patient['human_id']}"
+    api = app.test_client()
+    assert api.get(own_log, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    app.config["TWO_FACTOR_ROLES"] = ("patient",)  # the hospital now requires it of patients
+    assert api.get(own_log, headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    assert client.get(own_log).status_code == 403  # the session, too
+    enrol(app, patient, tick)
+    assert api.get(own_log, headers={"Authorization": f"Bearer {token}"}).status_code == 200
