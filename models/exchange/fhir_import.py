@@ -236,8 +236,9 @@ def plan(db, patient, raw, *, limit=MAX_BUNDLE_BYTES, max_bytes):
     for number, raw_entry in enumerate(raw_entries, start=1):
         entry, found = _entry(number, raw_entry)
         entries.append(entry)
+        where = f"entry {number} ({entry.label})" if entry.resource_type else f"entry {number}"
         if found:
-            bad.append(f"entry {number} ({entry.label}): {'; '.join(found)}")
+            bad.append(f"{where}: {'; '.join(found)}")
             continue
         if entry.outcome == EMPTY:
             continue
@@ -248,7 +249,7 @@ def plan(db, patient, raw, *, limit=MAX_BUNDLE_BYTES, max_bytes):
         try:
             _describe(entry, people, max_bytes)
         except InvalidInput as exc:
-            bad.append(f"entry {number} ({entry.label}): {exc.message}")
+            bad.append(f"{where}: {exc.message}")
             continue
         digest = hashlib.sha256(entry.data).hexdigest()
         if digest in attached or digest in in_this_bundle:
