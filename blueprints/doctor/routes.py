@@ -3,7 +3,7 @@ write and amend records, request access, and break the glass in an emergency."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints import clinical
+from blueprints import clinical, fhir_download
 from blueprints.clinical_forms import (ConfirmForm, EmergencyForm, EnteredInErrorForm, FilesForm,
                                        PatientSearchForm, RequestAccessForm, prefill,
                                        record_form_class, record_values)
@@ -74,6 +74,14 @@ def patient_summary(patient_id):
     person = require_patient(db, patient_id)
     return render_template("doctor/summary.html", patient=person, summary=summary.for_reader(
         db, clinical.data_key(), _me(), person["human_id"]))
+
+
+@bp.route("/patients/<patient_id>/export.fhir.json")
+@roles_required(users.DOCTOR)
+def patient_export_fhir(patient_id):
+    """What the patient allows me to read now, as a FHIR R4 Bundle; each record a sealed read."""
+    person = require_patient(get_db(), patient_id)
+    return fhir_download.bundle_download(_me(), person["human_id"])
 
 
 @bp.route("/patients/<patient_id>/records/new/<type_name>", methods=["GET", "POST"])

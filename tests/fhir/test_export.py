@@ -1,0 +1,119 @@
+"""The FHIR exports through the pages: the patient's whole Bundle, a doctor's export of what
+the patient allows them (each record a sealed read), and the refusal with nothing sealed."""
+import base64
+import json
+
+from models.clinical import records
+from models.consent import workflow as consent
+from models.exchange import fhir_records
+from models.storage.db import get_db
+from tests.fhir.validation import check_bundle
+from tests.records.world import PDF, SECRET, VALID, upload, world  # noqa: F401
+
+EVERY_TYPE = ("general", "diagnosis", "prescription", "lab_report", "imaging", "allergy",
+              "immunization", "note", "discharge_summary")
+
+
+def _resources(bundle):
+    return [entry["resource"] for entry in bundle.get("entry", [])]
+
+
+def _ids(bundle, kind=None):
+    return {f"{r['resourceType']}/{r['id']}" for r in _resources(bundle)
+            if kind is None or r["resourceType"] == kind}
+
+
+def _expected(world, docs):
+    """The references each record's current version maps to (the mapping's own answer)."""
+    with world.app.app_context():
+        db = get_db()
+        current = [records.versions(db, doc["record_id"], projection=None)[0] for doc in docs]
+    return {ref for doc in current for ref in fhir_records.references(doc)}
+
+
+def _download(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype == "application/fhir+json"
+    assert "attachment" in response.headers["Content-Disposition"]
+    return json.loads(response.get_data(as_text=True))
+
+
+def _reads(world):
+    return world.count("ledger_blocks", {"kind": "record.read"})
+
+
+def test_the_patients_bundle_holds_every_record_and_validates(world, client, auth):
+    written = [world.write(world.doctor, type_name) for type_name in EVERY_TYPE]
+    with world.app.app_context():
+        amended = records.amend(get_db(), world.key, author=world.doctor,
+                                record_id=written[-2]["record_id"], version=1,
+                                raw=dict(VALID["note"], title="Second"), max_bytes=10**6)
+    written.append(world.write(world.patient, "patient_provided", uploads=[upload(PDF)]))
+    world.grant(world.colleague["human_id"])
+    elsewhere = world.write(world.doctor, "allergy", patient=world.other_patient)
+    auth.login(world.colleague["username"])
+    client.get(f"/doctor/records/{written[0]['record_id']}/v1")  # one read for the log
+    auth.logout()
+
+    auth.login(world.patient["username"])
+    bundle = _download(client, "/patient/export.fhir.json")
+    check_bundle(bundle)
+    assert bundle["type"] == "collection" and bundle["timestamp"] and bundle["identifier"]
+    assert all(entry["fullUrl"].startswith("http://localhost/fhir/r4/") for entry in bundle["entry"])
+    assert _expected(world, written) <= _ids(bundle)
+    assert f"Patient/{world.patient['human_id']}" in _ids(bundle)
+    assert f"Practitioner/{world.doctor['human_id']}" in _ids(bundle)
+    # a Provenance per record version: ten records, one of them amended once
+    assert len(_ids(bundle, "Provenance")) == len(written) + 1 and amended["version"] == 2
+    assert len(_ids(bundle, "Consent")) == 1 and len(_ids(bundle, "AuditEvent")) == 1
+    assert base64.b64encode(PDF).decode() in json.dumps(bundle)  # the file itself, embedded
+    assert not _expected(world, [elsewhere]) & _ids(bundle)  # another patient's record
+    assert len(_ids(bundle)) == len(bundle["entry"])  # each resource once
+
+
+def test_a_doctor_exports_exactly_what_the_grant_covers_each_a_sealed_read(world, client, auth):
+    covered = [world.write(world.doctor, "diagnosis"), world.write(world.doctor, "allergy")]
+    hidden = [world.write(world.doctor, "note"), world.write(world.doctor, "prescription"),
+              world.write(world.patient, "patient_provided", uploads=[upload(PDF)])]
+    world.grant(world.colleague["human_id"], scope_kind=consent.TYPES,
+                types=["diagnosis", "allergy"])
+    world.grant(world.outsider["human_id"])  # someone else's grant: not in the export
+    before = _reads(world)
+    auth.login(world.colleague["username"])
+    bundle = _download(client, f"/doctor/patients/{world.patient['human_id']}/export.fhir.json")
+    check_bundle(bundle)
+    clinical = {ref for ref in _ids(bundle)
+                if ref.split("/")[0] not in ("Patient", "Practitioner", "Organization",
+                                             "Provenance", "Consent")}
+    assert clinical == _expected(world, covered)
+    assert not clinical & _expected(world, hidden)
+    assert len(_ids(bundle, "Provenance")) == len(covered)
+    assert len(_ids(bundle, "Consent")) == 1 and not _ids(bundle, "AuditEvent")
+    assert _reads(world) - before == len(covered)
+    with world.app.app_context():
+        logged = list(get_db().record_reads.find({"viewer_id": world.colleague["human_id"]}))
+    assert sorted(entry["record_id"] for entry in logged) == sorted(d["record_id"] for d in covered)
+    assert {entry["item"] for entry in logged} == {"FHIR export"}
+    assert all(entry["sealed_height"] is not None for entry in logged)
+
+
+def test_a_doctor_without_a_grant_gets_403_and_nothing_is_sealed(world, client, auth):
+    world.write(world.doctor, "diagnosis")
+    blocks, reads = world.count("ledger_blocks"), world.count("record_reads")
+    auth.login(world.outsider["username"])
+    response = client.get(f"/doctor/patients/{world.patient['human_id']}/export.fhir.json")
+    assert response.status_code == 403
+    assert SECRET["diagnosis"] not in response.get_data(as_text=True)
+    assert (world.count("ledger_blocks"), world.count("record_reads")) == (blocks, reads)
+    assert client.get("/patient/export.fhir.json").status_code == 403  # not the patient's page
+
+
+def test_a_one_time_grant_is_not_used_up_by_an_export(world, client, auth):
+    world.write(world.doctor, "diagnosis")
+    world.grant(world.colleague["human_id"], one_time=True)
+    auth.login(world.colleague["username"])
+    response = client.get(f"/doctor/patients/{world.patient['human_id']}/export.fhir.json")
+    assert response.status_code == 403
+    assert world.count("record_reads") == 0
+    assert world.count("grants", {"state": consent.APPROVED}) == 1
