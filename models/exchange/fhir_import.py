@@ -17,6 +17,7 @@ from models.clinical import records
 from models.core import record_types
 from models.core.errors import InvalidInput, TooLarge
 from models.exchange import fhir_import_rules as rules
+from models.exchange import fhir_json
 from models.exchange import fhir_import_text as text
 from models.storage import attachments
 
@@ -63,7 +64,7 @@ class Result:
         return sum(1 for entry in self.entries if entry.outcome == outcome)
 
 
-# Reading JSON exactly ----------------------------------------------------------------------
+# Reading JSON strictly ----------------------------------------------------------------------
 
 def _no_duplicate_keys(pairs):
     found = {}
@@ -98,25 +99,6 @@ def parse(raw, limit=MAX_BUNDLE_BYTES):
         raise _bad("The JSON is nested too deeply to be a FHIR Bundle.") from None
     except ValueError as exc:
         raise _bad(f"The file is not valid JSON ({exc}).") from None
-
-
-def dumps(value, indent=""):
-    """JSON text with every number exactly as it was read (json.dumps would write 72.50 as
-    72.5), keys in their order, two-space indents."""
-    inner = indent + "  "
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = (f"{inner}{json.dumps(name, ensure_ascii=False)}: {dumps(item, inner)}"
-                 for name, item in value.items())
-        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        return "[\n" + ",\n".join(inner + dumps(item, inner) for item in value) + f"\n{indent}]"
-    if isinstance(value, Decimal):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _bad(message):
@@ -283,7 +265,7 @@ def _describe(entry, people, max_bytes):
     if note:
         entry.notes.append(note)
     entry.title = text.title(entry.resource)
-    entry.data = (dumps(entry.resource) + "\n").encode("utf-8")
+    entry.data = (fhir_json.dumps(entry.resource, indent=2) + "\n").encode("utf-8")
     spec = record_types.get(record_types.PATIENT_PROVIDED)
     spec.clean(_values(entry), has_files=True)
     attachments.check([_upload(entry)], max_bytes)
