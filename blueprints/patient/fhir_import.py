@@ -1,15 +1,16 @@
-"""The patient's FHIR import: upload a Bundle, see what became of every entry."""
-from flask import current_app, render_template, request
+"""The patient's FHIR import (upload a Bundle, see what became of every entry) and their
+International Patient Summary shaped document."""
+from flask import Response, current_app, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SubmitField
 
-from blueprints import clinical
+from blueprints import clinical, fhir_download
 from blueprints.form_errors import submitted
 from blueprints.guards import roles_required
 from blueprints.patient import bp
-from models.exchange import fhir_import
+from models.exchange import fhir_import, fhir_json, fhir_summary
 from models.people import users
 from models.storage.db import get_db
 
@@ -48,3 +49,14 @@ def fhir_import_page():
                                    outcomes=fhir_import)
     return render_template("patient/fhir_import.html", form=form,
                            limit=bundle_limit(), max_entries=fhir_import.MAX_ENTRIES), status
+
+
+@bp.route("/summary.ips.json")
+@roles_required(users.PATIENT)
+def fhir_summary_download():
+    document = fhir_summary.document(get_db(), clinical.data_key(), current_user.doc,
+                                     base=fhir_download.base_url())
+    return Response(fhir_json.dumps(document, indent=2), mimetype=fhir_download.MEDIA_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="'
+                             f'{current_user.human_id}-summary.json"',
+                             "Cache-Control": "no-store"})
