@@ -28,7 +28,7 @@ from models.consent import access
 from models.consent import workflow as consent
 from models.core import clock, ids
 from models.core.errors import DomainError, Forbidden
-from models.exchange import fhir_care, fhir_ledger, fhir_people, fhir_records
+from models.exchange import fhir_care, fhir_json, fhir_ledger, fhir_people, fhir_records
 from models.people import organizations, users
 from models.people.patients import require_patient
 from models.storage import attachments, authority
@@ -103,17 +103,21 @@ def _everything(db, key, patient, versions, embed_files, people=None):
         data = records.data_of(key, current)
         for resource in fhir_records.resources_for_version(current, data, files=files):
             yield from people.with_referenced(resource)
-        del data, files
+        del files
         for doc in history:
-            yield from people.with_referenced(_provenance(doc))
-    for grant in consent.grants_for_patient(db, me):
-        yield from people.with_referenced(fhir_ledger.consent_resource(grant))
+            if doc is not current:  # an older version: its values say which resources it had
+                authority.require("records", doc)
+            values = data if doc is current else records.data_of(key, doc)
+            yield from _provenances(db, doc, people, values)
+    now = clock.now_ms()
+    for grant in consent.grants_for_patient(db, me, now):
+        yield from people.with_referenced(fhir_ledger.consent_resource(grant, now))
     for entry in _reads(db, me):
         yield from people.with_referenced(fhir_ledger.audit_event_resource(entry))
     for appt in appointments.for_patient(db, me):
-        yield from people.with_referenced(fhir_care.appointment_resource(appt))
+        yield from people.with_referenced(fhir_care.appointment_resource(appt, show_reason=True))
     for stay in admissions.stays_of(db, me):
-        yield from people.with_referenced(fhir_care.encounter_resource(stay))
+        yield from people.with_referenced(fhir_care.encounter_resource(stay, show_reason=True))
 
 
 def _for_reader(db, key, viewer, patient, ctx, readable):
@@ -128,15 +132,18 @@ def _for_reader(db, key, viewer, patient, ctx, readable):
         data = records.data_of(key, doc)
         for resource in fhir_records.resources_for_version(doc, data):
             yield from people.with_referenced(resource)
-        del data
-        yield from people.with_referenced(_provenance(doc))
+        yield from _provenances(db, doc, people, data)
     for grant in ctx.grants:
         if consent.is_active(grant, ctx.now):
-            yield from people.with_referenced(fhir_ledger.consent_resource(grant))
+            yield from people.with_referenced(fhir_ledger.consent_resource(grant, ctx.now))
 
 
-def _provenance(doc):
-    return fhir_ledger.provenance_resource(doc, fhir_records.references(doc))
+def _provenances(db, doc, people, data):
+    """A version's Provenance (its write, and its marking in error if it was), each naming
+    its ledger block (height, leaf hash) and the version's resources."""
+    targets = [ref.split("/_history/")[0] for ref in fhir_records.references(doc, data)]
+    for resource in fhir_ledger.provenance_resources(db, doc, targets):
+        yield from people.with_referenced(resource)
 
 
 def _files(db, key, doc):
@@ -225,7 +232,7 @@ def collection_bundle(resources, *, base=None, bundle_id=None, timestamp=None):
 
 
 def _dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return fhir_json.dumps(value)  # exact decimals, compact
 
 
 # Bulk NDJSON ---------------------------------------------------------------------------------

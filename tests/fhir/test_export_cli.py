@@ -3,6 +3,7 @@ export sealed once (counts and the SHA-256 of what was written), no read sealed 
 import hashlib
 import json
 
+from models.exchange import fhir_json
 from tests.fhir.validation import check_bundle, check_resource
 from tests.records.world import PDF, upload, world  # noqa: F401
 
@@ -16,7 +17,7 @@ def test_the_cli_writes_a_valid_bundle_and_seals_the_export(world, runner):
     world.write(world.patient, "patient_provided", uploads=[upload(PDF)])
     result = runner.invoke(args=["fhir", "export", world.patient["human_id"].lower()])
     assert result.exit_code == 0, result.output
-    bundle = json.loads(result.stdout)
+    bundle = fhir_json.loads(result.stdout)
     check_bundle(bundle)
     kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
     assert kinds[0] == "Patient" and "Observation" in kinds and "DocumentReference" in kinds
@@ -51,7 +52,7 @@ def test_bulk_export_writes_ndjson_lines_that_each_validate(world, runner, tmp_p
         lines = data.decode().splitlines()
         assert len(lines) == item["count"]
         for line in lines:
-            resource = json.loads(line)
+            resource = fhir_json.loads(line)
             assert resource["resourceType"] == item["type"]
             check_resource(resource)
             key = f"{resource['resourceType']}/{resource['id']}"
