@@ -40,6 +40,7 @@ class Entry:
     resource_id: str = ""
     outcome: str = ""
     record_id: str = ""
+    record_version: int = 1
     title: str = ""
     notes: list = field(default_factory=list)
     resource: dict = None
@@ -197,12 +198,12 @@ class _People:
 
 
 def _already_attached(db, patient_id):
-    """{sha256: record id} of the files on the patient's current documents."""
+    """{sha256: (record id, version)} of the files on the patient's current documents."""
     found = {}
     for doc in records.for_patient(db, patient_id):
         if doc["status"] == records.FINAL and doc["author_id"] == patient_id:
             for meta in doc["attachments"]:
-                found.setdefault(meta["sha256"], doc["record_id"])
+                found.setdefault(meta["sha256"], (doc["record_id"], doc["version"]))
     return found
 
 
@@ -236,7 +237,7 @@ def plan(db, patient, raw, *, limit=MAX_BUNDLE_BYTES, max_bytes):
         digest = hashlib.sha256(entry.data).hexdigest()
         if digest in attached or digest in in_this_bundle:
             entry.outcome = ALREADY
-            entry.record_id = attached.get(digest, "")
+            entry.record_id, entry.record_version = attached.get(digest, ("", 1))
             if not entry.record_id:
                 entry.notes.append(f"The same resource as entry {in_this_bundle[digest]}.")
             continue
@@ -253,6 +254,8 @@ def plan(db, patient, raw, *, limit=MAX_BUNDLE_BYTES, max_bytes):
 def _not_clinical_note(resource_type):
     if resource_type == "Patient":
         return "Who the Bundle is about; your own details stay as registered here."
+    if resource_type == "Bundle":
+        return "A Bundle inside the Bundle: upload it on its own to import its entries."
     if resource_type in ("Consent", "Provenance", "AuditEvent"):
         return (f"A {resource_type} from another system grants or proves nothing here; "
                 "MedLedger keeps its own sealed ones.")

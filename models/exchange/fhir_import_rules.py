@@ -40,14 +40,15 @@ TerminologyCapabilities TestReport TestScript ValueSet VerificationResult Vision
 NOT_CLINICAL = frozenset("""
 Patient Practitioner PractitionerRole Organization OrganizationAffiliation Location Endpoint
 HealthcareService RelatedPerson Person Group Provenance AuditEvent Consent OperationOutcome
-MessageHeader Subscription Parameters Bundle Binary Linkage Schedule Slot
+MessageHeader Subscription Parameters Bundle Linkage Schedule Slot
 CapabilityStatement TerminologyCapabilities StructureDefinition StructureMap ValueSet CodeSystem
 ConceptMap NamingSystem OperationDefinition SearchParameter CompartmentDefinition
 ImplementationGuide GraphDefinition MessageDefinition ExampleScenario TestScript TestReport
 """.split())
 """Types that describe people, places, the exchange itself or the FHIR server's conformance:
 reported on the result page but not made into records. Who the patient is stays as registered
-here; a Provenance, AuditEvent or Consent from another system proves and grants nothing here."""
+here; a Provenance, AuditEvent or Consent from another system proves and grants nothing here.
+A Binary is kept (a DocumentReference's content may live in one)."""
 
 BUNDLE_TYPES = ("document", "message", "transaction", "transaction-response", "batch",
                 "batch-response", "history", "searchset", "collection")

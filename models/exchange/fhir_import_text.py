@@ -112,7 +112,8 @@ def value_text(value):
     if set(value) <= {"start", "end"}:  # Period
         return f"{value.get('start', '…')} to {value.get('end', '…')}"
     return ", ".join(f"{name}: {value_text(item)}" for name, item in value.items()
-                     if not name.startswith(("_", "extension", "modifierExtension", "id"))
+                     if name not in ("id", "extension", "modifierExtension")
+                     and not name.startswith("_")
                      and item not in (None, "", [], {}))
 
 

@@ -251,3 +251,18 @@ def test_every_resource_type_the_import_describes_is_an_r4_type():
     assert set(fhir_import_rules.REQUIRED) <= fhir_import_rules.R4_RESOURCE_TYPES
     assert fhir_import_rules.NOT_CLINICAL <= fhir_import_rules.R4_RESOURCE_TYPES
     assert len(fhir_import_rules.R4_RESOURCE_TYPES) == 146
+
+
+def test_a_binary_is_kept_a_nested_bundle_and_a_bare_request_are_listed(app, signed_in):
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Binary", "id": "pdf-1", "contentType": "application/pdf",
+                      "data": "JVBERi0xLjQK"}, "request": {"method": "POST", "url": "Binary"}},
+        {"resource": {"resourceType": "Bundle", "type": "collection"},
+         "request": {"method": "POST", "url": "Bundle"}},
+        {"request": {"method": "DELETE", "url": "Observation/old-1"}},
+    ]}
+    page = upload(signed_in, as_bytes(bundle)).text
+    assert outcomes(page) == ["imported", "not-clinical", "empty"]
+    assert "upload it on its own to import its entries" in page
+    assert "The entry carries no resource" in page
+    assert written(app)[0] == 1
