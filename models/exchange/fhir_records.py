@@ -134,7 +134,9 @@ def _files(doc, files):
 
 
 def _quantity(value, vital):
-    return {"value": Decimal(str(value)), "unit": vital.unit_display, "system": codes.UCUM,
+    """Integers stay integers; decimals come from their fixed-point strings, never a float."""
+    number = value if isinstance(value, int) else Decimal(value)
+    return {"value": number, "unit": vital.unit_display, "system": codes.UCUM,
             "code": vital.unit}
 
 
