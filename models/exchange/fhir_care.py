@@ -8,9 +8,11 @@ decided by the care models' own rules, e.g. admissions.sees_reason), never by de
 from models.care import admission_rules, admissions, appointments
 from models.core.clock import ts
 from models.exchange import fhir_codes as codes
-from models.exchange import fhir_people
-from models.exchange.fhir_ledger import ledger_extension
+from models.exchange import fhir_ledger, fhir_people
 
+_THO = "http://terminology.hl7.org/CodeSystem/"
+DISCHARGE_DISPOSITION_SYSTEM = _THO + "discharge-disposition"
+LOCATION_PHYSICAL_TYPE = _THO + "location-physical-type"
 ENCOUNTER_STATUS = {admissions.ADMITTED: "in-progress", admissions.DISCHARGED: "finished",
                     admissions.ENTERED_IN_ERROR: "entered-in-error"}
 DISCHARGE_DISPOSITION = {"home": ("home", "Home"),
@@ -21,11 +23,6 @@ DISCHARGE_DISPOSITION = {"home": ("home", "Home"),
 """admission_rules.DESTINATIONS as HL7 discharge-disposition codes."""
 UNTIMED = (appointments.PROPOSED, appointments.CANCELLED)
 """The only statuses FHIR lets an Appointment have without start and end (invariant app-3)."""
-
-
-def _evidence(doc):
-    height = doc.get("sealed_height")
-    return [ledger_extension(height)] if height is not None else []
 
 
 def _reason(text):
@@ -47,17 +44,15 @@ def appointment_resource(appt, *, show_reason=False):
     parties = appt.get("participants") or {}
     resource = {
         "resourceType": "Appointment", "id": appt["appointment_id"],
-        "extension": _evidence(appt),
-        "identifier": [{"system": codes.APPOINTMENT_ID_SYSTEM, "value": appt["appointment_id"]}],
+        "extension": fhir_ledger.ledger_evidence(appt.get("sealed_height")),
+        "identifier": [{"system": codes.APPOINTMENT_ID, "value": appt["appointment_id"]}],
         "status": appointment_status(appt),
         "created": ts(appt["created_at"]),
         "participant": [
-            {"actor": dict(fhir_people.patient_ref(appt["patient_id"]),
-                           display=appt.get("patient_name") or appt["patient_id"]),
+            {"actor": fhir_people.patient_ref(appt["patient_id"], appt.get("patient_name")),
              "required": "required",
              "status": parties.get(appointments.PATIENT, appointments.NEEDS_ACTION)},
-            {"actor": dict(fhir_people.practitioner_ref(appt["doctor_id"]),
-                           display=appt.get("doctor_name") or appt["doctor_id"]),
+            {"actor": fhir_people.practitioner_ref(appt["doctor_id"], appt.get("doctor_name")),
              "required": "required",
              "status": parties.get(appointments.DOCTOR, appointments.NEEDS_ACTION)},
         ],
@@ -79,7 +74,7 @@ def appointment_resource(appt, *, show_reason=False):
 def _bed(ward, bed, start, end, current):
     return {"location": {"display": f"Ward {ward}, bed {bed}"},
             "status": "active" if current else "completed",
-            "physicalType": {"coding": [{"system": codes.LOCATION_PHYSICAL_TYPE, "code": "bd",
+            "physicalType": {"coding": [{"system": LOCATION_PHYSICAL_TYPE, "code": "bd",
                                          "display": "Bed"}]},
             "period": dict({"start": ts(start)}, **({"end": ts(end)} if end else {}))}
 
@@ -105,17 +100,16 @@ def encounter_resource(admission, *, show_reason=False):
     end = out.get("at")
     resource = {
         "resourceType": "Encounter", "id": doc["admission_id"],
-        "extension": _evidence(doc),
-        "identifier": [{"system": codes.ADMISSION_ID_SYSTEM, "value": doc["admission_id"]}],
+        "extension": fhir_ledger.ledger_evidence(doc.get("sealed_height")),
+        "identifier": [{"system": codes.ADMISSION_ID, "value": doc["admission_id"]}],
         "status": ENCOUNTER_STATUS[doc["status"]],
-        "class": {"system": codes.V3_ACT_CODE, "code": "IMP", "display": "inpatient encounter"},
-        "subject": dict(fhir_people.patient_ref(doc["patient_id"]),
-                        display=doc.get("patient_name") or doc["patient_id"]),
+        "class": {"system": fhir_ledger.V3_ACT_CODE, "code": "IMP",
+                  "display": "inpatient encounter"},
+        "subject": fhir_people.patient_ref(doc["patient_id"], doc.get("patient_name")),
         "participant": [{
-            "type": [{"coding": [{"system": codes.V3_PARTICIPATION_TYPE, "code": "ATND",
+            "type": [{"coding": [{"system": fhir_ledger.V3_PARTICIPATION_TYPE, "code": "ATND",
                                   "display": "attender"}]}],
-            "individual": dict(fhir_people.practitioner_ref(doc["attending"]),
-                               display=doc.get("attending_name") or doc["attending"])}],
+            "individual": fhir_people.practitioner_ref(doc["attending"], doc.get("attending_name"))}],
         "period": dict({"start": ts(doc["admitted_at"])}, **({"end": ts(end)} if end else {})),
         "location": _beds(doc, end),
         "serviceProvider": fhir_people.organization_ref(doc["org_id"]),
@@ -123,7 +117,7 @@ def encounter_resource(admission, *, show_reason=False):
     if out.get("destination"):
         code, display = DISCHARGE_DISPOSITION[out["destination"]]
         resource["hospitalization"] = {"dischargeDisposition": {
-            "coding": [{"system": codes.DISCHARGE_DISPOSITION, "code": code, "display": display}],
+            "coding": [{"system": DISCHARGE_DISPOSITION_SYSTEM, "code": code, "display": display}],
             "text": admission_rules.DESTINATION_LABELS[out["destination"]]}}
     if show_reason and doc.get("reason"):
         resource["reasonCode"] = _reason(doc["reason"])

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from models.care import appointments
-from models.exchange import fhir_care
-from models.exchange import fhir_codes as codes
+from models.exchange import fhir_care, fhir_ledger
+from models.sealing.seam import store_for
+from models.storage.db import get_db
 from tests.care import support
 from tests.care.admission_world import ward, world  # noqa: F401
 from tests.fhir.validation import check_resource
@@ -26,6 +27,10 @@ def as_encounter(doc, **flags):
     resource = fhir_care.encounter_resource(doc, **flags)
     check_resource(resource)
     return resource
+
+
+def block_at(app, height):
+    return store_for(get_db(app)).get_block(height)
 
 
 def parties(resource):
@@ -49,7 +54,10 @@ def test_a_booking_is_proposed_then_booked_with_its_times_and_answers(ward):
     booked = as_appointment(support.act(w, appt, w.doctor, "accepted"))
     assert booked["status"] == "booked"
     assert parties(booked) == {"Patient": "accepted", "Practitioner": "accepted"}
-    assert booked["extension"][0]["url"] == codes.LEDGER_BLOCK_EXTENSION
+    assert booked["extension"] == [fhir_ledger.ledger_extension(appt["sealed_height"])]
+    block = block_at(w.app, appt["sealed_height"])
+    assert (block["kind"], block["subject"]) == (
+        "appointment.requested", {"appointment": appt["appointment_id"]})
 
 
 def test_the_reason_appears_only_for_a_viewer_who_may_read_it(ward):
@@ -130,6 +138,8 @@ def test_a_current_stay_is_an_inpatient_encounter_in_progress(ward):
     [bed] = resource["location"]
     assert (bed["location"]["display"], bed["status"]) == ("Ward North, bed 4", "active")
     assert "hospitalization" not in resource
+    assert resource["extension"] == [fhir_ledger.ledger_extension(doc["sealed_height"])]
+    assert block_at(w.app, doc["sealed_height"])["kind"] == "admission.admitted"
     assert "Wobblethrum" not in repr(resource)
     assert as_encounter(doc, show_reason=True)["reasonCode"] == [
         {"text": "Chest pain and Wobblethrum"}]
@@ -151,7 +161,7 @@ def test_a_discharged_stay_is_finished_with_its_beds_and_disposition(ward):
     assert second["period"] == {"start": move_at, "end": resource["period"]["end"]}
     assert {bed["status"] for bed in resource["location"]} == {"completed"}
     disposition = resource["hospitalization"]["dischargeDisposition"]
-    assert disposition["coding"][0] == {"system": codes.DISCHARGE_DISPOSITION, "code": "snf",
+    assert disposition["coding"][0] == {"system": fhir_care.DISCHARGE_DISPOSITION_SYSTEM, "code": "snf",
                                         "display": "Skilled nursing facility"}
     assert disposition["text"] == "Care or nursing facility"
 

@@ -21,7 +21,7 @@ from tests.records.world import VALID, world  # noqa: F401
 
 def ledger(resource):
     """{sub-extension: value} of the resource's ledger block extension."""
-    [found] = [ext for ext in resource["extension"] if ext["url"] == codes.LEDGER_BLOCK_EXTENSION]
+    [found] = [ext for ext in resource["extension"] if ext["url"] == fhir_ledger.LEDGER_BLOCK_EXTENSION]
     return {part["url"]: next(value for key, value in part.items() if key.startswith("value"))
             for part in found["extension"]}
 
@@ -60,7 +60,7 @@ def test_a_grant_of_chosen_types_is_an_active_consent_with_its_period_and_actor(
     assert actor["reference"]["reference"] == f"Practitioner/{world.colleague['human_id']}"
     assert actor["role"]["coding"][0]["code"] == "IRCP"
     assert [c["code"] for c in provision["class"]] == ["diagnosis", "general"]
-    assert {c["system"] for c in provision["class"]} == {codes.RECORD_TYPE_SYSTEM}
+    assert {c["system"] for c in provision["class"]} == {fhir_ledger.RECORD_TYPE_SYSTEM}
     assert "data" not in provision
     assert provision["purpose"][0]["code"] == "TREAT"
     assert ledger(resource) == {"height": grant_of(world, grant["grant_id"])["sealed_height"]}
@@ -74,7 +74,7 @@ def test_named_records_are_provision_data_and_all_types_restrict_nothing(world):
     everything = world.grant(world.outsider["human_id"])
     provision = as_consent(world, named["grant_id"])["provision"]
     assert provision["data"] == [{"meaning": "instance", "reference": {"identifier": {
-        "system": codes.RECORD_ID_SYSTEM, "value": record["record_id"]}}}]
+        "system": codes.RECORD_ID, "value": record["record_id"]}}}]
     assert provision["actor"][0]["reference"]["reference"] == \
         f"Organization/{world.pharmacy['human_id']}"
     whole = as_consent(world, everything["grant_id"])["provision"]
@@ -119,14 +119,14 @@ def test_a_one_time_grant_is_noted_and_names_the_record_it_was_used_for(world):
     once = world.grant(world.colleague["human_id"], one_time=True)
     resource = as_consent(world, once["grant_id"])
     assert resource["status"] == "active"
-    assert {"url": codes.ONE_TIME_EXTENSION, "valueBoolean": True} in resource["extension"]
+    assert {"url": fhir_ledger.ONE_TIME_EXTENSION, "valueBoolean": True} in resource["extension"]
     with world.app.app_context():
         reading.read_version(get_db(), world.colleague, record["record_id"], 1)
     used = as_consent(world, once["grant_id"])
     assert grant_of(world, once["grant_id"])["state"] == "used"
     assert used["status"] == "inactive"
-    assert {"url": codes.USED_FOR_EXTENSION, "valueIdentifier": {
-        "system": codes.RECORD_ID_SYSTEM, "value": record["record_id"]}} in used["extension"]
+    assert {"url": fhir_ledger.USED_FOR_EXTENSION, "valueIdentifier": {
+        "system": codes.RECORD_ID, "value": record["record_id"]}} in used["extension"]
 
 
 def test_a_grant_still_waiting_for_its_block_is_only_proposed(world):
@@ -137,7 +137,7 @@ def test_a_grant_still_waiting_for_its_block_is_only_proposed(world):
     check_resource(resource)
     assert resource["status"] == "proposed"
     assert not [ext for ext in resource["extension"]
-                if ext["url"] == codes.LEDGER_BLOCK_EXTENSION]
+                if ext["url"] == fhir_ledger.LEDGER_BLOCK_EXTENSION]
 
 
 # AuditEvent -------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_a_sealed_read_is_a_balp_patient_read_audit_event(world):
     [entry] = _reads(world)
     resource = fhir_ledger.audit_event_resource(entry)
     check_resource(resource)
-    assert resource["meta"]["profile"] == [codes.BALP_PATIENT_READ]
+    assert "meta" not in resource  # the BALP shape, without claiming its profile
     assert (resource["type"]["code"], resource["subtype"][0]["code"], resource["action"],
             resource["outcome"]) == ("rest", "read", "R", "0")
     assert resource["recorded"] == fhir_ledger.ts(entry["at"])
@@ -163,18 +163,26 @@ def test_a_sealed_read_is_a_balp_patient_read_audit_event(world):
     assert reader["who"]["reference"] == f"Practitioner/{world.colleague['human_id']}"
     assert reader["role"][0]["coding"][0]["code"] == "doctor"
     assert reader["policy"] == [f"Consent/{grant['grant_id']}"]
-    assert [a["requestor"] for a in resource["agent"]] == [True, False]
-    assert resource["agent"][1]["who"]["reference"] == \
+    assert [a["requestor"] for a in resource["agent"]] == [True, False, False]
+    server = resource["agent"][1]
+    assert (server["type"]["coding"][0]["code"], server["who"]["display"]) == \
+        ("110153", "MedLedger")
+    assert resource["agent"][2]["who"]["reference"] == \
         f"Organization/{world.hospital_a['human_id']}"
     assert resource["source"]["observer"]["display"] == "MedLedger"
     patient, target = resource["entity"]
     assert (patient["role"]["code"], patient["what"]["reference"]) == \
         ("1", f"Patient/{world.patient['human_id']}")
     assert target["role"]["code"] == "4"
-    assert target["what"]["reference"] == f"Condition/{record['record_id']}/_history/1"
-    assert target["what"]["reference"].rsplit("/_history", 1)[0] in \
-        fhir_records.references(record)
+    assert target["what"] == {
+        "identifier": {"system": codes.RECORD_VERSION, "value": f"{record['record_id']}/1"},
+        "display": f"{record['record_id']} v1"}
     assert resource["purposeOfEvent"][0]["coding"][0]["code"] == "grant"
+    targets = fhir_records.references(record)
+    with_targets = fhir_ledger.audit_event_resource(entry, targets)
+    check_resource(with_targets)
+    assert [e["what"]["reference"] for e in with_targets["entity"][1:]] == \
+        [f"Condition/{record['record_id']}/_history/1"] == targets
     height = ledger(resource)["height"]
     assert height == entry["sealed_height"]
     block = block_at(world.app, height)
@@ -198,7 +206,7 @@ def test_an_emergency_read_says_emergency_treatment_and_names_the_file_read(worl
     codes_of = [c["code"] for c in resource["purposeOfEvent"][0]["coding"]]
     assert codes_of == ["emergency", "ETREAT"]
     assert resource["agent"][0]["policy"] == [
-        f"{codes.EMERGENCY_ID_SYSTEM}/{case['emergency_id']}"]
+        f"{fhir_ledger.EMERGENCY_ID}/{case['emergency_id']}"]
     assert resource["entity"][1]["description"] == "file scan.pdf"
 
 
@@ -208,9 +216,13 @@ def _version(world, record_id, version):
     return world.find_one("records", {"record_id": record_id, "version": version})
 
 
+def _targets(world, doc):
+    return fhir_records.references(doc, records.data_of(world.key, doc))
+
+
 def _provenances(world, doc):
     with world.app.app_context():
-        found = fhir_ledger.provenance_resources(get_db(), doc, fhir_records.references(doc))
+        found = fhir_ledger.provenance_resources(get_db(), doc, _targets(world, doc))
     for resource in found:
         check_resource(resource)
     return found
@@ -230,11 +242,12 @@ def test_a_provenance_carries_the_height_and_leaf_hash_the_receipt_shows(world):
     assert evidence == {"height": receipt["block"]["height"], "kind": "record.amended",
                         "leafHash": receipt["block"]["hash"]}
     assert provenance["activity"]["coding"][0]["code"] == "UPDATE"
-    targets = fhir_records.references(doc)
-    assert [t["reference"] for t in provenance["target"]] == \
-        [f"{reference}/_history/2" for reference in targets]
+    targets = _targets(world, doc)
+    assert len(targets) > 1  # one Observation per measurement
+    assert [t["reference"] for t in provenance["target"]] == targets
+    assert all(target.endswith("/_history/2") for target in targets)
     assert [e["what"]["reference"] for e in provenance["entity"]] == \
-        [f"{reference}/_history/1" for reference in targets]
+        [target.replace("/_history/2", "/_history/1") for target in targets]
     assert {e["role"] for e in provenance["entity"]} == {"revision"}
     [author] = provenance["agent"]
     assert author["who"]["reference"] == f"Practitioner/{world.doctor['human_id']}"
@@ -266,31 +279,38 @@ def test_a_block_of_another_version_makes_no_provenance(world):
     one = world.write(world.doctor, "general")
     other = world.write(world.doctor, "general")
     with pytest.raises(Conflict):
-        fhir_ledger.provenance_resource(one, fhir_records.references(one),
+        fhir_ledger.provenance_resource(one, _targets(world, one),
                                         block_at(world.app, other["sealed_height"]))
 
 
 # MedicationDispense -----------------------------------------------------------------------
 
-def test_a_dispensed_prescription_is_a_medication_dispense(world):
+def test_a_dispensing_is_a_medication_dispense_with_its_own_provenance(world):
     prescription = world.write(world.doctor, "prescription")
     world.grant(world.pharmacy["human_id"], "types", types=["prescription"])
     with world.app.app_context():
-        dispensed = pharmacy.dispense(get_db(), pharmacist=world.pharmacist,
-                                      record_id=prescription["record_id"], version=1)
-        data = records.data_of(world.key, dispensed)
+        pharmacy.dispense(get_db(), pharmacist=world.pharmacist,
+                          record_id=prescription["record_id"], version=1)
     doc = _version(world, prescription["record_id"], 1)
-    resource = fhir_ledger.medication_dispense_resource(doc, data)
-    check_resource(resource)
-    assert resource["status"] == "completed"
-    assert resource["medicationCodeableConcept"]["text"] == "Quorvaxolin 250 mg"
-    assert resource["subject"]["reference"] == f"Patient/{world.patient['human_id']}"
-    assert [p["actor"]["reference"] for p in resource["performer"]] == [
+    resources = fhir_records.resources_for_version(doc, records.data_of(world.key, doc))
+    [dispense] = [r for r in resources if r["resourceType"] == "MedicationDispense"]
+    check_resource(dispense)
+    assert dispense["status"] == "completed"
+    assert dispense["whenHandedOver"] == fhir_ledger.ts(doc["dispense"]["at"])
+    assert [p["actor"]["reference"] for p in dispense["performer"]] == [
         f"Practitioner/{world.pharmacist['human_id']}",
         f"Organization/{world.pharmacy['human_id']}"]
-    assert resource["authorizingPrescription"] == [
-        {"reference": f"MedicationRequest/{prescription['record_id']}/_history/1"}]
-    assert resource["whenHandedOver"] == fhir_ledger.ts(doc["dispense"]["at"])
-    assert resource["quantity"]["value"] == 20 and resource["daysSupply"]["value"] == 10
-    block = block_at(world.app, ledger(resource)["height"])
-    assert block["kind"] == pharmacy.DISPENSED_KIND
+    written, dispensed = _provenances(world, doc)
+    assert [t["reference"] for t in written["target"]] == \
+        [f"MedicationRequest/{doc['record_id']}/_history/1"]
+    assert [t["reference"] for t in dispensed["target"]] == \
+        [f"MedicationDispense/{dispense['id']}/_history/1"]
+    assert dispensed["id"] == f"{doc['record_id']}-v1-dispense"
+    assert dispensed["activity"]["coding"][0]["code"] == "CREATE"
+    assert dispensed["agent"][0]["who"]["reference"] == \
+        f"Practitioner/{world.pharmacist['human_id']}"
+    assert dispensed["agent"][0]["onBehalfOf"]["reference"] == \
+        f"Organization/{world.pharmacy['human_id']}"
+    block = block_at(world.app, doc["dispense"]["sealed_height"])
+    assert ledger(dispensed) == {"height": block["height"], "kind": pharmacy.DISPENSED_KIND,
+                                 "leafHash": block["hash"]}
