@@ -48,7 +48,8 @@ def fhir_import_page():
             return render_template("patient/fhir_import_result.html", result=result,
                                    outcomes=fhir_import)
     return render_template("patient/fhir_import.html", form=form,
-                           limit=bundle_limit(), max_entries=fhir_import.MAX_ENTRIES), status
+                           limit=bundle_limit(), max_entries=fhir_import.MAX_ENTRIES,
+                           max_writes=fhir_import.MAX_WRITES), status
 
 
 @bp.route("/summary.ips.json")

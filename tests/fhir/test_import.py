@@ -239,12 +239,26 @@ def test_the_dashboard_links_to_the_import(signed_in):
     assert f'href="{URL}"' in signed_in.get("/patient/").text
 
 
-def test_entries_past_the_limit_are_refused_before_anything_is_read(app, signed_in):
-    bundle = sample()
-    bundle["entry"] = bundle["entry"] * (fhir_import.MAX_ENTRIES // len(bundle["entry"]) + 1)
-    response = upload(signed_in, as_bytes(bundle))
-    assert response.status_code == 400 and f"at most {fhir_import.MAX_ENTRIES}" in response.text
+def test_entries_past_the_limit_are_refused_before_anything_is_written(app, signed_in,
+                                                                     monkeypatch):
+    monkeypatch.setattr(fhir_import, "MAX_ENTRIES", 11)
+    response = upload(signed_in, as_bytes(sample()))
+    assert response.status_code == 400 and "import at most 11 at a time" in response.text
     assert written(app) == (0, 0, written(app)[2])
+
+
+def test_past_the_writes_of_one_upload_the_rest_wait_for_the_same_file_again(app, signed_in,
+                                                                             monkeypatch):
+    monkeypatch.setattr(fhir_import, "MAX_WRITES", 4)
+    first = upload(signed_in, as_bytes(sample())).text
+    assert outcomes(first).count("imported") == 4 and outcomes(first).count("later") == 5
+    assert "5 more entries wait" in first and written(app)[0] == 4
+    second = upload(signed_in, as_bytes(sample())).text
+    assert (outcomes(second).count("already-imported"), outcomes(second).count("imported"),
+            outcomes(second).count("later")) == (4, 4, 1)
+    third = upload(signed_in, as_bytes(sample())).text
+    assert outcomes(third).count("imported") == 1 and "more entries wait" not in third
+    assert written(app)[0] == 9
 
 
 def test_every_resource_type_the_import_describes_is_an_r4_type():
