@@ -132,7 +132,7 @@ def _bundle_entries(bundle):
     if not entries:
         raise _bad("The Bundle has no entries: there is nothing to import.")
     if len(entries) > MAX_ENTRIES:
-        raise _bad(f"The Bundle has {len(entries)} entries; import at most {MAX_ENTRIES} at a "
+        raise _bad(f"The Bundle has {len(entries)} entries; upload at most {MAX_ENTRIES} at a "
                    "time.")
     return entries
 

@@ -243,7 +243,7 @@ def test_entries_past_the_limit_are_refused_before_anything_is_written(app, sign
                                                                      monkeypatch):
     monkeypatch.setattr(fhir_import, "MAX_ENTRIES", 11)
     response = upload(signed_in, as_bytes(sample()))
-    assert response.status_code == 400 and "import at most 11 at a time" in response.text
+    assert response.status_code == 400 and "upload at most 11 at a time" in response.text
     assert written(app) == (0, 0, written(app)[2])
 
 
