@@ -57,9 +57,9 @@ def patient_resource(patient_doc):
     resource = _person("Patient", codes.PATIENT_ID, patient_doc)
     telecom = []
     if profile.get("phone"):
-        telecom.append({"system": "phone", "value": profile["phone"], "use": "mobile"})
+        telecom.append({"system": "phone", "value": profile["phone"]})
     if profile.get("email"):
-        telecom.append({"system": "email", "value": profile["email"], "use": "home"})
+        telecom.append({"system": "email", "value": profile["email"]})
     if telecom:
         resource["telecom"] = telecom
     if profile.get("sex") in ("female", "male", "other", "unknown"):

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from models.clinical import records
 from models.core import record_types as types
-from models.core.clock import ts
+from models.core.clock import as_utc, ts
 from models.exchange import fhir_codes as codes
 from models.exchange.fhir_people import organization_ref, patient_ref, person_ref, \
     practitioner_ref
@@ -60,7 +60,7 @@ def _last_updated(doc):
     """When this version last changed: written, or marked in error / dispensed / cancelled."""
     moments = [doc["created_at"]] + [(doc.get(part) or {}).get("at")
                                      for part in ("error", "dispense", "rx_cancel")]
-    return ts(max(moment for moment in moments if moment))
+    return ts(max(as_utc(moment) for moment in moments if moment))
 
 
 def _meta(doc, profile=None):
@@ -106,7 +106,7 @@ def _written_at(doc):
 
 def _data_attachment(text, title, doc):
     data = text.encode("utf-8")
-    return {"contentType": "text/plain; charset=utf-8", "language": "en",
+    return {"contentType": "text/plain; charset=utf-8",
             "data": base64.b64encode(data).decode("ascii"), "size": len(data),
             "hash": base64.b64encode(hashlib.sha1(data).digest()).decode("ascii"),
             "title": title, "creation": _written_at(doc)}
@@ -246,8 +246,7 @@ def _medication_request(doc, data, files):
     resource = _base("MedicationRequest", doc["record_id"], doc)
     dosage_text = f"{data['dose']}, {data['frequency']}, {data['route']}"
     dosage = {"sequence": 1, "text": dosage_text, "route": _route(data["route"]),
-              "timing": {"code": {"text": data["frequency"]}},
-              "doseAndRate": [{"doseQuantity": {"unit": data["dose"]}}]}
+              "timing": {"code": {"text": data["frequency"]}}}
     if data.get("instructions"):
         dosage["patientInstruction"] = data["instructions"]
     resource.update({

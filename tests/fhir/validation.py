@@ -19,6 +19,7 @@ import hashlib
 import json
 import pathlib
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -27,11 +28,40 @@ import jsonschema
 import pydantic
 from fhir.resources.R4B import get_fhir_model_class
 
-from models.exchange import fhir_codes as codes
 from models.exchange import fhir_json
 
 SCHEMA_PATH = pathlib.Path(__file__).with_name("schema") / "fhir.schema.json.gz"
 ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+# The vital-signs rules, spelled out here from the R4 spec (observation-vitalsigns.html) on
+# purpose and NOT imported from models.exchange.fhir_codes: a wrong code there must fail here.
+LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+_SD = "http://hl7.org/fhir/StructureDefinition/"
+VITALSIGNS_PROFILE = _SD + "vitalsigns"
+
+
+@dataclass(frozen=True)
+class Vital:
+    loinc: str
+    name: str
+    profile: str
+    unit: str = ""  # the UCUM code; none for the blood-pressure panel
+
+
+VITALS = {vital.loinc: vital for vital in (
+    Vital("29463-7", "body weight", _SD + "bodyweight", "kg"),
+    Vital("8302-2", "body height", _SD + "bodyheight", "cm"),
+    Vital("39156-5", "BMI", _SD + "bmi", "kg/m2"),
+    Vital("85354-9", "blood pressure panel", _SD + "bp"),
+    Vital("8867-4", "heart rate", _SD + "heartrate", "/min"),
+    Vital("8310-5", "body temperature", _SD + "bodytemp", "Cel"),
+    Vital("2708-6", "oxygen saturation", _SD + "oxygensat", "%"),
+)}
+BLOOD_PRESSURE = VITALS["85354-9"]
+BP_COMPONENTS = {"8480-6": Vital("8480-6", "systolic", _SD + "bp", "mm[Hg]"),
+                 "8462-4": Vital("8462-4", "diastolic", _SD + "bp", "mm[Hg]")}
 
 
 @lru_cache(maxsize=None)
@@ -153,7 +183,7 @@ def _codings(concept):
 
 
 def _has_category(resource, code):
-    return any((codes.OBSERVATION_CATEGORY, code) in _codings(concept)
+    return any((OBSERVATION_CATEGORY, code) in _codings(concept)
                for concept in resource.get("category", []))
 
 
@@ -163,8 +193,8 @@ def _quantity_problems(where, quantity, unit):
         return [f"{where}: vital sign without valueQuantity"]
     if not isinstance(quantity.get("value"), (int, Decimal)):
         problems.append(f"{where}: value must be a number")
-    if quantity.get("system") != codes.UCUM:
-        problems.append(f"{where}: unit system must be UCUM ({codes.UCUM})")
+    if quantity.get("system") != UCUM:
+        problems.append(f"{where}: unit system must be UCUM ({UCUM})")
     if quantity.get("code") != unit:
         problems.append(f"{where}: UCUM unit must be {unit!r}, not {quantity.get('code')!r}")
     if not quantity.get("unit"):
@@ -174,13 +204,13 @@ def _quantity_problems(where, quantity, unit):
 
 def _vital_problems(resource):
     """The R4 vital-signs profile, for any Observation with a vital-sign code or category."""
-    loincs = [code for system, code in _codings(resource.get("code")) if system == codes.LOINC]
-    vitals = [codes.VITALS[code] for code in loincs if code in codes.VITALS]
-    flagged = _has_category(resource, codes.VITAL_SIGNS)
+    loincs = [code for system, code in _codings(resource.get("code")) if system == LOINC]
+    vitals = [VITALS[code] for code in loincs if code in VITALS]
+    flagged = _has_category(resource, "vital-signs")
     profiles = (resource.get("meta") or {}).get("profile", [])
-    claimed = [vital for vital in codes.VITALS.values() if vital.profile in profiles]
+    claimed = [vital for vital in VITALS.values() if vital.profile in profiles]
     if not vitals and not flagged and not claimed \
-            and codes.VITALSIGNS_PROFILE not in profiles:
+            and VITALSIGNS_PROFILE not in profiles:
         return []
     problems = []
     for vital in claimed:
@@ -189,27 +219,27 @@ def _vital_problems(resource):
                             f"the code holds {loincs or 'none'}")
     if not flagged:
         problems.append("vital signs: category must hold vital-signs "
-                        f"({codes.OBSERVATION_CATEGORY})")
+                        f"({OBSERVATION_CATEGORY})")
     if not vitals:
         return problems + [f"vital signs: code must be one of the vital-sign LOINC codes "
-                           f"{sorted(codes.VITALS)}, not {loincs or 'none'}"]
+                           f"{sorted(VITALS)}, not {loincs or 'none'}"]
     vital = vitals[0]
     if not str((resource.get("subject") or {}).get("reference", "")).startswith("Patient/"):
         problems.append("vital signs: subject must reference a Patient")
     if not (resource.get("effectiveDateTime") or resource.get("effectivePeriod")):
         problems.append("vital signs: effectiveDateTime or effectivePeriod is required")
-    if profiles and not {vital.profile, codes.VITALSIGNS_PROFILE} & set(profiles):
+    if profiles and not {vital.profile, VITALSIGNS_PROFILE} & set(profiles):
         problems.append(f"vital signs: meta.profile {profiles} does not name {vital.profile}")
     absent = "dataAbsentReason" in resource
-    if vital is codes.BLOOD_PRESSURE:
+    if vital is BLOOD_PRESSURE:
         parts = {}
         for component in resource.get("component", []):
             for system, code in _codings(component.get("code")):
-                if system == codes.LOINC and code in codes.BP_COMPONENTS:
+                if system == LOINC and code in BP_COMPONENTS:
                     parts[code] = component
-        for code, part in codes.BP_COMPONENTS.items():
+        for code, part in BP_COMPONENTS.items():
             if code not in parts:
-                problems.append(f"vital signs: blood pressure needs the {part.display} "
+                problems.append(f"vital signs: blood pressure needs the {part.name} "
                                 f"component (LOINC {code})")
             elif "dataAbsentReason" not in parts[code]:
                 problems += _quantity_problems(f"vital signs: component {code}",
@@ -217,7 +247,7 @@ def _vital_problems(resource):
         if any(key.startswith("value") for key in resource):
             problems.append("vital signs: the blood pressure panel has no value of its own")
     elif not absent:
-        problems += _quantity_problems(f"vital signs: {vital.display}",
+        problems += _quantity_problems(f"vital signs: {vital.name}",
                                        resource.get("valueQuantity"), vital.unit)
     return problems
 
@@ -246,8 +276,7 @@ def _invariant_problems(resource):
                 and not clinical:
             problems.append("ait-1: clinicalStatus is required unless entered-in-error")
         if kind == "Condition" and "entered-in-error" not in verification and not clinical \
-                and any(("http://terminology.hl7.org/CodeSystem/condition-category",
-                         "problem-list-item") in _codings(c) for c in resource.get("category", [])):
+                and any((CONDITION_CATEGORY, "problem-list-item") in _codings(c) for c in resource.get("category", [])):
             problems.append("con-3: a problem-list item needs a clinicalStatus")
         if kind == "Condition" and any(key.startswith("abatement") for key in resource) \
                 and not _status_code(resource.get("clinicalStatus")) & {
