@@ -48,30 +48,36 @@ def patient_resources(db, key, viewer, patient_id, *, embed_files=None):
     """An iterator of the FHIR resources `viewer` may export about the patient.
 
     `viewer` None is the operator (the CLI: everything, no read sealed here; the caller seals
-    the export once). Who may export is decided here, before the first resource: a doctor who
-    may read none of the patient's records gets Forbidden with nothing sealed. File bytes are
+    the export once). Who may export is decided here, before the first resource: a doctor (or
+    any reader role, e.g. a pharmacist through the API's $everything: the decision limits them
+    to their types) who may read none of the patient's records gets Forbidden with nothing
+    sealed. File bytes are
     embedded for the patient's own export (and the operator's, unless `embed_files=False`),
     never for a doctor's (each file stays one sealed read of its own, from the record page).
     """
     patient = require_patient(db, patient_id)
     own = viewer is None or (viewer["role"] == users.PATIENT
                              and viewer["human_id"] == patient["human_id"])
-    if viewer is not None and viewer["role"] != users.DOCTOR and not own:
-        raise Forbidden("Only the patient and their doctors export these records.")
-    versions = _versions(db, patient["human_id"])
-    if own:
+    if viewer is not None and viewer["role"] not in access.READER_ROLES and not own:
+        raise Forbidden("Only the patient and those they share records with export them.")
+    if own:  # every envelope checked before the first byte: a forged one fails the export
+        versions = _versions(db, patient["human_id"], authentic_only=True)
         return _everything(db, key, patient, versions, embed_files is not False)
+    versions = _versions(db, patient["human_id"])  # the decision refuses a forged envelope
     ctx, readable = _readable(db, viewer, patient["human_id"], versions)
     if not readable:
         raise Forbidden("This patient has not allowed you to read any of their records.")
     return _for_reader(db, key, viewer, patient, ctx, readable)
 
 
-def _versions(db, patient_id):
+def _versions(db, patient_id, authentic_only=False):
     """{record id: [its versions, oldest first]} of one patient (ciphertext, no values), in
-    record order: one indexed query, sorted here (a patient's records are a bounded list)."""
+    record order: one indexed query, sorted here (a patient's records are a bounded list).
+    `authentic_only`: Unauthentic (403) if any envelope fails its authority check."""
     found = {}
     for doc in db.records.find({"patient_id": patient_id}):
+        if authentic_only:
+            authority.require("records", doc)
         found.setdefault(doc["record_id"], []).append(doc)
     ordered = {}
     for record_id in sorted(found, key=ids.record_number):
@@ -98,15 +104,12 @@ def _everything(db, key, patient, versions, embed_files, people=None):
     yield from people.with_referenced(fhir_people.patient_resource(patient))
     for history in versions.values():
         current = history[-1]
-        authority.require("records", current)
         files = _files(db, key, current) if embed_files else None
         data = records.data_of(key, current)
         for resource in fhir_records.resources_for_version(current, data, files=files):
             yield from people.with_referenced(resource)
         del files
-        for doc in history:
-            if doc is not current:  # an older version: its values say which resources it had
-                authority.require("records", doc)
+        for doc in history:  # an older version's values say which resources it had
             values = data if doc is current else records.data_of(key, doc)
             yield from _provenances(db, doc, people, values)
     now = clock.now_ms()
@@ -297,8 +300,8 @@ def export_all(db, key, directory, *, patient_ids=None, progress=None):
     try:
         for patient_id in patient_ids if patient_ids is not None else all_patient_ids(db):
             patient = require_patient(db, patient_id)
-            for resource in _everything(db, key, patient, _versions(db, patient_id), False,
-                                        people):
+            versions = _versions(db, patient_id, authentic_only=True)
+            for resource in _everything(db, key, patient, versions, False, people):
                 writer.write(resource)
             patients += 1
             if progress:

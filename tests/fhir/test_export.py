@@ -5,7 +5,8 @@ import json
 
 from models.clinical import records
 from models.consent import workflow as consent
-from models.exchange import fhir_json, fhir_records
+from models.core.errors import Forbidden
+from models.exchange import fhir_export, fhir_json, fhir_records
 from models.storage.db import get_db
 from tests.fhir.validation import check_bundle
 from tests.records.world import PDF, SECRET, VALID, upload, world  # noqa: F401
@@ -58,6 +59,7 @@ def test_the_patients_bundle_holds_every_record_and_validates(world, client, aut
     auth.logout()
 
     auth.login(world.patient["username"])
+    assert 'data-testid="download-fhir"' in client.get("/patient/").get_data(as_text=True)
     bundle = _download(client, "/patient/export.fhir.json")
     check_bundle(bundle)
     assert bundle["type"] == "collection" and bundle["timestamp"] and bundle["identifier"]
@@ -82,6 +84,8 @@ def test_a_doctor_exports_exactly_what_the_grant_covers_each_a_sealed_read(world
     world.grant(world.outsider["human_id"])  # someone else's grant: not in the export
     before = _reads(world)
     auth.login(world.colleague["username"])
+    page = client.get(f"/doctor/patients/{world.patient['human_id']}").get_data(as_text=True)
+    assert 'data-testid="export-fhir"' in page
     bundle = _download(client, f"/doctor/patients/{world.patient['human_id']}/export.fhir.json")
     check_bundle(bundle)
     clinical = {ref for ref in _ids(bundle)
@@ -103,6 +107,8 @@ def test_a_doctor_without_a_grant_gets_403_and_nothing_is_sealed(world, client, 
     world.write(world.doctor, "diagnosis")
     blocks, reads = world.count("ledger_blocks"), world.count("record_reads")
     auth.login(world.outsider["username"])
+    page = client.get(f"/doctor/patients/{world.patient['human_id']}").get_data(as_text=True)
+    assert 'data-testid="export-fhir"' not in page
     response = client.get(f"/doctor/patients/{world.patient['human_id']}/export.fhir.json")
     assert response.status_code == 403
     assert SECRET["diagnosis"] not in response.get_data(as_text=True)
@@ -118,3 +124,33 @@ def test_a_one_time_grant_is_not_used_up_by_an_export(world, client, auth):
     assert response.status_code == 403
     assert world.count("record_reads") == 0
     assert world.count("grants", {"state": consent.APPROVED}) == 1
+
+
+def test_a_forged_envelope_fails_the_patients_export_before_any_byte(world, client, auth):
+    doc = world.write(world.doctor, "diagnosis")
+    with world.app.app_context():  # an insider moves the record to another author
+        get_db().records.update_one({"_id": doc["_id"]},
+                                    {"$set": {"author_id": world.outsider["human_id"]}})
+    auth.login(world.patient["username"])
+    response = client.get("/patient/export.fhir.json")
+    assert response.status_code == 403
+    assert SECRET["diagnosis"] not in response.get_data(as_text=True)
+
+
+def test_a_pharmacist_gets_the_prescriptions_a_grant_covers_and_no_one_else_a_thing(world):
+    rx = world.write(world.doctor, "prescription")
+    world.write(world.doctor, "diagnosis")
+    world.grant(world.pharmacy["human_id"])  # all types, to the pharmacy
+    with world.app.app_context():
+        db = get_db()
+        found = list(fhir_export.patient_resources(db, world.key, world.pharmacist,
+                                                   world.patient["human_id"]))
+        for stranger in (world.admin, world.auditor, world.other_patient):
+            try:
+                fhir_export.patient_resources(db, world.key, stranger, world.patient["human_id"])
+            except Forbidden:
+                continue
+            raise AssertionError(f"{stranger['role']} was not refused")
+    clinical = {f"{r['resourceType']}/{r['id']}" for r in found
+                if r["resourceType"] in ("MedicationRequest", "Condition")}
+    assert clinical == _expected(world, [rx])
