@@ -5,7 +5,7 @@ Pure mappings over the documents models/care keeps. The reason for an appointmen
 is clinical: it appears only when the caller says the viewer may read it (`show_reason`,
 decided by the care models' own rules, e.g. admissions.sees_reason), never by default.
 """
-from models.care import admission_rules, admissions, appointments
+from models.care import admission_rules, admission_seals, admissions, appointments
 from models.core.clock import ts
 from models.exchange import fhir_codes as codes
 from models.exchange import fhir_ledger, fhir_people
@@ -21,6 +21,12 @@ DISCHARGE_DISPOSITION = {"home": ("home", "Home"),
                          "against_advice": ("aadvice", "Left against advice"),
                          "deceased": ("exp", "Expired"), "other": ("oth", "Other")}
 """admission_rules.DESTINATIONS as HL7 discharge-disposition codes."""
+STAY_EVENTS = (("discharged", admission_seals.DISCHARGED_KIND),
+               ("entered_in_error", admission_seals.ERROR_KIND),
+               ("transferred", admission_seals.TRANSFERRED_KIND),
+               ("admitted", admission_seals.ADMITTED_KIND))
+"""The blocks that set what an Encounter shows, newest first (the summary's link is the
+discharge summary's, not the stay's)."""
 UNTIMED = (appointments.PROPOSED, appointments.CANCELLED)
 """The only statuses FHIR lets an Appointment have without start and end (invariant app-3)."""
 
@@ -44,7 +50,9 @@ def appointment_resource(appt, *, show_reason=False):
     parties = appt.get("participants") or {}
     resource = {
         "resourceType": "Appointment", "id": appt["appointment_id"],
-        "extension": fhir_ledger.ledger_evidence(appt.get("sealed_height")),
+        "extension": fhir_ledger.latest_seal(appt, [
+            (entry["action"], appointments.BY_ACTION[entry["action"]].kind)
+            for entry in reversed(appt.get("history") or [])]),
         "identifier": [{"system": codes.APPOINTMENT_ID, "value": appt["appointment_id"]}],
         "status": appointment_status(appt),
         "created": ts(appt["created_at"]),
@@ -100,7 +108,7 @@ def encounter_resource(admission, *, show_reason=False):
     end = out.get("at")
     resource = {
         "resourceType": "Encounter", "id": doc["admission_id"],
-        "extension": fhir_ledger.ledger_evidence(doc.get("sealed_height")),
+        "extension": fhir_ledger.latest_seal(doc, STAY_EVENTS),
         "identifier": [{"system": codes.ADMISSION_ID, "value": doc["admission_id"]}],
         "status": ENCOUNTER_STATUS[doc["status"]],
         "class": {"system": fhir_ledger.V3_ACT_CODE, "code": "IMP",
@@ -109,7 +117,8 @@ def encounter_resource(admission, *, show_reason=False):
         "participant": [{
             "type": [{"coding": [{"system": fhir_ledger.V3_PARTICIPATION_TYPE, "code": "ATND",
                                   "display": "attender"}]}],
-            "individual": fhir_people.practitioner_ref(doc["attending"], doc.get("attending_name"))}],
+            "individual": fhir_people.practitioner_ref(doc["attending"],
+                                                       doc.get("attending_name"))}],
         "period": dict({"start": ts(doc["admitted_at"])}, **({"end": ts(end)} if end else {})),
         "location": _beds(doc, end),
         "serviceProvider": fhir_people.organization_ref(doc["org_id"]),

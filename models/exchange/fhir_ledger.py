@@ -8,7 +8,7 @@ Provenance also the block's RFC 6962 leaf hash, the very `block.hash` a receipt 
 FHIR consumer can check the resource against a receipt or the public chain without trusting
 the export. The record resources themselves (MedicationDispense included) are fhir_records'.
 """
-from models.clinical import pharmacy, records
+from models.clinical import audit_trail, pharmacy, records
 from models.consent import access
 from models.consent import workflow as consent
 from models.core.clock import now_ms, ts
@@ -37,7 +37,8 @@ ROLE_SYSTEM = _CS + "role"
 EMERGENCY_ID = "http://medledger.local/fhir/sid/emergency-id"
 MEDLEDGER_OBSERVER = "medledger"
 DEVICE_ID = "http://medledger.local/fhir/sid/device"
-BALP_PATIENT_READ = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"
+BALP_PATIENT_READ = ("https://profiles.ihe.net/ITI/BALP/StructureDefinition/"
+                     "IHE.BasicAudit.PatientRead")
 """The profile whose shape an AuditEvent follows; not claimed in meta.profile (see
 audit_event_resource)."""
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
@@ -78,19 +79,24 @@ V3_DISPLAY = {"TREAT": "treatment", "ETREAT": "Emergency Treatment", "HPAYMT": "
 
 # Ledger evidence --------------------------------------------------------------------------
 
-def ledger_extension(height, block=None):
-    """The block that sealed a change: its height, and (given the block) its kind and its
+def ledger_extension(height, kind, leaf_hash=None):
+    """The block that sealed a change: its height and kind, and (read from the block) its
     leaf hash in the log tree (= receipt["block"]["hash"], see docs/ledger.md §3 and §5)."""
-    parts = [{"url": "height", "valueInteger": height}]
-    if block is not None:
-        parts += [{"url": "kind", "valueString": block["kind"]},
-                  {"url": "leafHash", "valueString": block["hash"]}]
+    parts = [{"url": "height", "valueInteger": height}, {"url": "kind", "valueString": kind}]
+    if leaf_hash is not None:
+        parts.append({"url": "leafHash", "valueString": leaf_hash})
     return {"url": LEDGER_BLOCK_EXTENSION, "extension": parts}
 
 
-def ledger_evidence(height):
-    """The ledger extension of a document's sealing height (none while its block is pending)."""
-    return [ledger_extension(height)] if height is not None else []
+def latest_seal(doc, events):
+    """[the ledger extension] of the newest sealed block among `events` ((event, kind) pairs,
+    newest first; the document keeps each event's height at `seals.<event>.height`): the
+    block that sealed the state the resource shows. [] if none is sealed yet."""
+    for event, kind in events:
+        height = ((doc.get("seals") or {}).get(event) or {}).get("height")
+        if height is not None:
+            return [ledger_extension(height, kind)]
+    return []
 
 
 def _coding(system, code, display=None):
@@ -135,6 +141,14 @@ def _scope_provision(scope, provision):
     return provision
 
 
+def _grant_events(grant):
+    """How the grant ended (if it did), then how it began."""
+    created = consent.grant_kind(grant)
+    ended = [(grant["state"], f"access.{grant['state']}")] if grant["state"] in GRANT_STATUS \
+        else []
+    return ended + [(created.rsplit(".", 1)[1], created)]
+
+
 def consent_resource(grant, now=None):
     """A grant (models.consent.workflow) as a FHIR R4 Consent; `now` (default: now) decides
     whether an approved grant is still active or already expired."""
@@ -154,7 +168,7 @@ def consent_resource(grant, now=None):
             "system": codes.RECORD_ID, "value": grant["used_record"]}})
     return {
         "resourceType": "Consent", "id": grant["grant_id"],
-        "extension": extension + ledger_evidence(grant.get("sealed_height")),
+        "extension": extension + latest_seal(grant, _grant_events(grant)),
         "identifier": [{"system": codes.GRANT_ID, "value": grant["grant_id"]}],
         "status": consent_status(grant, now),
         "scope": _concept(CONSENT_SCOPE, "patient-privacy", "Privacy Consent"),
@@ -167,14 +181,18 @@ def consent_resource(grant, now=None):
     }
 
 
+def version_identifier(record_id, version):
+    """One record version as an Identifier (`PAT-000001-R3/2`)."""
+    return {"system": codes.RECORD_VERSION, "value": f"{record_id}/{version}"}
+
+
 # AuditEvent (IHE BALP PatientRead) --------------------------------------------------------
 
 def _read_targets(entry, targets):
     """The record version read: one versioned reference per resource it maps to when the
     caller knows them (fhir_records.references: vitals need the values), each with the
     version's identifier; else the identifier alone (no guessed resource id)."""
-    identifier = {"system": codes.RECORD_VERSION,
-                  "value": f"{entry['record_id']}/{entry['version']}"}
+    identifier = version_identifier(entry["record_id"], entry["version"])
     if not targets:
         return [{"identifier": identifier,
                  "display": f"{entry['record_id']} v{entry['version']}"}]
@@ -238,9 +256,8 @@ def audit_event_resource(read_entry, targets=None):
     if entry.get("item"):
         for entity in read:
             entity["description"] = entry["item"]
-    return {
+    resource = {
         "resourceType": "AuditEvent", "id": f"read-{entry['_id']}",
-        "extension": ledger_evidence(entry.get("sealed_height")),
         "type": _coding(AUDIT_EVENT_TYPE, "rest", "Restful Operation"),
         "subtype": [_coding(RESTFUL_INTERACTION, "read", "read")],
         "action": "R", "recorded": ts(entry["at"]), "outcome": "0",
@@ -253,6 +270,10 @@ def audit_event_resource(read_entry, targets=None):
                     "type": _coding(AUDIT_ENTITY_TYPE, "1", "Person"),
                     "role": _coding(OBJECT_ROLE, "1", "Patient")}] + read,
     }
+    if entry.get("sealed_height") is not None:  # a read whose block is pending has none yet
+        resource["extension"] = [ledger_extension(entry["sealed_height"],
+                                                  audit_trail.READ_KIND)]
+    return resource
 
 
 # Provenance -------------------------------------------------------------------------------
@@ -262,69 +283,74 @@ def at_version(reference, version):
     return f"{reference.split('/_history/')[0]}/_history/{version}"
 
 
-def _event(doc, block):
-    """(id suffix, who, their role, when) of the change a block sealed."""
-    kind = block["kind"]
+def _event(doc, kind):
+    """(id suffix, who, their role, on behalf of, when) of the change a block of `kind`
+    sealed (only a version's author marks it entered in error)."""
     if kind == records.ERROR_KIND:
         part = doc.get("error") or {}
-        return "-error", part.get("by"), doc["author_role"], part.get("at")  # the author
+        return "-error", part.get("by"), doc["author_role"], None, part.get("at")
     if kind == pharmacy.DISPENSED_KIND:
         part = doc.get("dispense") or {}
-        return "-dispense", part.get("by"), users.PHARMACIST, part.get("at")
-    return "", doc["author_id"], doc["author_role"], doc["created_at"]
+        return "-dispense", part.get("by"), users.PHARMACIST, part.get("pharmacy"), part.get("at")
+    return "", doc["author_id"], doc["author_role"], doc.get("org_id"), doc["created_at"]
+
+
+def _seals(doc, block):
+    return block.get("subject") == {"record": doc["record_id"], "version": doc["version"]} \
+        and block.get("kind") in ACTIVITY
 
 
 def provenance_resource(doc, targets, block):
     """The Provenance of one sealed change of a record version: `record.created` (CREATE),
-    `record.amended` (UPDATE, the superseded version as `revision` entity),
+    `record.amended` (UPDATE, the superseded version as `revision` entity, by identifier),
     `record.entered_in_error` (NULLIFY) or `record.dispensed` (CREATE of the
     MedicationDispense). `targets` are the version's resources (fhir_records.references);
     `block` the ledger block (see `version_blocks`): its height and leaf hash go in the
-    ledger extension, as a receipt shows them."""
-    subject = {"record": doc["record_id"], "version": doc["version"]}
-    if block.get("subject") != subject or block.get("kind") not in ACTIVITY:
+    ledger extension, as a receipt shows them. Conflict for a block of anything else."""
+    if not _seals(doc, block):
         raise Conflict(f"Block {block.get('height')} does not seal {doc['record_id']} "
                        f"v{doc['version']}.")
-    suffix, who, role, recorded = _event(doc, block)
+    suffix, who, role, organization, recorded = _event(doc, block["kind"])
     activity = ACTIVITY[block["kind"]]
     dispensing = block["kind"] == pharmacy.DISPENSED_KIND
-    wanted = [ref for ref in targets
-              if ref.startswith("MedicationDispense/") == dispensing]
+    wanted = [ref for ref in targets if ref.startswith("MedicationDispense/") == dispensing]
     author = {"type": _concept(PROVENANCE_PARTICIPANT_TYPE, "author", "Author"),
               "who": fhir_people.person_ref(who, role)}
-    organization = (doc.get("dispense") or {}).get("pharmacy") if dispensing \
-        else doc.get("org_id") if suffix == "" else None
     if organization:
         author["onBehalfOf"] = fhir_people.organization_ref(organization)
     resource = {
         "resourceType": "Provenance", "id": f"{doc['record_id']}-v{doc['version']}{suffix}",
-        "extension": [ledger_extension(block["height"], block)],
+        "extension": [ledger_extension(block["height"], block["kind"], block["hash"])],
         "target": [{"reference": at_version(ref, doc["version"])} for ref in wanted],
         "recorded": ts(recorded),
         "activity": _concept(V3_DATA_OPERATION, activity, V3_DISPLAY[activity]),
         "agent": [author],
     }
     if block["kind"] == records.AMENDED_KIND and doc.get("supersedes"):
-        resource["entity"] = [{"role": "revision",
-                               "what": {"reference": at_version(ref, doc["supersedes"])}}
-                              for ref in wanted]
+        # By identifier: the superseded version may have mapped to other resources (a
+        # vitals version without a measurement its successor has), which only its values tell.
+        resource["entity"] = [{"role": "revision", "what": {
+            "identifier": version_identifier(doc["record_id"], doc["supersedes"]),
+            "display": f"{doc['record_id']} v{doc['supersedes']}"}}]
     return resource
 
 
 def version_blocks(db, doc):
     """The blocks a version's Provenances are made for: the one that wrote it, and those
     that marked it entered in error or dispensed. A change still waiting for its block has
-    no Provenance yet (reconcile seals it); a height that holds no block is skipped (the
-    audit names that; an export neither hides nor invents it)."""
+    no Provenance yet (reconcile seals it); a height whose block is missing or seals
+    something else gets none either: the export makes no claim the chain does not back,
+    and the audit reports the mismatch."""
     heights = [doc.get("sealed_height"), (doc.get("error") or {}).get("sealed_height"),
                (doc.get("dispense") or {}).get("sealed_height")]
     store = store_for(db)
     found = (store.get_block(height) for height in heights if height is not None)
-    return [block for block in found if block is not None]
+    return [block for block in found if block is not None and _seals(doc, block)]
 
 
 def provenance_resources(db, doc, targets):
     """Every Provenance of one record version: its write, its marking in error, its
-    dispensing (the targets a block concerns must be among `targets`)."""
+    dispensing (a dispensing whose MedicationDispense is not among `targets`, because the
+    prescription was entered in error, gets none)."""
     found = [provenance_resource(doc, targets, block) for block in version_blocks(db, doc)]
     return [resource for resource in found if resource["target"]]

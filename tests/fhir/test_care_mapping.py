@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from models.care import appointments
+from models.core.clock import ts
 from models.exchange import fhir_care, fhir_ledger
 from models.sealing.seam import store_for
 from models.storage.db import get_db
@@ -48,16 +49,19 @@ def test_a_booking_is_proposed_then_booked_with_its_times_and_answers(ward):
     assert parties(proposed) == {"Patient": "accepted", "Practitioner": "needs-action"}
     assert [p["actor"]["reference"] for p in proposed["participant"]] == [
         f"Patient/{w.patient['human_id']}", f"Practitioner/{w.doctor['human_id']}"]
-    assert proposed["start"] == fhir_care.ts(appt["start"])
-    assert proposed["end"] == fhir_care.ts(appt["start"] + timedelta(minutes=30))
+    assert proposed["start"] == ts(appt["start"])
+    assert proposed["end"] == ts(appt["start"] + timedelta(minutes=30))
     assert proposed["minutesDuration"] == 30
     booked = as_appointment(support.act(w, appt, w.doctor, "accepted"))
     assert booked["status"] == "booked"
     assert parties(booked) == {"Patient": "accepted", "Practitioner": "accepted"}
-    assert booked["extension"] == [fhir_ledger.ledger_extension(appt["sealed_height"])]
-    block = block_at(w.app, appt["sealed_height"])
+    assert proposed["extension"] == [
+        fhir_ledger.ledger_extension(appt["sealed_height"], "appointment.requested")]
+    accepted = support.fresh(w, appt)["seals"]["accepted"]["height"]
+    assert booked["extension"] == [fhir_ledger.ledger_extension(accepted, "appointment.accepted")]
+    block = block_at(w.app, accepted)  # the block that sealed the status shown
     assert (block["kind"], block["subject"]) == (
-        "appointment.requested", {"appointment": appt["appointment_id"]})
+        "appointment.accepted", {"appointment": appt["appointment_id"]})
 
 
 def test_the_reason_appears_only_for_a_viewer_who_may_read_it(ward):
@@ -134,11 +138,12 @@ def test_a_current_stay_is_an_inpatient_encounter_in_progress(ward):
     [attending] = resource["participant"]
     assert attending["type"][0]["coding"][0]["code"] == "ATND"
     assert attending["individual"]["reference"] == f"Practitioner/{w.doctor['human_id']}"
-    assert resource["period"] == {"start": fhir_care.ts(doc["admitted_at"])}
+    assert resource["period"] == {"start": ts(doc["admitted_at"])}
     [bed] = resource["location"]
     assert (bed["location"]["display"], bed["status"]) == ("Ward North, bed 4", "active")
     assert "hospitalization" not in resource
-    assert resource["extension"] == [fhir_ledger.ledger_extension(doc["sealed_height"])]
+    assert resource["extension"] == [
+        fhir_ledger.ledger_extension(doc["sealed_height"], "admission.admitted")]
     assert block_at(w.app, doc["sealed_height"])["kind"] == "admission.admitted"
     assert "Wobblethrum" not in repr(resource)
     assert as_encounter(doc, show_reason=True)["reasonCode"] == [
@@ -151,19 +156,23 @@ def test_a_discharged_stay_is_finished_with_its_beds_and_disposition(ward):
     out = ward.discharge(moved, destination="care_facility")
     resource = as_encounter(out)
     assert resource["status"] == "finished"
-    assert resource["period"] == {"start": fhir_care.ts(out["admitted_at"]),
-                                  "end": fhir_care.ts(out["discharge"]["at"])}
+    assert resource["period"] == {"start": ts(out["admitted_at"]),
+                                  "end": ts(out["discharge"]["at"])}
     first, second = resource["location"]
-    move_at = fhir_care.ts(out["movements"][0]["at"])
+    move_at = ts(out["movements"][0]["at"])
     assert first["location"]["display"] == "Ward North, bed 4"
     assert first["period"] == {"start": resource["period"]["start"], "end": move_at}
     assert second["location"]["display"] == "Ward South, bed 7"
     assert second["period"] == {"start": move_at, "end": resource["period"]["end"]}
     assert {bed["status"] for bed in resource["location"]} == {"completed"}
     disposition = resource["hospitalization"]["dischargeDisposition"]
-    assert disposition["coding"][0] == {"system": fhir_care.DISCHARGE_DISPOSITION_SYSTEM, "code": "snf",
-                                        "display": "Skilled nursing facility"}
+    assert disposition["coding"][0] == {"system": fhir_care.DISCHARGE_DISPOSITION_SYSTEM,
+                                        "code": "snf", "display": "Skilled nursing facility"}
     assert disposition["text"] == "Care or nursing facility"
+    height = ward.fresh(out)["seals"]["discharged"]["height"]
+    assert resource["extension"] == [
+        fhir_ledger.ledger_extension(height, "admission.discharged")]
+    assert block_at(ward.app, height)["subject"] == {"admission": out["admission_id"]}
 
 
 def test_a_stay_entered_in_error_is_an_encounter_entered_in_error(ward):

@@ -9,7 +9,7 @@ import pytest
 from models.clinical import audit_trail, pharmacy, reading, receipts, records
 from models.consent import emergency
 from models.consent import workflow as consent
-from models.core.clock import now_ms
+from models.core.clock import now_ms, ts
 from models.core.errors import Conflict
 from models.exchange import fhir_codes as codes
 from models.exchange import fhir_ledger, fhir_records
@@ -21,7 +21,8 @@ from tests.records.world import VALID, world  # noqa: F401
 
 def ledger(resource):
     """{sub-extension: value} of the resource's ledger block extension."""
-    [found] = [ext for ext in resource["extension"] if ext["url"] == fhir_ledger.LEDGER_BLOCK_EXTENSION]
+    [found] = [ext for ext in resource["extension"]
+               if ext["url"] == fhir_ledger.LEDGER_BLOCK_EXTENSION]
     return {part["url"]: next(value for key, value in part.items() if key.startswith("value"))
             for part in found["extension"]}
 
@@ -54,8 +55,8 @@ def test_a_grant_of_chosen_types_is_an_active_consent_with_its_period_and_actor(
     provision = resource["provision"]
     assert provision["type"] == "permit"
     period = (grant["valid_from"], grant["valid_from"] + timedelta(days=30))
-    assert provision["period"] == {"start": fhir_ledger.ts(period[0]),
-                                   "end": fhir_ledger.ts(period[1])}
+    assert provision["period"] == {"start": ts(period[0]),
+                                   "end": ts(period[1])}
     [actor] = provision["actor"]
     assert actor["reference"]["reference"] == f"Practitioner/{world.colleague['human_id']}"
     assert actor["role"]["coding"][0]["code"] == "IRCP"
@@ -63,7 +64,8 @@ def test_a_grant_of_chosen_types_is_an_active_consent_with_its_period_and_actor(
     assert {c["system"] for c in provision["class"]} == {fhir_ledger.RECORD_TYPE_SYSTEM}
     assert "data" not in provision
     assert provision["purpose"][0]["code"] == "TREAT"
-    assert ledger(resource) == {"height": grant_of(world, grant["grant_id"])["sealed_height"]}
+    assert ledger(resource) == {"height": grant_of(world, grant["grant_id"])["sealed_height"],
+                                "kind": consent.GRANTED_KIND}
     assert block_at(world.app, ledger(resource)["height"])["subject"] == {
         "grant": grant["grant_id"]}
 
@@ -103,6 +105,11 @@ def test_each_grant_state_maps_to_its_consent_status(world):
         ("active", active), ("revoked", revoked), ("lapsed", lapsed), ("once", once),
         ("approved", approved))}
     assert states["revoked"] == "revoked" and statuses["revoked"] == "inactive"
+    ended = ledger(as_consent(world, revoked["grant_id"]))  # the block that ended it
+    assert ended == {"height": grant_of(world, revoked["grant_id"])["seals"]["revoked"]["height"],
+                     "kind": consent.REVOKED_KIND}
+    assert block_at(world.app, ended["height"])["kind"] == consent.REVOKED_KIND
+    assert ledger(as_consent(world, approved["grant_id"]))["kind"] == consent.APPROVED_KIND
     assert states["lapsed"] == "approved"  # nobody noticed the expiry yet
     assert statuses["lapsed"] == "inactive"
     assert statuses["approved"] == "active"
@@ -132,7 +139,7 @@ def test_a_one_time_grant_is_noted_and_names_the_record_it_was_used_for(world):
 def test_a_grant_still_waiting_for_its_block_is_only_proposed(world):
     grant = grant_of(world, world.grant(world.colleague["human_id"])["grant_id"])
     waiting = dict(grant, pending_seals=[{"kind": consent.GRANTED_KIND, "at": now_ms()}],
-                   sealed_height=None)
+                   sealed_height=None, seals={"granted": {"salts": {}, "height": None}})
     resource = fhir_ledger.consent_resource(waiting)
     check_resource(resource)
     assert resource["status"] == "proposed"
@@ -157,7 +164,7 @@ def test_a_sealed_read_is_a_balp_patient_read_audit_event(world):
     assert "meta" not in resource  # the BALP shape, without claiming its profile
     assert (resource["type"]["code"], resource["subtype"][0]["code"], resource["action"],
             resource["outcome"]) == ("rest", "read", "R", "0")
-    assert resource["recorded"] == fhir_ledger.ts(entry["at"])
+    assert resource["recorded"] == ts(entry["at"])
     reader = resource["agent"][0]
     assert reader["requestor"] is True
     assert reader["who"]["reference"] == f"Practitioner/{world.colleague['human_id']}"
@@ -188,6 +195,9 @@ def test_a_sealed_read_is_a_balp_patient_read_audit_event(world):
     block = block_at(world.app, height)
     assert (block["kind"], block["subject"]) == (
         audit_trail.READ_KIND, {"record": record["record_id"], "version": 1})
+    pending = fhir_ledger.audit_event_resource(dict(entry, sealed_height=None))
+    check_resource(pending)
+    assert "extension" not in pending
 
 
 def test_an_emergency_read_says_emergency_treatment_and_names_the_file_read(world):
@@ -246,13 +256,13 @@ def test_a_provenance_carries_the_height_and_leaf_hash_the_receipt_shows(world):
     assert len(targets) > 1  # one Observation per measurement
     assert [t["reference"] for t in provenance["target"]] == targets
     assert all(target.endswith("/_history/2") for target in targets)
-    assert [e["what"]["reference"] for e in provenance["entity"]] == \
-        [target.replace("/_history/2", "/_history/1") for target in targets]
-    assert {e["role"] for e in provenance["entity"]} == {"revision"}
+    assert provenance["entity"] == [{"role": "revision", "what": {
+        "identifier": {"system": codes.RECORD_VERSION, "value": f"{first['record_id']}/1"},
+        "display": f"{first['record_id']} v1"}}]
     [author] = provenance["agent"]
     assert author["who"]["reference"] == f"Practitioner/{world.doctor['human_id']}"
     assert author["onBehalfOf"]["reference"] == f"Organization/{world.hospital_a['human_id']}"
-    assert provenance["recorded"] == fhir_ledger.ts(doc["created_at"])
+    assert provenance["recorded"] == ts(doc["created_at"])
     [created] = _provenances(world, _version(world, first["record_id"], 1))
     assert created["activity"]["coding"][0]["code"] == "CREATE" and "entity" not in created
     assert ledger(created)["height"] == first["sealed_height"] != evidence["height"]
@@ -272,15 +282,18 @@ def test_a_version_entered_in_error_has_a_second_provenance_for_that_block(world
     block = block_at(world.app, doc["error"]["sealed_height"])
     assert ledger(nullified) == {"height": block["height"], "kind": records.ERROR_KIND,
                                  "leafHash": block["hash"]}
-    assert nullified["recorded"] == fhir_ledger.ts(doc["error"]["at"])
+    assert nullified["recorded"] == ts(doc["error"]["at"])
 
 
 def test_a_block_of_another_version_makes_no_provenance(world):
-    one = world.write(world.doctor, "general")
+    one = _version(world, world.write(world.doctor, "general")["record_id"], 1)
     other = world.write(world.doctor, "general")
     with pytest.raises(Conflict):
         fhir_ledger.provenance_resource(one, _targets(world, one),
                                         block_at(world.app, other["sealed_height"]))
+    moved = dict(one, sealed_height=other["sealed_height"])  # a height edited in the database
+    assert _provenances(world, moved) == []
+    assert len(_provenances(world, one)) == 1
 
 
 # MedicationDispense -----------------------------------------------------------------------
@@ -296,7 +309,7 @@ def test_a_dispensing_is_a_medication_dispense_with_its_own_provenance(world):
     [dispense] = [r for r in resources if r["resourceType"] == "MedicationDispense"]
     check_resource(dispense)
     assert dispense["status"] == "completed"
-    assert dispense["whenHandedOver"] == fhir_ledger.ts(doc["dispense"]["at"])
+    assert dispense["whenHandedOver"] == ts(doc["dispense"]["at"])
     assert [p["actor"]["reference"] for p in dispense["performer"]] == [
         f"Practitioner/{world.pharmacist['human_id']}",
         f"Organization/{world.pharmacy['human_id']}"]
