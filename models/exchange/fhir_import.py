@@ -169,20 +169,23 @@ class _People:
                     if isinstance(reference, str):
                         self.by_reference[reference] = resource
 
-    def _names(self, person):
+    @staticmethod
+    def _names(person):
+        """Each of a Patient's names as written ("given family" when it has no text)."""
         names = []
         for name in person.get("name") or []:
             if isinstance(name, dict):
                 written = name.get("text") or " ".join(
                     [str(given) for given in name.get("given") or []] + [str(name.get("family", ""))])
-                names.append(" ".join(str(written).casefold().split()))
+                names.append(" ".join(str(written).split()))
         return names
 
     def _is_me(self, person):
         if any(isinstance(identifier, dict) and identifier.get("value") == self.me
                for identifier in person.get("identifier") or []):
             return True
-        return self.name in self._names(person) and person.get("birthDate") == self.born
+        return self.name in [name.casefold() for name in self._names(person)] and \
+            person.get("birthDate") == self.born
 
     def note(self, resource):
         """A note when the resource is about someone other than the uploader, else None."""
@@ -197,7 +200,7 @@ class _People:
             if person is not None and self._is_me(person):
                 return None
             if person is not None:
-                who = (self._names(person) or [target])[0].title()
+                who = (self._names(person) or [target])[0][:100]
                 return (f"It is about another person ({who}, {target}); it is kept as you "
                         "provided it, as your copy.")
             return (f"It is about {target}, who is not you as far as MedLedger can tell; it is "

@@ -71,3 +71,8 @@ def test_an_empty_section_says_so(world, client):
 def test_only_the_patient_downloads_their_summary(world, client):
     client.post("/login", data={"username": "doctor", "password": "correct horse battery"})
     assert client.get(URL).status_code == 403
+
+
+def test_the_dashboard_links_to_the_summary(world, client):
+    client.post("/login", data={"username": "patient", "password": "correct horse battery"})
+    assert f'href="{URL}"' in client.get("/patient/").text
