@@ -67,9 +67,9 @@ def build(world):
             history.docs[name] = records.mark_entered_in_error(
                 db, user=world.doctor, record_id=history.docs[name]["record_id"], version=1,
                 reason="Wrong patient")
+        prescription = history.docs[types.PRESCRIPTION]["record_id"]
         history.docs[types.PRESCRIPTION] = pharmacy.dispense(
-            db, pharmacist=world.pharmacist, record_id=history.docs[types.PRESCRIPTION]["record_id"],
-            version=1)
+            db, pharmacist=world.pharmacist, record_id=prescription, version=1)
         history.docs["cancelled_prescription"] = records.cancel_prescription(
             db, user=world.doctor, record_id=history.docs["cancelled_prescription"]["record_id"],
             version=1, reason="Allergy found")

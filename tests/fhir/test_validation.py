@@ -67,8 +67,11 @@ def test_correct_resources_pass():
     (lambda r: r.update(colour="red"), "'colour' was unexpected"),
     (lambda r: r.update(note=[]), "empty value"),
     (lambda r: r.update(dataAbsentReason={"text": "not asked"}), "obs-6"),
+    (lambda r: r.update(performer=[{"reference": "Practitioner DOC-1"}]), "is not Type/id"),
+    (lambda r: r.update(performer=[{"reference": "#p1"}]), "ref-1"),
 ], ids=["wrong-loinc", "no-category", "float", "unit", "unit-system", "no-effective",
-        "subject", "status-code", "date", "unknown-element", "empty", "obs-6"])
+        "subject", "status-code", "date", "unknown-element", "empty", "obs-6", "reference",
+        "ref-1"])
 def test_each_planted_mistake_is_named(change, expected):
     assert expected in problems_of(WEIGHT, change)
 
@@ -85,13 +88,14 @@ def test_the_blood_pressure_panel_needs_both_components_in_mm_hg():
 def test_invariants_neither_tool_checks():
     assert "ppc-1" in problems_of(CONSENT, lambda r: r.pop("policyRule"))
     assert "needs a patient" in problems_of(CONSENT, lambda r: r.pop("patient"))
+    tho = "http://terminology.hl7.org/CodeSystem/"
     allergy = {"resourceType": "AllergyIntolerance", "id": "A1",
                "patient": {"reference": "Patient/PAT-000001"},
                "verificationStatus": {"coding": [{
-                   "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                   "system": tho + "allergyintolerance-verification",
                    "code": "entered-in-error"}]},
                "clinicalStatus": {"coding": [{
-                   "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                   "system": tho + "allergyintolerance-clinical",
                    "code": "active"}]}}
     assert "clinicalStatus must be absent" in "\n".join(resource_problems(allergy))
     attachment = {"resourceType": "DocumentReference", "id": "D1", "status": "current",

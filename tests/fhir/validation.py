@@ -32,6 +32,8 @@ from models.exchange import fhir_json
 
 SCHEMA_PATH = pathlib.Path(__file__).with_name("schema") / "fhir.schema.json.gz"
 ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+REFERENCE_RE = re.compile(
+    r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(/_history/[A-Za-z0-9\-.]{1,64})?$")
 
 # The vital-signs rules, spelled out here from the R4 spec (observation-vitalsigns.html) on
 # purpose and NOT imported from models.exchange.fhir_codes: a wrong code there must fail here.
@@ -140,9 +142,26 @@ def _generic_problems(resource):
         elif isinstance(value, dict) and path and path[-1] not in ("extension", "contained"):
             problems += _attachment_problems(path, value)
             problems += _period_problems(path, value)
+            problems += _reference_problems(path, value, resource)
     if "id" in resource and not ID_RE.match(str(resource["id"])):
         problems.append(f"id: {resource['id']!r} is not a FHIR id")
     return problems
+
+
+def _reference_problems(path, value, resource):
+    """A literal reference is `Type/id` (optionally `/_history/v`), an absolute URL, a
+    `urn:uuid:`/`urn:oid:`, or `#id` of a contained resource (ref-1)."""
+    reference = value.get("reference")
+    if not isinstance(reference, str) or path[-1] in ("valueString",):
+        return []
+    if reference.startswith("#"):
+        contained = {inner.get("id") for inner in resource.get("contained", [])}
+        return [] if reference[1:] in contained else [
+            f"{_where(path)}: ref-1: {reference} names no contained resource"]
+    if REFERENCE_RE.match(reference) or reference.startswith(("urn:uuid:", "urn:oid:")) \
+            or re.match(r"^https?://", reference):
+        return []
+    return [f"{_where(path)}: reference {reference!r} is not Type/id, a URL or a urn"]
 
 
 def _attachment_problems(path, value):
@@ -256,48 +275,60 @@ def _status_code(concept):
     return {code for _, code in _codings(concept)}
 
 
+def _has_value(resource):
+    return any(key.startswith("value") for key in resource)
+
+
+def _in_error(resource):
+    return "entered-in-error" in _status_code(resource.get("verificationStatus"))
+
+
+def _problem_list_item(resource):
+    return any((CONDITION_CATEGORY, "problem-list-item") in _codings(concept)
+               for concept in resource.get("category", []))
+
+
+_INVARIANTS = (  # (resource type, invariant, holds(resource), what it asks)
+    ("Observation", "obs-6",
+     lambda r: not (_has_value(r) and "dataAbsentReason" in r),
+     "dataAbsentReason only when there is no value"),
+    ("Observation", "obs-7",
+     lambda r: not (_has_value(r) and any(_codings(c.get("code")) == _codings(r.get("code"))
+                                          for c in r.get("component", []))),
+     "a component repeats the code of an Observation with a value"),
+    ("Condition", "con-3",
+     lambda r: "clinicalStatus" in r or _in_error(r) or not _problem_list_item(r),
+     "a problem-list item needs a clinicalStatus"),
+    ("Condition", "con-4",
+     lambda r: not any(key.startswith("abatement") for key in r)
+     or _status_code(r.get("clinicalStatus")) & {"inactive", "resolved", "remission"},
+     "an abated condition is inactive, resolved or in remission"),
+    ("Condition", "con-5", lambda r: not (_in_error(r) and "clinicalStatus" in r),
+     "clinicalStatus must be absent when entered-in-error"),
+    ("AllergyIntolerance", "ait-1", lambda r: "clinicalStatus" in r or _in_error(r),
+     "clinicalStatus is required unless entered-in-error"),
+    ("AllergyIntolerance", "ait-2", lambda r: not (_in_error(r) and "clinicalStatus" in r),
+     "clinicalStatus must be absent when entered-in-error"),
+    ("Consent", "ppc-1", lambda r: r.get("policy") or r.get("policyRule"),
+     "a Consent needs a policy or a policyRule"),
+    ("Consent", "ppc-2..5",
+     lambda r: r.get("patient") or not _status_code(r.get("scope")) & {
+         "patient-privacy", "research", "adr", "treatment"},
+     "a Consent of this scope needs a patient"),
+    ("Appointment", "app-2", lambda r: ("start" in r) == ("end" in r),
+     "start and end go together"),
+    ("Appointment", "app-3",
+     lambda r: "start" in r or r.get("status") in ("proposed", "cancelled", "waitlist"),
+     "only proposed, cancelled or waitlist may lack start/end"),
+    ("Provenance", "prov-target", lambda r: r.get("target"),
+     "a Provenance needs at least one target"),
+)
+
+
 def _invariant_problems(resource):
     kind = resource.get("resourceType")
-    problems = []
-    if kind == "Observation":
-        has_value = any(key.startswith("value") for key in resource)
-        if has_value and "dataAbsentReason" in resource:
-            problems.append("obs-6: dataAbsentReason only when there is no value")
-        if has_value and any(_codings(c.get("code")) == _codings(resource.get("code"))
-                             for c in resource.get("component", [])):
-            problems.append("obs-7: a component repeats the code of an Observation with a value")
-    elif kind in ("Condition", "AllergyIntolerance"):
-        verification = _status_code(resource.get("verificationStatus"))
-        clinical = "clinicalStatus" in resource
-        if "entered-in-error" in verification and clinical:
-            problems.append(f"{kind}: clinicalStatus must be absent when entered-in-error "
-                            "(con-5 / ait-2)")
-        if kind == "AllergyIntolerance" and "entered-in-error" not in verification \
-                and not clinical:
-            problems.append("ait-1: clinicalStatus is required unless entered-in-error")
-        if kind == "Condition" and "entered-in-error" not in verification and not clinical \
-                and any((CONDITION_CATEGORY, "problem-list-item") in _codings(c) for c in resource.get("category", [])):
-            problems.append("con-3: a problem-list item needs a clinicalStatus")
-        if kind == "Condition" and any(key.startswith("abatement") for key in resource) \
-                and not _status_code(resource.get("clinicalStatus")) & {
-                    "inactive", "resolved", "remission"}:
-            problems.append("con-4: an abated condition is inactive, resolved or in remission")
-    elif kind == "Consent":
-        if not resource.get("policy") and not resource.get("policyRule"):
-            problems.append("ppc-1: a Consent needs a policy or a policyRule")
-        scopes = _status_code(resource.get("scope"))
-        if scopes & {"patient-privacy", "research", "adr", "treatment"} \
-                and not resource.get("patient"):
-            problems.append("ppc-2..5: a Consent of this scope needs a patient")
-    elif kind == "Appointment":
-        if ("start" in resource) != ("end" in resource):
-            problems.append("app-2: start and end go together")
-        if "start" not in resource and resource.get("status") not in (
-                "proposed", "cancelled", "waitlist"):
-            problems.append("app-3: only proposed, cancelled or waitlist may lack start/end")
-    elif kind == "Provenance" and not resource.get("target"):
-        problems.append("Provenance needs at least one target")
-    return problems
+    return [f"{name}: {message}" for resource_type, name, holds, message in _INVARIANTS
+            if resource_type == kind and not holds(resource)]
 
 
 def _rule_problems(resource):
