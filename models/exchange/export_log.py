@@ -40,11 +40,11 @@ def seal_export(db, *, scope, patients, counts, size, sha256, operator, files=No
 
 
 def rebuild(db, block, data_key, prefetched=None):
+    """The entry the block sealed (prefetched by the audit's window, else one lookup)."""
     height = block.get("height")
     entry = registry.take(prefetched, block,
-                          lambda doc: registry.same(doc.get("sealed_height"), height))
-    if entry is None:
-        entry = db.fhir_exports.find_one({"sealed_height": height})
+                          lambda doc: registry.same(doc.get("sealed_height"), height)) \
+        or db.fhir_exports.find_one({"sealed_height": height})
     return (attributes(entry), entry.get("seal_salts") or {}) if entry else None
 
 
