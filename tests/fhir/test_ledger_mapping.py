@@ -85,40 +85,40 @@ def test_named_records_are_provision_data_and_all_types_restrict_nothing(world):
 
 def test_each_grant_state_maps_to_its_consent_status(world):
     record = world.write(world.doctor, "general")
-    active = world.grant(world.colleague["human_id"])
-    revoked = world.grant(world.outsider["human_id"])
+    active = world.grant(world.outsider["human_id"])
+    revoked = world.grant(world.pharmacy["human_id"])
     with world.app.app_context():
         consent.revoke(get_db(), patient=world.patient, grant_id=revoked["grant_id"])
-    lapsed = world.grant(world.pharmacy["human_id"], days=1, now=now_ms() - timedelta(days=2))
+    lapsed = world.grant(world.lab["human_id"], days=1, now=now_ms() - timedelta(days=2))
     once = world.grant(world.colleague["human_id"], one_time=True)
-    with world.app.app_context():
-        db = get_db()
-        reading.read_version(db, world.colleague, record["record_id"], 1)  # uses a grant
-    request = world.ask(world.outsider, days=7)
+    with world.app.app_context():  # the colleague's only grant: used up by this read
+        reading.read_version(get_db(), world.colleague, record["record_id"], 1)
+    request = world.ask(world.manager_b, days=7)
     approved = world.approve(request["request_id"])
-    states = {name: grant_of(world, grant["grant_id"])["state"] for name, grant in (
-        ("active", active), ("revoked", revoked), ("lapsed", lapsed), ("once", once),
-        ("approved", approved))}
-    # The first active grant covered the read; which one the decision used does not matter
-    # here: exactly one of "active" and "once" is still approved.
-    statuses = {name: as_consent(world, grant["grant_id"])["status"] for name, grant in (
-        ("active", active), ("revoked", revoked), ("lapsed", lapsed), ("once", once),
-        ("approved", approved))}
-    assert states["revoked"] == "revoked" and statuses["revoked"] == "inactive"
+    grants = {"active": active, "revoked": revoked, "lapsed": lapsed, "once": once,
+              "approved": approved}
+    states = {name: grant_of(world, grant["grant_id"])["state"] for name, grant in grants.items()}
+    assert states == {"active": "approved", "revoked": "revoked", "lapsed": "approved",
+                      "once": "used", "approved": "approved"}  # nobody noticed the lapse yet
+    statuses = {name: as_consent(world, grant["grant_id"])["status"]
+                for name, grant in grants.items()}
+    assert statuses == {"active": "active", "revoked": "inactive", "lapsed": "inactive",
+                        "once": "inactive", "approved": "active"}
     ended = ledger(as_consent(world, revoked["grant_id"]))  # the block that ended it
     assert ended == {"height": grant_of(world, revoked["grant_id"])["seals"]["revoked"]["height"],
                      "kind": consent.REVOKED_KIND}
     assert block_at(world.app, ended["height"])["kind"] == consent.REVOKED_KIND
-    assert ledger(as_consent(world, approved["grant_id"]))["kind"] == consent.APPROVED_KIND
-    assert states["lapsed"] == "approved"  # nobody noticed the expiry yet
-    assert statuses["lapsed"] == "inactive"
-    assert statuses["approved"] == "active"
-    for name in ("active", "once"):
-        assert statuses[name] == ("inactive" if states[name] == "used" else "active")
+    assert ledger(as_consent(world, once["grant_id"]))["kind"] == consent.USED_KIND
+    approval = as_consent(world, approved["grant_id"])
+    assert ledger(approval)["kind"] == consent.APPROVED_KIND
+    assert approval["provision"]["actor"][0]["reference"]["reference"] == \
+        f"Organization/{world.hospital_b['human_id']}"
     with world.app.app_context():
         expired = consent.notice_expiry(get_db(), grant_of(world, lapsed["grant_id"]), now_ms())
     assert expired["state"] == "expired"
-    assert as_consent(world, lapsed["grant_id"])["status"] == "inactive"
+    lapse = as_consent(world, lapsed["grant_id"])
+    assert lapse["status"] == "inactive"
+    assert ledger(lapse)["kind"] == consent.EXPIRED_KIND
 
 
 def test_a_one_time_grant_is_noted_and_names_the_record_it_was_used_for(world):
