@@ -173,16 +173,17 @@ class _People:
     def _names(person):
         """Each of a Patient's names as written ("given family" when it has no text)."""
         names = []
-        for name in person.get("name") or []:
+        for name in text.as_list(person.get("name")):
             if isinstance(name, dict):
                 written = name.get("text") or " ".join(
-                    [str(given) for given in name.get("given") or []] + [str(name.get("family", ""))])
+                    [str(given) for given in text.as_list(name.get("given"))]
+                    + [str(name.get("family", ""))])
                 names.append(" ".join(str(written).split()))
         return names
 
     def _is_me(self, person):
         if any(isinstance(identifier, dict) and identifier.get("value") == self.me
-               for identifier in person.get("identifier") or []):
+               for identifier in text.as_list(person.get("identifier"))):
             return True
         return self.name in [name.casefold() for name in self._names(person)] and \
             person.get("birthDate") == self.born

@@ -82,6 +82,13 @@ def _clean(text):
                    unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn"))
 
 
+def as_list(value):
+    """A FHIR list element as a list, whatever the file held (one value, or none)."""
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
 def value_text(value):
     """One FHIR value in words, every number as written and every code with its system."""
     if isinstance(value, bool):
@@ -93,24 +100,26 @@ def value_text(value):
     if not isinstance(value, dict):
         return str(value)
     if "coding" in value or ("text" in value and len(value) <= 2):  # CodeableConcept
-        codings = "; ".join(value_text(coding) for coding in value.get("coding") or [])
+        codings = "; ".join(value_text(coding) for coding in as_list(value.get("coding")))
         if value.get("text"):
-            return f"{value['text']} [{codings}]" if codings else str(value["text"])
+            return f"{value_text(value['text'])} [{codings}]" if codings else \
+                value_text(value["text"])
         return codings
     if "code" in value and "system" in value and "value" not in value:  # Coding
-        shown = f"{value['system']}|{value['code']}"
-        return f"{value['display']} ({shown})" if value.get("display") else shown
+        shown = f"{value_text(value['system'])}|{value_text(value['code'])}"
+        return f"{value_text(value['display'])} ({shown})" if value.get("display") else shown
     if "value" in value and ("unit" in value or "code" in value or "system" in value):  # Quantity
-        unit = value.get("unit") or value.get("code") or ""
-        coded = f" ({value['system']}|{value['code']})" if value.get("system") and \
-            value.get("code") else ""
-        comparator = value.get("comparator", "")
+        unit = value_text(value.get("unit") or value.get("code") or "")
+        coded = f" ({value_text(value['system'])}|{value_text(value['code'])})" \
+            if value.get("system") and value.get("code") else ""
+        comparator = value_text(value.get("comparator") or "")
         return f"{comparator}{value_text(value['value'])} {unit}".strip() + coded
     if "reference" in value or ("display" in value and len(value) <= 3):  # Reference
-        return " ".join(part for part in (value.get("display"), f"({value['reference']})"
-                                          if value.get("reference") else "") if part)
+        display = value_text(value["display"]) if value.get("display") else ""
+        target = f"({value_text(value['reference'])})" if value.get("reference") else ""
+        return " ".join(part for part in (display, target) if part)
     if set(value) <= {"start", "end"}:  # Period
-        return f"{value.get('start', '…')} to {value.get('end', '…')}"
+        return f"{value_text(value.get('start', '…'))} to {value_text(value.get('end', '…'))}"
     return ", ".join(f"{name}: {value_text(item)}" for name, item in value.items()
                      if name not in ("id", "extension", "modifierExtension")
                      and not name.startswith("_")
@@ -142,12 +151,13 @@ def title(resource):
         if value not in (None, "", [], {}):
             shown = value_text(value)
             if isinstance(value, dict) and value.get("text"):
-                shown = value["text"]
-            elif isinstance(value, dict) and value.get("coding"):
-                first = value["coding"][0] if isinstance(value["coding"][0], dict) else {}
-                shown = first.get("display") or shown
+                shown = value_text(value["text"])
+            elif isinstance(value, dict):
+                first = next((coding for coding in as_list(value.get("coding"))
+                              if isinstance(coding, dict)), {})
+                shown = value_text(first.get("display") or shown)
             return _one_line(f"{label}: {shown} (FHIR import)", TITLE_LENGTH)
-    return _one_line(f"{label} {resource.get('id', '')} (FHIR import)", TITLE_LENGTH)
+    return _one_line(f"{label} {value_text(resource.get('id', ''))} (FHIR import)", TITLE_LENGTH)
 
 
 def description(resource, notes=()):

@@ -1,8 +1,10 @@
 """A patient imports a FHIR Bundle: every entry accounted for, clinical ones as their own
 documents with the resource attached verbatim, bad uploads refused whole (400/413, nothing
 written), only patients, only with the CSRF token."""
+import copy
 import io
 import json
+import random
 import re
 from decimal import Decimal
 
@@ -10,7 +12,8 @@ import pytest
 
 from app import create_app
 from models.clinical import records
-from models.exchange import fhir_import, fhir_import_rules
+from models.core.errors import DomainError
+from models.exchange import fhir_import, fhir_import_rules, fhir_json
 from models.people import users
 from models.storage import attachments
 from models.storage.db import get_db
@@ -293,3 +296,40 @@ def test_a_binary_is_kept_a_nested_bundle_and_a_bare_request_are_listed(app, sig
     assert "upload it on its own to import its entries" in page
     assert "The entry carries no resource" in page
     assert written(app)[0] == 1
+
+
+_ODD_VALUES = (None, True, 0, Decimal("1.50"), "", "\x00\x07", [], {}, [1, "a"], {"a": 1},
+               {"coding": {"code": "x"}}, {"coding": [1]}, {"coding": "x"}, {"reference": 5},
+               [None], {"value": "x", "unit": 3}, {"start": 1}, {"text": ["a"]})
+
+
+def _paths(value, path=()):
+    yield path
+    children = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for name, inner in children:
+        yield from _paths(inner, path + (name,))
+
+
+def test_odd_values_anywhere_are_refused_or_described_never_a_crash(app, patient):
+    """Any element of the sample Bundle replaced by an odd JSON value (a fixed random walk):
+    the import either refuses it as a domain error (400) or describes it; nothing else."""
+    rng = random.Random(13)
+    base = sample()
+    crashes = []
+    with app.app_context():
+        db = get_db()
+        for _ in range(150):
+            bundle = copy.deepcopy(base)
+            path = rng.choice([path for path in _paths(bundle) if len(path) >= 2])
+            target = bundle
+            for name in path[:-1]:
+                target = target[name]
+            target[path[-1]] = copy.deepcopy(rng.choice(_ODD_VALUES))
+            try:
+                fhir_import.plan(db, patient, fhir_json.dumps(bundle).encode(), max_bytes=10**7)
+            except DomainError:
+                pass
+            except Exception as exc:  # noqa: BLE001 - the point of the test
+                crashes.append((path, type(exc).__name__, str(exc)))
+    assert crashes == []
