@@ -11,6 +11,7 @@ problem named, and nothing is written. Each record then seals its block as any d
 """
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -31,6 +32,9 @@ MAX_WRITES = 250
 each on the embedded server of a loaded 2-core machine (bench/fhir_import_bench.py), so one
 request stays near 20 s; the rest wait for the same file to be uploaded again."""
 MAX_PROBLEMS_SHOWN = 20
+MAX_DEPTH = 64
+"""JSON levels accepted: a FHIR resource in a Bundle rarely goes past 15."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MEDIA_TYPE = "application/fhir+json"
 
 IMPORTED, ALREADY, LATER = "imported", "already-imported", "later"
@@ -100,14 +104,34 @@ def parse(raw, limit=MAX_BUNDLE_BYTES):
         raise _bad("This looks like XML: upload the FHIR Bundle in JSON (FHIR's XML is not "
                    "read here).")
     try:
-        return json.loads(raw.decode("utf-8-sig"), parse_float=Decimal,
-                          parse_constant=_no_constant, object_pairs_hook=_no_duplicate_keys)
+        parsed = json.loads(raw.decode("utf-8-sig"), parse_float=Decimal,
+                            parse_constant=_no_constant, object_pairs_hook=_no_duplicate_keys)
     except UnicodeDecodeError:
         raise _bad("The file is not UTF-8 text, so it is not FHIR JSON.") from None
     except RecursionError:
         raise _bad("The JSON is nested too deeply to be a FHIR Bundle.") from None
     except ValueError as exc:
         raise _bad(f"The file is not valid JSON ({exc}).") from None
+    _check_text(parsed)
+    return parsed
+
+
+def _check_text(value):
+    """No level deeper than MAX_DEPTH and no lone UTF-16 surrogate ("\\ud800" is valid JSON
+    but not text that can be stored or written back as UTF-8), walked without recursion."""
+    pending = [(value, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise _bad("The JSON is nested too deeply to be a FHIR Bundle.")
+        if isinstance(value, dict):
+            pending.extend((inner, depth + 1) for inner in value.values())
+            pending.extend((name, depth + 1) for name in value)
+        elif isinstance(value, list):
+            pending.extend((inner, depth + 1) for inner in value)
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            raise _bad("The file holds text that is not valid Unicode (a lone surrogate "
+                       "escape such as \\ud800).")
 
 
 def _bad(message):

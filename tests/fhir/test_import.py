@@ -159,6 +159,11 @@ BAD = {
                           "status 'done' is not one of R4's codes"),
     "no resourceType": (as_bytes(with_entry(sample(), {"id": "a"})), "entry 13: it has no "
                         "resourceType"),
+    "a lone surrogate": (b'{"resourceType": "Bundle", "type": "collection", "entry": [{"resource"'
+                         b': {"resourceType": "Basic", "code": {"text": "\\ud800"}}}]}',
+                         "not valid Unicode"),
+    "nested too deeply": (b'{"resourceType": "Bundle", "type": "collection", "entry": ['
+                          + b"[" * 200 + b"]" * 200 + b"]}", "nested too deeply"),
 }
 
 
