@@ -76,6 +76,12 @@ def test_each_planted_mistake_is_named(change, expected):
     assert expected in problems_of(WEIGHT, change)
 
 
+def test_a_contained_resource_is_checked_as_its_own_type():
+    found = problems_of(WEIGHT, lambda r: r.update(contained=[
+        {"resourceType": "Patient", "id": "p1", "gender": "dog"}]))
+    assert "schema: contained/0/gender: 'dog' is not one of" in found
+
+
 def test_the_blood_pressure_panel_needs_both_components_in_mm_hg():
     assert "diastolic component (LOINC 8462-4)" in problems_of(
         BP, lambda r: r["component"].pop())

@@ -113,9 +113,14 @@ def _schema_problems(resource):
         return [f"schema: no R4 resource type {resource.get('resourceType')!r}"]
     problems = []
     for error in validator.iter_errors(resource):
-        # a failed oneOf/anyOf (choice types) names its best sub-error
-        best = jsonschema.exceptions.best_match([error]) if error.context else error
-        problems.append(f"schema: {_where(best.absolute_path)}: {best.message[:300]}")
+        where = _where(error.absolute_path)
+        if error.validator == "oneOf" and isinstance(error.instance, dict) \
+                and "resourceType" in error.instance:
+            # a contained resource fails "any resource": say what is wrong with it as its type
+            problems += [problem.replace("schema: ", f"schema: {where}/", 1)
+                         for problem in _schema_problems(error.instance)]
+        else:
+            problems.append(f"schema: {where}: {error.message[:300]}")
     return problems
 
 
