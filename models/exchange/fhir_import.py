@@ -18,6 +18,7 @@ from decimal import Decimal
 from models.clinical import records
 from models.core import record_types
 from models.core.errors import InvalidInput, TooLarge
+from models.exchange import fhir_codes as codes
 from models.exchange import fhir_import_rules as rules
 from models.exchange import fhir_json
 from models.exchange import fhir_import_text as text
@@ -312,7 +313,16 @@ def _describe(entry, people, max_bytes):
 
 
 def _values(entry):
-    return {"title": entry.title, "symptoms": text.description(entry.resource, entry.notes)}
+    return {"title": entry.title, "symptoms": text.description(entry.resource, entry.notes),
+            "sensitivity": records.RESTRICTED if _restricted(entry.resource) else records.NORMAL}
+
+
+def _restricted(resource):
+    """Labelled restricted or very restricted (HL7 v3 Confidentiality R or V in meta.security):
+    the copy stays restricted here (shared only where the patient shares restricted records)."""
+    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    return any(isinstance(label, dict) and label.get("system") == codes.V3_CONFIDENTIALITY
+               and label.get("code") in ("R", "V") for label in text.as_list(meta.get("security")))
 
 
 def _upload(entry):

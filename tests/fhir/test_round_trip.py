@@ -7,11 +7,10 @@ import json
 from decimal import Decimal
 
 from models.clinical import records
-from models.core import record_types
 from models.exchange import fhir_import_rules
 from models.storage.db import get_db
+from tests.fhir import history
 from tests.fhir.validation import check_bundle
-from tests.records.world import PDF, upload
 
 EXPORT = "/patient/export.fhir.json"
 
@@ -70,14 +69,12 @@ def _quantities(resources):
 
 
 def test_export_import_export_keeps_every_clinical_value(world, client):
-    for type_name in record_types.CLINICIAN_TYPES:
-        world.write(world.doctor, type_name)
-    world.write(world.patient, "patient_provided", uploads=[upload(PDF, "letter.pdf")])
+    history.build(world)  # every record type; amended, in error, dispensed, cancelled, restricted
     downloaded, first = _exported(client, "patient")
     check_bundle(first)
     clinical = _clinical(first)
-    assert {"Observation", "Condition", "MedicationRequest", "AllergyIntolerance",
-            "Immunization", "DiagnosticReport", "DocumentReference"} <= {
+    assert {"Observation", "Condition", "MedicationRequest", "MedicationDispense",
+            "AllergyIntolerance", "Immunization", "DiagnosticReport", "DocumentReference"} <= {
                 kind for kind, _ in clinical}
 
     client.post("/login", data={"username": "otherpatient", "password": "correct horse battery"})
@@ -92,6 +89,10 @@ def test_export_import_export_keeps_every_clinical_value(world, client):
         docs = records.for_patient(get_db(), world.other_patient["human_id"])
     assert len(docs) == len(clinical)
     assert {doc["type"] for doc in docs} == {"patient_provided"}
+    restricted = {doc["attachments"][0]["name"] for doc in docs
+                  if doc["sensitivity"] == records.RESTRICTED}
+    assert restricted == {f"Immunization-{resource_id}.json" for kind, resource_id in clinical
+                          if kind == "Immunization"}  # labelled R: the copy stays restricted
 
     _, second = _exported(client, "otherpatient")
     check_bundle(second)
@@ -100,5 +101,5 @@ def test_export_import_export_keeps_every_clinical_value(world, client):
     for key, resource in clinical.items():
         assert _values(kept[key]) == _values(resource), key
     vitals = _quantities(clinical.values())
-    assert (("29463-7",), "72.5", "kg") in vitals and (("8480-6",), "131", "mm[Hg]") in vitals
+    assert (("29463-7",), "80.0", "kg") in vitals and (("8480-6",), "131", "mm[Hg]") in vitals
     assert _quantities(kept.values()) == vitals
