@@ -17,6 +17,7 @@ from models.consent import access, emergency
 from models.consent import workflow as consent
 from models.core import clock, record_types
 from models.core.errors import InvalidInput
+from models.exchange import fhir_export
 from models.people import users
 from models.people import patients
 from models.people.patients import require_patient
@@ -63,6 +64,7 @@ def patient(patient_id):
         "doctor/patient.html", patient=person, banner=patients.card(person), groups=groups, decisions=decisions,
         grants=[grant for grant in ctx.grants if consent.is_active(grant, ctx.now)],
         emergencies=ctx.open_emergencies(), pending=pending, type_labels=record_types.TYPE_LABELS,
+        exportable=any(map(fhir_export.exportable, decisions.values())),
         writable=record_types.CLINICIAN_TYPES, describe_scope=consent.describe_scope)
 
 

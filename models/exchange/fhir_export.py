@@ -90,12 +90,15 @@ def _readable(db, viewer, patient_id, versions):
     without any write; one-time grants are left out (they are meant for one read)."""
     currents = [history[-1] for history in versions.values()]
     ctx, decisions = access.evaluate_all(db, viewer, patient_id, currents)
-    readable = []
-    for doc in currents:
-        decision = decisions[(doc["record_id"], doc["version"])]
-        if decision.allowed and not (decision.grant and decision.grant["one_time"]):
-            readable.append((doc, versions[doc["record_id"]]))
+    readable = [(doc, versions[doc["record_id"]]) for doc in currents
+                if exportable(decisions[(doc["record_id"], doc["version"])])]
     return ctx, readable
+
+
+def exportable(decision):
+    """Whether a reader's export holds a record so decided: allowed, and not only by a
+    one-time grant (meant for one read, not a bulk one)."""
+    return decision.allowed and not (decision.grant and decision.grant["one_time"])
 
 
 def _everything(db, key, patient, versions, embed_files, people=None):
@@ -142,9 +145,9 @@ def _for_reader(db, key, viewer, patient, ctx, readable):
 
 
 def _provenances(db, doc, people, data):
-    """A version's Provenance (its write, and its marking in error if it was), each naming
-    its ledger block (height, leaf hash) and the version's resources."""
-    targets = [ref.split("/_history/")[0] for ref in fhir_records.references(doc, data)]
+    """A version's Provenances (its write; its marking in error, its dispensing if it was),
+    each naming its ledger block (height, leaf hash) and the version's resources."""
+    targets = fhir_records.references(doc, data)
     for resource in fhir_ledger.provenance_resources(db, doc, targets):
         yield from people.with_referenced(resource)
 

@@ -3,7 +3,7 @@ the patient allows them (each record a sealed read), and the refusal with nothin
 import base64
 import json
 
-from models.clinical import records
+from models.clinical import pharmacy, records
 from models.consent import workflow as consent
 from models.core.errors import Forbidden
 from models.exchange import fhir_export, fhir_json, fhir_records
@@ -53,6 +53,10 @@ def test_the_patients_bundle_holds_every_record_and_validates(world, client, aut
                                 raw=dict(VALID["note"], title="Second"), max_bytes=10**6)
     written.append(world.write(world.patient, "patient_provided", uploads=[upload(PDF)]))
     world.grant(world.colleague["human_id"])
+    world.grant(world.pharmacy["human_id"], scope_kind=consent.TYPES, types=["prescription"])
+    with world.app.app_context():
+        pharmacy.dispense(get_db(), pharmacist=world.pharmacist,
+                          record_id=written[2]["record_id"], version=1)
     elsewhere = world.write(world.doctor, "allergy", patient=world.other_patient)
     auth.login(world.colleague["username"])
     client.get(f"/doctor/records/{written[0]['record_id']}/v1")  # one read for the log
@@ -67,9 +71,11 @@ def test_the_patients_bundle_holds_every_record_and_validates(world, client, aut
     assert _expected(world, written) <= _ids(bundle)
     assert f"Patient/{world.patient['human_id']}" in _ids(bundle)
     assert f"Practitioner/{world.doctor['human_id']}" in _ids(bundle)
-    # a Provenance per record version: ten records, one of them amended once
-    assert len(_ids(bundle, "Provenance")) == len(written) + 1 and amended["version"] == 2
-    assert len(_ids(bundle, "Consent")) == 1 and len(_ids(bundle, "AuditEvent")) == 1
+    # a Provenance per sealed change of a version: ten records, one amended, one dispensed
+    assert len(_ids(bundle, "Provenance")) == len(written) + 2 and amended["version"] == 2
+    assert len(_ids(bundle, "MedicationDispense")) == 1
+    assert f"Practitioner/{world.pharmacist['human_id']}" in _ids(bundle)
+    assert len(_ids(bundle, "Consent")) == 2 and len(_ids(bundle, "AuditEvent")) == 1
     assert base64.b64encode(PDF).decode() in fhir_json.dumps(bundle)  # the file itself, embedded
     assert not _expected(world, [elsewhere]) & _ids(bundle)  # another patient's record
     assert len(_ids(bundle)) == len(bundle["entry"])  # each resource once
@@ -120,6 +126,8 @@ def test_a_one_time_grant_is_not_used_up_by_an_export(world, client, auth):
     world.write(world.doctor, "diagnosis")
     world.grant(world.colleague["human_id"], one_time=True)
     auth.login(world.colleague["username"])
+    page = client.get(f"/doctor/patients/{world.patient['human_id']}").get_data(as_text=True)
+    assert 'data-testid="open-record"' in page and 'data-testid="export-fhir"' not in page
     response = client.get(f"/doctor/patients/{world.patient['human_id']}/export.fhir.json")
     assert response.status_code == 403
     assert world.count("record_reads") == 0
@@ -154,3 +162,27 @@ def test_a_pharmacist_gets_the_prescriptions_a_grant_covers_and_no_one_else_a_th
     clinical = {f"{r['resourceType']}/{r['id']}" for r in found
                 if r["resourceType"] in ("MedicationRequest", "Condition")}
     assert clinical == _expected(world, [rx])
+
+
+def test_the_bundle_is_written_as_the_resources_come_and_an_empty_one_has_no_entry():
+    made = []
+
+    def resources():
+        for number in range(3):
+            made.append(number)
+            yield {"resourceType": "Basic", "id": f"b{number}", "code": {"text": "note"}}
+    chunks = fhir_export.collection_bundle(resources(), base="https://example.org/fhir/r4")
+    head = next(chunks)
+    assert made == []  # the Bundle's head is out before the first resource is made
+    first = next(chunks)
+    assert made == [0] and '"id":"b0"' in first
+    bundle = fhir_json.loads(head + first + "".join(chunks))
+    check_bundle(bundle)
+    assert [entry["fullUrl"] for entry in bundle["entry"]] == [
+        f"https://example.org/fhir/r4/Basic/b{number}" for number in range(3)]
+    empty = fhir_json.loads("".join(fhir_export.collection_bundle(iter(()))))
+    check_bundle(empty)
+    assert "entry" not in empty and empty["identifier"]["value"] == f"urn:uuid:{empty['id']}"
+    one, again, other = (fhir_export.full_url({"resourceType": "Patient", "id": pid})
+                         for pid in ("PAT-000001", "PAT-000001", "PAT-000002"))
+    assert one.startswith("urn:uuid:") and one == again != other  # stable, one per resource
