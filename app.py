@@ -22,7 +22,7 @@ from models.storage import authority
 from models.storage import db as storage
 
 AREAS = ("auth", "admin", "organization", "doctor", "staff", "desk", "admissions", "patient",
-         "auditor", "notifications", "directory", "appointments")
+         "auditor", "notifications", "directory", "appointments", "research")
 
 
 def create_app(config=None):

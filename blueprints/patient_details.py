@@ -22,6 +22,9 @@ class PatientDetailsForm(FlaskForm):
     email = EmailField("E-mail", description="An e-mail address or a phone number (or both).",
                        render_kw={"autocomplete": "email"})
     phone = TelField("Phone", render_kw={"autocomplete": "tel"})
+    postcode = StringField("Postcode (optional)", render_kw={"autocomplete": "postal-code"},
+                           description="Only its first three digits (a US ZIP3) may ever reach "
+                                       "a research study, and only if you opt in.")
     username = StringField("Username", render_kw={"autocomplete": "username"},
                            description="3–40 characters: letters, digits, dots, hyphens, underscores.")
 
@@ -36,4 +39,4 @@ class PatientDetailsForm(FlaskForm):
     def details(self):
         return {"name": self.name.data, "date_of_birth": self.date_of_birth.data,
                 "sex": self.sex.data, "email": self.email.data, "phone": self.phone.data,
-                "username": self.username.data}
+                "postcode": self.postcode.data, "username": self.username.data}

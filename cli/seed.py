@@ -17,6 +17,8 @@ from flask.cli import with_appcontext
 from models.care import appointment_seed, doctor_directory
 from models.clinical import record_seed
 from models.people import accounts, organizations, patients, users, verification
+from models.research import consent as research_consent
+from models.research import studies
 from models.sealing import activity, checkpoints, seam
 from models.storage.db import get_db
 
@@ -31,12 +33,24 @@ ORGANIZATIONS = (  # name, kind, manager username, manager name
     ("Riverside University Hospital", organizations.HOSPITAL, "manager.riverside", "Omar Haddad"),
     ("Central Pharmacy", organizations.PHARMACY, "manager.pharmacy", "Grace Liu"),
     ("Northside Diagnostics Lab", organizations.LAB, "manager.lab", "Pavel Novak"),
+    ("Lakeside Research Institute", organizations.RESEARCH, "manager.research", "Ruth Adeyemi"),
 )
 HOSPITALS = ("St. Mary's General Hospital", "Riverside University Hospital")
 STAFF = (  # role, username, name, organization
     (users.PHARMACIST, "pharm.wilson", "Nora Wilson", "Central Pharmacy"),
     (users.LAB_TECH, "lab.mendes", "Luis Mendes", "Northside Diagnostics Lab"),
+    (users.RESEARCHER, "research.khan", "Samir Khan", "Lakeside Research Institute"),
 )
+RESEARCH_STUDY = dict(
+    title="Blood pressure in type 2 diabetes", ethics_ref="DEMO-IRB-2026-001",
+    purpose="How systolic pressure bands are distributed across diabetes and hypertension "
+            "diagnosis groups, by age band and sex.",
+    fields=["age_band", "sex", "zip3", "year_of_diagnosis", "diagnosis_group", "systolic_band"],
+    record_types_chosen=["diagnosis", "general"], year_from=2018, diagnosis_prefixes="E11, I10",
+    k=5, max_suppression=10)
+RESEARCHER = "research.khan"
+RESEARCH_OPT_IN_EVERY, RESEARCH_OPT_IN_UPTO = 3, 60
+"""Every third of the first 60 demo patients opts into all research (one sealed block each)."""
 DOCTOR_NAMES = ("Amelia Brooks", "Rafael Ortega", "Priya Raman", "Jonas Weber", "Fatima Idrissi",
                 "Kenji Sato", "Sofia Lindqvist", "Daniel Okafor", "Mei Chen", "Lucas Moreau")
 DOCTOR_SPECIALTIES = ("general_practice", "cardiology", "pediatrics", "orthopedics", "dermatology",
@@ -93,6 +107,13 @@ def patient_username(index):
     return f"patient{index + 1:05d}"
 
 
+DEMO_ZIPS = ("02139", "02144", "10001", "10025", "60614", "60657", "94110", "94117", "98103",
+             "30307", "03601", "55616", "89301")
+"""US ZIP codes for the demo patients (research exports use their ZIP3): mostly a few towns,
+so the k-anonymity gate has classes to work with, and three in low-population ZIP3s (036,
+556, 893) that a research export maps to 000."""
+
+
 def demo_patient(index, today):
     """The details of demo patient `index`, deterministic so re-runs key on the same names."""
     rng = random.Random(index)
@@ -106,6 +127,7 @@ def demo_patient(index, today):
         "sex": rng.choice(SEXES),
         "email": f"{username}@example.org" if not with_phone or rng.random() < 0.5 else None,
         "phone": f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}" if with_phone else None,
+        "postcode": rng.choice(DEMO_ZIPS),
     }
 
 
@@ -194,6 +216,20 @@ class Seeder:
             patients.insert_prepared(self.db, fresh, self.password_hash, SEEDED_BY)
             self.created["patients"] += len(fresh)
             progress.update(len(rows))
+
+
+def seed_research(db, admin, patient_count):
+    """An approved demo study by the demo researcher, and some patients opted in (once)."""
+    researcher = users.by_username(db, RESEARCHER)
+    if not studies.for_researcher(db, researcher["human_id"]):
+        study = studies.register(db, researcher=researcher, year_to=date.today().year,
+                                 **RESEARCH_STUDY)
+        studies.approve(db, actor=admin, study_id=study["study_id"],
+                        reason="Demo study: ethics approval reference checked.")
+    for index in range(0, min(patient_count, RESEARCH_OPT_IN_UPTO), RESEARCH_OPT_IN_EVERY):
+        patient = users.by_username(db, patient_username(index))
+        if research_consent.current(db, patient["human_id"])["version"] == 0:
+            research_consent.set_choice(db, patient=patient, choice=research_consent.ALL)
 
 
 def seed_records(db, *, doctors, patient_usernames, count):
@@ -286,6 +322,7 @@ def seed_demo_command(patient_count, doctor_count, record_count, appointment_cou
 
     records = seed_records(db, doctors=doctors, count=record_count,
                            patient_usernames=[patient_username(i) for i in range(patient_count)])
+    seed_research(db, admin, patient_count)
     booked = seed_appointments(db, seeder, doctors=doctors, orgs=orgs, count=appointment_count,
                                patient_usernames=[patient_username(i)
                                                   for i in range(patient_count)])

@@ -2,7 +2,8 @@
 
 Left to right, a package imports only packages to its left (and the `ledger` library):
 
-    core -> storage -> sealing -> people -> consent -> clinical -> care -> exchange -> notify
+    core -> storage -> sealing -> people -> consent -> clinical -> care -> exchange -> research
+    -> notify
     (startup wires them)
 
 - `core`: one clock, domain errors, compare-and-set transitions, human ids, record types.
@@ -17,6 +18,8 @@ Left to right, a package imports only packages to its left (and the `ledger` lib
   and their discharge summaries); it grants no access to a record.
 - `exchange`: HL7 FHIR R4 mapping, export, search and import, through the same access
   decision and sealed reads as the pages.
+- `research`: research sharing that patients opt into: the field catalogue, studies and their
+  approval, each patient's research choice, and de-identified, k-anonymous exports.
 - `notify`: sealed changes turned into each person's notifications (and optional e-mail),
   subscribed to the seam's after-change hooks at start-up; no model imports it but `startup`.
 

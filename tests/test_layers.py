@@ -15,12 +15,13 @@ from models import startup
 from models.sealing import explorer, registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-LAYERS = ("core", "storage", "sealing", "people", "consent", "clinical", "care", "exchange", "notify")
+LAYERS = ("core", "storage", "sealing", "people", "consent", "clinical", "care", "exchange",
+          "research", "notify")
 """models/ packages, left to right: each imports only packages to its left (and itself)."""
 LEDGER_THIRD_PARTY = {"Crypto"}
 LEDGER_STORE_ONLY = {"pymongo", "bson"}
 KIND_RE = re.compile(r"^(record|access|emergency|account|organization|schedule|appointment"
-                     r"|admission|directory)\.[a-z_]+$")
+                     r"|admission|directory|research)\.[a-z_]+$")
 
 
 def modules(folder):

@@ -21,16 +21,24 @@ def test_seed_demo_is_realistic_and_idempotent(app, runner, client, auth):
     first = runner.invoke(args=ARGS)
     assert first.exit_code == 0, first.output
     after_first = counts(db)
-    assert after_first["organizations"] == 4
+    assert after_first["organizations"] == 5
     kinds = sorted(org["kind"] for org in db.organizations.find())
-    assert kinds == ["hospital", "hospital", "lab", "pharmacy"]
+    assert kinds == ["hospital", "hospital", "lab", "pharmacy", "research"]
     roles = [account["role"] for account in db.users.find()]
     assert roles.count(users.ADMIN) == 1 and roles.count(users.AUDITOR) == 1
-    assert roles.count(users.ORG_MANAGER) == 4 and roles.count(users.DOCTOR) == 3
+    assert roles.count(users.ORG_MANAGER) == 5 and roles.count(users.DOCTOR) == 3
     assert roles.count(users.PHARMACIST) == 1 and roles.count(users.LAB_TECH) == 1
+    assert roles.count(users.RESEARCHER) == 1
     assert roles.count(users.PATIENT) == 12
-    # one account.verified and one directory.updated block per doctor
-    assert after_first["ledger_blocks"] == 6 and after_first["licences.files"] == 3
+    # one account.verified and one directory.updated block per doctor; a demo study registered
+    # and approved; every third patient opted into research
+    assert after_first["ledger_blocks"] == 6 + 2 + 4 and after_first["licences.files"] == 3
+    study = db.studies.find_one()
+    assert study["status"] == "approved" and study["researcher_id"] == db.users.find_one(
+        {"role": users.RESEARCHER})["human_id"]
+    assert db.research_consents.count_documents({"choice": "all"}) == 4
+    assert all(len(doc["profile"]["postcode"]) == 5
+               for doc in db.users.find({"role": users.PATIENT}))
     assert "Demo logins:" in first.output and DEMO_PASSWORD in first.output
     assert "shared by all demo accounts" in first.output
 

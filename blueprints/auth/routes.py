@@ -21,6 +21,7 @@ HOME = {
     users.PHARMACIST: "staff.dashboard",
     users.LAB_TECH: "staff.dashboard",
     users.FRONT_DESK: "desk.dashboard",
+    users.RESEARCHER: "research.dashboard",
     users.PATIENT: "patient.dashboard",
     users.AUDITOR: "auditor.dashboard",
 }

@@ -12,7 +12,7 @@ from models.notify import inbox, preferences, text
 from models.people import organizations, users
 from models.storage.db import get_db
 
-NOTIFIED = (users.PATIENT, users.DOCTOR, users.ORG_MANAGER, users.AUDITOR)
+NOTIFIED = (users.PATIENT, users.DOCTOR, users.ORG_MANAGER, users.AUDITOR, users.RESEARCHER)
 """The roles that sealed changes concern (see models.notify.events)."""
 
 
@@ -65,6 +65,8 @@ def link_for(note, role):
         return url_for("admissions.summaries")
     if kind == "directory" and role == users.DOCTOR:
         return url_for("directory.doctor", human_id=target["doctor"])
+    if kind == "study" and role == users.RESEARCHER:
+        return url_for("research.study", study_id=target["study"])
     if kind == "record" and role == users.PATIENT:
         return url_for("patient.record", record_id=target["record"], version=target["version"])
     return url_for("notifications.inbox")

@@ -91,7 +91,7 @@ def staff_setup_code(human_id):
 @roles_required(users.ORG_MANAGER)
 def patient_new():
     db = get_db()
-    org = _own_organization(db)
+    org = patients.registering_desk(_own_organization(db))
     form = FrontDeskPatientForm()
     if request.method == "GET":
         del form.confirm_new_person  # asked only about a possible duplicate

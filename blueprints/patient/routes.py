@@ -21,6 +21,8 @@ from models.consent import workflow as consent
 from models.core import record_types
 from models.core.errors import Conflict, DomainError, InvalidInput
 from models.people import patients, users
+from models.research import consent as research_consent
+from models.research import studies
 from models.storage.db import get_db
 
 
@@ -219,7 +221,12 @@ def _grants_page(form, status=200):
                            chosen=sharing.preview(db, form.grantee.data),
                            grants=consent.grants_for_patient(db, current_user.human_id),
                            requests=page.items, page=page,
-                           describe_scope=_describe_scope), status
+                           describe_scope=_describe_scope,
+                           research=research_consent.current(db, current_user.human_id),
+                           research_history=research_consent.history(db, current_user.human_id),
+                           research_studies=studies.approved(db),
+                           research_labels=research_consent.CHOICE_LABELS,
+                           research_in=research_consent.participates), status
 
 
 @bp.route("/grants")

@@ -208,6 +208,9 @@ def _requester_fields(db, requester):
         org = organizations.get(db, requester.get("org_id")) if requester.get("org_id") else None
         if org is None:
             raise Forbidden("Your account does not belong to an organization.")
+        if not organizations.shares_records(org):
+            raise Forbidden("A research organization receives only de-identified exports of "
+                            "approved studies: it cannot ask for records.")
         return {"requester_kind": ORG_GRANTEE, "requester_id": org["human_id"],
                 "requester_name": org["name"], "requester_org": org["human_id"]}
     raise Forbidden("Only doctors and organization managers request access.")
@@ -452,7 +455,7 @@ def find_grantee(db, grantee_id):
             return DOCTOR_GRANTEE, doctor["human_id"], doctor["name"], doctor.get("org_id")
     elif text.startswith("ORG-"):
         org = organizations.get(db, text)
-        if org and org.get("active", True):
+        if org and org.get("active", True) and organizations.shares_records(org):
             return ORG_GRANTEE, org["human_id"], org["name"], org["human_id"]
     problem = "No active doctor (DOC-…) or organization (ORG-…) has that id."
     raise InvalidInput(problem, {"grantee": problem})

@@ -22,6 +22,8 @@ PREFIXES = {
     "grant": ("GRT", 6),
     "emergency": ("EMG", 6),
     "appointment": ("APT", 6),
+    "study": ("STU", 6),
+    "export": ("EXP", 6),
 }
 
 

@@ -18,6 +18,7 @@ Recipients come from that document and the accounts it names, never from a form:
 | admitted to hospital, discharged | the patient | their stays |
 | discharged | the attending doctor (a discharge summary to write) | their summaries to write |
 | directory entry changed by the organization's manager | the doctor | their directory page |
+| research study approved or rejected | the researcher who registered it | the study |
 
 Each notification is keyed by the block's height and its recipient, so delivering a change
 twice (a retried hook, reconcile finishing it after a crash, `replay`) never doubles it.
@@ -34,6 +35,7 @@ from models.consent import workflow as consent
 from models.core.clock import now_ms
 from models.notify import inbox, mail, text
 from models.people import accounts, organizations, users
+from models.research import studies
 from models.sealing import registry
 from models.sealing.seam import store_for
 from models.storage.db import get_db
@@ -267,6 +269,16 @@ def _directory_changed(db, entry, height, at):
                           actor=actor, about=about, target=dict(about, kind="directory"))]
 
 
+def _study_decided(db, study, height, at):
+    decision = study.get("decision") or {}
+    admin = users.by_human_id(db, decision.get("by") or "") or {}
+    actor = {"id": decision.get("by"), "name": admin.get("name"), "role": admin.get("role")}
+    return [inbox.deliver(db, study["researcher_id"], height, text.STUDY_DECIDED, at=at,
+                          actor=actor, about={"study": study["study_id"]},
+                          detail={"status": study["status"]},
+                          target={"kind": "study", "study": study["study_id"]})]
+
+
 HANDLERS = {
     consent.REQUESTED: _requested,
     consent.APPROVED_KIND: _approved,
@@ -281,6 +293,8 @@ HANDLERS = {
     admission_seals.ADMITTED_KIND: _admitted,
     admission_seals.DISCHARGED_KIND: _discharged,
     doctor_directory.UPDATED: _directory_changed,
+    studies.APPROVED_KIND: _study_decided,
+    studies.REJECTED_KIND: _study_decided,
 }
 
 

@@ -25,6 +25,7 @@ APPOINTMENT_SENTENCES = {
 }
 ADMITTED, DISCHARGED, SUMMARY_DUE = "admitted", "discharged", "summary-due"
 DIRECTORY_CHANGED = "directory-changed"
+STUDY_DECIDED = "study-decided"
 KIND_LABELS = {
     REQUEST: "Access request", DECISION: "Decision on your request", WITHDRAWN: "Request withdrawn",
     GRANTED: "Records shared with you", REVOKED: "Access revoked", READ: "Records read",
@@ -32,7 +33,7 @@ KIND_LABELS = {
     DISPENSED: "Prescription dispensed", APPOINTMENT: "Appointment",
     DIRECTORY_CHANGED: "Directory entry changed",
     ADMITTED: "Admitted to hospital", DISCHARGED: "Discharged from hospital",
-    SUMMARY_DUE: "Discharge summary to write",
+    SUMMARY_DUE: "Discharge summary to write", STUDY_DECIDED: "Decision on your study",
 }
 ORGANIZATION_ROLE = "organization"
 
@@ -126,6 +127,8 @@ def describe(note, org_names=None):
                 "the discharge summary is yours to write.")
     if kind == DIRECTORY_CHANGED:
         return f"{actor} changed your directory entry (version {about.get('version')})."
+    if kind == STUDY_DECIDED:
+        return f"{actor} {detail.get('status', 'decided')} your study {about.get('study')}."
     return KIND_LABELS.get(kind, "Notification")
 
 

@@ -29,7 +29,7 @@ DOCTOR_FIELDS = {"human_id": 1, "name": 1, "role": 1, "active": 1, "org_id": 1,
                  "profile.specialty": 1, "verification.state": 1}
 ACCOUNT_FIELDS = dict(patients.CARD_FIELDS, username=1, org_id=1)
 GRANTEE_KINDS = (("", "Doctors and organizations"), ("doctor", "Doctors")) + tuple(
-    (kind, organizations.KIND_LABELS[kind]) for kind in organizations.KINDS)
+    (kind, organizations.KIND_LABELS[kind]) for kind in organizations.CARE_KINDS)
 KEYS_MARKER = "search_keys"
 KEYS_VERSION = 1
 """Bump when the key format changes: the next start-up recomputes every account's keys."""
@@ -178,16 +178,17 @@ def find_organizations(db, text="", kind=None):
     """Active organizations by name (any word) and/or kind: organizations are few (tens to
     hundreds, read with one bounded query), so they are filtered here."""
     typed = names.words(text)
-    if not typed and kind not in organizations.KINDS:
+    if not typed and kind not in organizations.CARE_KINDS:
         return []
     return [_organization_card(org) for org in organizations.list_all(db)
-            if org.get("active", True) and (kind not in organizations.KINDS or org["kind"] == kind)
+            if org.get("active", True) and organizations.shares_records(org)
+            and (kind not in organizations.CARE_KINDS or org["kind"] == kind)
             and names.matches(typed, org["name"])]
 
 
 def find_grantees(db, text="", kind="", specialty=""):
     """Doctors and organizations a patient may share with, by name, specialty and kind."""
-    if not names.words(text) and kind not in organizations.KINDS and not specialty:
+    if not names.words(text) and kind not in organizations.CARE_KINDS and not specialty:
         problem = "Type a name or a specialty, or choose a kind of organization."
         raise InvalidInput(problem, {"q": problem})
     if kind not in dict(GRANTEE_KINDS):
@@ -212,7 +213,7 @@ def grantee_card(db, grantee_id):
             return _doctor_card(doc, organizations.by_human_ids(db, [doc.get("org_id")]))
     elif text.startswith("ORG-"):
         org = organizations.get(db, text)
-        if org and org.get("active", True):
+        if org and org.get("active", True) and organizations.shares_records(org):
             return _organization_card(org)
     raise NotFound("No active doctor or organization has that id: search by name instead.")
 

@@ -15,18 +15,28 @@ from models.storage import authority
 from models.storage.authority import transition_where
 from models.people import accounts, users
 
-HOSPITAL, CLINIC, LAB, PHARMACY = "hospital", "clinic", "lab", "pharmacy"
-KINDS = (HOSPITAL, CLINIC, LAB, PHARMACY)
-KIND_LABELS = {HOSPITAL: "Hospital", CLINIC: "Clinic", LAB: "Laboratory", PHARMACY: "Pharmacy"}
-MEMBER_ROLES = (users.DOCTOR, users.PHARMACIST, users.LAB_TECH, users.FRONT_DESK)
-ROLES_BY_KIND = {HOSPITAL: (users.DOCTOR, users.FRONT_DESK), CLINIC: (users.DOCTOR, users.FRONT_DESK),
-                 LAB: (users.LAB_TECH,), PHARMACY: (users.PHARMACIST,)}
+HOSPITAL, CLINIC, LAB, PHARMACY, RESEARCH = "hospital", "clinic", "lab", "pharmacy", "research"
+KINDS = (HOSPITAL, CLINIC, LAB, PHARMACY, RESEARCH)
+CARE_KINDS = (HOSPITAL, CLINIC, LAB, PHARMACY)
+"""Organizations a patient may share records with or be asked by; a research organization
+receives only de-identified exports of the approved studies patients opted into."""
+KIND_LABELS = {HOSPITAL: "Hospital", CLINIC: "Clinic", LAB: "Laboratory", PHARMACY: "Pharmacy",
+               RESEARCH: "Research organization"}
+MEMBER_ROLES = (users.DOCTOR, users.PHARMACIST, users.LAB_TECH, users.FRONT_DESK,
+                users.RESEARCHER)
+ROLES_BY_KIND = {HOSPITAL: (users.DOCTOR, users.FRONT_DESK, users.RESEARCHER),
+                 CLINIC: (users.DOCTOR, users.FRONT_DESK),
+                 LAB: (users.LAB_TECH,), PHARMACY: (users.PHARMACIST,),
+                 RESEARCH: (users.RESEARCHER,)}
 """Who an organization of each kind employs (the spec's people): hospitals and clinics their
 doctors and their front desk (who book appointments, check patients in and, in a hospital,
-admit them; the front desk reads no clinical record), a pharmacy its pharmacists (who see the prescriptions shared with the pharmacy), a lab
-its technicians (who attach reports for patients who granted the lab)."""
+admit them; the front desk reads no clinical record), a pharmacy its pharmacists (who see the
+prescriptions shared with the pharmacy), a lab its technicians (who attach reports for
+patients who granted the lab), a research organization (and a hospital's research office) its
+researchers (who register studies and receive de-identified exports; they read no record)."""
 STAFF_PLURALS = {users.DOCTOR: "doctors", users.PHARMACIST: "pharmacists",
-                 users.LAB_TECH: "lab technicians", users.FRONT_DESK: "front desk staff"}
+                 users.LAB_TECH: "lab technicians", users.FRONT_DESK: "front desk staff",
+                 users.RESEARCHER: "researchers"}
 MAX_NAME_LENGTH = 120
 LIST_LIMIT = 1000
 
@@ -58,7 +68,7 @@ def clean(name, kind):
     elif any(unicodedata.category(ch).startswith("C") for ch in text):
         errors["name"] = "The name contains control characters."
     if kind not in KINDS:
-        errors["kind"] = "Choose hospital, clinic, lab or pharmacy."
+        errors["kind"] = "Choose hospital, clinic, lab, pharmacy or research organization."
     if errors:
         raise InvalidInput("Check the organization's details.", errors)
     return text, kind
@@ -166,6 +176,11 @@ def members(db, org_human_id):
     return sorted(found, key=lambda account: account["human_id"])
 
 
+def shares_records(org):
+    """Whether records may be shared with (or requested by) this organization."""
+    return org.get("kind") in CARE_KINDS
+
+
 def member_roles(org):
     """The staff roles this organization's kind allows (see ROLES_BY_KIND)."""
     return ROLES_BY_KIND.get(org.get("kind"), ())
@@ -176,7 +191,9 @@ def role_problem(org, role):
     allowed = member_roles(org)
     if role in allowed:
         return None
-    names = " or ".join(STAFF_PLURALS[each] for each in allowed) or "nobody"
+    plurals = [STAFF_PLURALS[each] for each in allowed]
+    names = " or ".join(filter(None, (", ".join(plurals[:-1]), plurals[-1]))) if plurals \
+        else "nobody"
     kind = KIND_LABELS.get(org.get("kind"), "organization").lower()
     if role in MEMBER_ROLES:
         return (f"A {kind} cannot employ a {users.ROLE_LABELS[role].lower()}: "

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 import email_validator
 
 from models.core import clock, ids, names
-from models.core.errors import Conflict, InvalidInput, NotFound
+from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.storage import authority
-from models.people import accounts, users
+from models.people import accounts, organizations, users
 
 SEXES = ("female", "male", "other", "unknown")
 SEX_LABELS = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Unknown"}
@@ -22,6 +22,8 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]*$")
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 6, 15
 MAX_EMAIL_LENGTH = 254
 MAX_PHONE_LENGTH = 40
+MAX_POSTCODE_LENGTH = 10
+POSTCODE_RE = re.compile(r"^[0-9A-Z][0-9A-Z -]*$")
 SAME_BIRTH_DATE_LIMIT = 200
 CARD_FIELDS = {"human_id": 1, "name": 1, "role": 1, "active": 1, "profile.date_of_birth": 1,
                "profile.sex": 1}
@@ -39,16 +41,18 @@ class PossibleDuplicate(Conflict):
         self.matches = matches
 
 
-def clean(*, name, username, date_of_birth, sex, email=None, phone=None, today=None):
+def clean(*, name, username, date_of_birth, sex, email=None, phone=None, postcode=None,
+          today=None):
     """The cleaned details as a dict, or InvalidInput listing every bad field at once."""
     errors = {}
     cleaned = check(errors, name=name, username=username, date_of_birth=date_of_birth, sex=sex,
-                    email=email, phone=phone, today=today)
+                    email=email, phone=phone, postcode=postcode, today=today)
     accounts.refuse(errors)
     return cleaned
 
 
-def check(errors, *, name, username, date_of_birth, sex, email=None, phone=None, today=None):
+def check(errors, *, name, username, date_of_birth, sex, email=None, phone=None, postcode=None,
+          today=None):
     """The details that are clean; every problem (each field, and "neither e-mail nor phone")
     goes into `errors` in the same pass."""
     cleaned = accounts.check_fields((
@@ -58,6 +62,7 @@ def check(errors, *, name, username, date_of_birth, sex, email=None, phone=None,
         ("sex", _clean_sex, sex),
         ("email", clean_email, email),
         ("phone", _clean_phone, phone),
+        ("postcode", clean_postcode, postcode),
     ), errors)
     if "email" in cleaned and "phone" in cleaned and not cleaned["email"] and not cleaned["phone"]:
         problem = "Give an e-mail address or a phone number."
@@ -111,8 +116,22 @@ def _clean_phone(value):
     return text
 
 
+def clean_postcode(value):
+    """Optional; any country's form (letters, digits, spaces, a hyphen), upper case. Research
+    exports only ever use a US ZIP code's first three digits (models.research.deidentify)."""
+    text = " ".join((value or "").split()).upper()
+    if not text:
+        return None
+    if len(text) > MAX_POSTCODE_LENGTH or not POSTCODE_RE.match(text):
+        raise InvalidInput(f"Enter a postcode of at most {MAX_POSTCODE_LENGTH} letters and "
+                           "digits (e.g. 02139).")
+    return text
+
+
 def _profile(details, **extra):
     profile = {key: details[key] for key in ("date_of_birth", "sex", "email", "phone")}
+    if details.get("postcode"):
+        profile["postcode"] = details["postcode"]
     profile.update(extra)
     return profile
 
@@ -187,12 +206,21 @@ def register_self(db, *, password, rounds, confirm=None, **fields):
                              profile=_profile(details))
 
 
+def registering_desk(org):
+    """The organization, if its managers register patients (care organizations); Forbidden
+    for a research organization, which never holds patients' details."""
+    if not organizations.shares_records(org):
+        raise Forbidden("A research organization does not register patients.")
+    return org
+
+
 def register_at_desk(db, org, *, rounds, registered_by, confirm_new_person=False, **fields):
     """(patient, setup code): registered by a manager of `org`, who hands over the code.
 
     A patient with the same name and date of birth is a PossibleDuplicate (409, listing them)
     unless the manager confirmed this is a different person.
     """
+    registering_desk(org)
     errors = {}
     details = check(errors, **fields)
     accounts.refuse(errors, accounts.taken_username(db, details.get("username")))

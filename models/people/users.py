@@ -23,18 +23,21 @@ DOCTOR = "doctor"
 PHARMACIST = "pharmacist"
 LAB_TECH = "lab_tech"
 FRONT_DESK = "front_desk"
+RESEARCHER = "researcher"
 PATIENT = "patient"
 AUDITOR = "auditor"
-ROLES = (ADMIN, ORG_MANAGER, DOCTOR, PHARMACIST, LAB_TECH, FRONT_DESK, PATIENT, AUDITOR)
-STAFF_ROLES = (PHARMACIST, LAB_TECH, FRONT_DESK)
+ROLES = (ADMIN, ORG_MANAGER, DOCTOR, PHARMACIST, LAB_TECH, FRONT_DESK, RESEARCHER, PATIENT,
+         AUDITOR)
+STAFF_ROLES = (PHARMACIST, LAB_TECH, FRONT_DESK, RESEARCHER)
 ROLE_LABELS = {
     ADMIN: "Administrator", ORG_MANAGER: "Organization manager", DOCTOR: "Doctor",
     PHARMACIST: "Pharmacist", LAB_TECH: "Lab technician", FRONT_DESK: "Front desk",
-    PATIENT: "Patient", AUDITOR: "Auditor",
+    RESEARCHER: "Researcher", PATIENT: "Patient", AUDITOR: "Auditor",
 }
 HUMAN_ID_KIND = {
     ADMIN: "admin", ORG_MANAGER: "staff", DOCTOR: "doctor", PHARMACIST: "staff",
-    LAB_TECH: "staff", FRONT_DESK: "staff", PATIENT: "patient", AUDITOR: "auditor",
+    LAB_TECH: "staff", FRONT_DESK: "staff", RESEARCHER: "staff", PATIENT: "patient",
+    AUDITOR: "auditor",
 }
 
 AUTHORITY = (authority.Protected(

@@ -13,6 +13,7 @@ from models.consent import emergency
 from models.consent import workflow as consent
 from models.core import record_types
 from models.people import accounts, organizations, users, verification
+from models.research import studies
 from models.sealing import audit_jobs
 from models.storage.attachments import Upload
 from models.storage.db import get_db
@@ -136,6 +137,16 @@ def build(app):
         stay = admissions.transfer(db, desk, stay["admission_id"], ward="Surgery", bed="2",
                                    zone=utc)
 
+        khan = users.by_username(db, "research.khan")
+        study = studies.for_researcher(db, khan["human_id"])[0]  # approved by the seed
+        waiting_study = studies.register(
+            db, researcher=khan, title="Allergies and asthma", ethics_ref="DEMO-IRB-2026-002",
+            purpose="Whether allergy categories differ between asthma diagnosis groups.",
+            fields=["age_band", "sex", "diagnosis_group", "allergy_category"],
+            record_types_chosen=["diagnosis", "allergy"], year_from=2015,
+            year_to=datetime.date.today().year, diagnosis_prefixes="J45", k=10,
+            max_suppression=5)
+
         job = audit_jobs.start(db, "AUD-test", app=app)
         deadline = time.monotonic() + 60
         while audit_jobs.get_job(db, job["_id"])["state"] not in ("done", "failed"):
@@ -156,5 +167,6 @@ def build(app):
             "job": job["_id"], "brooks": brooks["human_id"], "ortega": ortega["human_id"],
             "lab_org": lab_org["human_id"], "pharmacy_org": pharmacy_org["human_id"],
             "setup_code": setup_code, "today": datetime.date.today().isoformat(),
+            "study": study["study_id"], "waiting_study": waiting_study["study_id"],
         }
 

@@ -82,6 +82,19 @@ def states(world):
         State("account search without result", "/admin/accounts?q=nobody-at-all"),
         State("account search by name", f"/admin/accounts?q={quote(world['patient_name'])}"),
         State("forbidden", "/patient/"),
+        State("studies to review", "/research/review"),
+        State("study to decide", f"/research/studies/{world['waiting_study']}"),
+        form_error("study decision errors", f"/research/studies/{world['waiting_study']}",
+                   "Reject"),
+    ]
+    researcher = [
+        State("researcher studies", "/research/"),
+        State("register a study", "/research/studies/new"),
+        form_error("register a study errors", "/research/studies/new", "Register the study",
+                   **{"k (smallest group size)": "2"}),
+        State("researcher study", f"/research/studies/{world['study']}"),
+        State("study exports", f"/research/studies/{world['study']}/exports"),
+        State("study counts", f"/research/studies/{world['study']}/aggregates"),
     ]
     manager = [
         State("staff", "/organization/"),
@@ -172,6 +185,8 @@ def states(world):
         State("sharing", "/patient/grants"),
         form_error("sharing errors", "/patient/grants", "Share",
                    **{"Or type their id": "DOC-999999", "Access to": "records"}),
+        State("research counts", f"/research/studies/{world['study']}/counts"),
+        State("research exports with my data", "/research/my-exports"),
         State("who saw", "/patient/access-log"),
         State("who saw filtered", f"/patient/access-log?viewer={world['ortega']}"),
         State("add document", "/patient/documents/new"),
@@ -214,6 +229,9 @@ def states(world):
         State("emergency case still open", f"/auditor/emergencies/{world['open_emergency']}"),
         form_error("emergency review errors", f"/auditor/emergencies/{world['emergency']}",
                    "Record the review"),
+        State("research studies", "/research/studies"),
+        State("research study", f"/research/studies/{world['study']}"),
+        State("research exports", "/research/audit/exports"),
     ]
     fresh = [
         State("set password", "/password"),
@@ -225,6 +243,7 @@ def states(world):
         "dr.new": new_doctor, "dr.waiting": waiting_doctor, "pharm.wilson": pharmacist,
         "lab.mendes": lab, "patient00001": patient, "patient00002": other_patient,
         "auditor": auditor, "fresh.user": fresh, "desk.stmarys": desk,
+        "research.khan": researcher,
     }
 
 
@@ -284,7 +303,7 @@ def visit(page, base_url, state):
 def roles():
     return ["anonymous", "admin", "manager.stmarys", "dr.brooks", "dr.new", "dr.waiting",
             "pharm.wilson", "lab.mendes", "patient00001", "patient00002", "auditor", "fresh.user",
-            "desk.stmarys"]
+            "desk.stmarys", "research.khan"]
 
 
 def _username(role):
@@ -390,6 +409,8 @@ GUIDE = (
     ("desk.stmarys", "admission", "desk-admission.png"),
     ("desk.stmarys", "ward board", "desk-ward-board.png"),
     ("dr.brooks", "write a discharge summary", "doctor-discharge-summary.png"),
+    ("patient00001", "sharing", "research-patient.png"),
+    ("research.khan", "register a study", "research-register.png"),
 )
 
 

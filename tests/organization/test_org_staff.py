@@ -90,7 +90,7 @@ def test_managers_add_the_staff_their_kind_employs(app, client, auth, make_accou
 
 
 @pytest.mark.parametrize("kind, role, message", [
-    (organizations.HOSPITAL, users.PHARMACIST, "A hospital cannot employ a pharmacist: its staff are doctors or front desk staff."),
+    (organizations.HOSPITAL, users.PHARMACIST, "A hospital cannot employ a pharmacist: its staff are doctors, front desk staff or researchers."),
     (organizations.CLINIC, users.LAB_TECH, "A clinic cannot employ a lab technician: its staff are doctors or front desk staff."),
     (organizations.PHARMACY, users.DOCTOR, "A pharmacy cannot employ a doctor: its staff are pharmacists."),
     (organizations.PHARMACY, users.LAB_TECH, "A pharmacy cannot employ a lab technician"),

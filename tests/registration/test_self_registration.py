@@ -119,9 +119,10 @@ def test_registration_is_rate_limited(app, client):
 def test_model_cleans_names_contacts_and_dates():
     cleaned = patients.clean(name="  Zoë   d'Arcy-Smith ", username=" Zoe.D ", date_of_birth="2001-02-03",
                              sex="other", email="Zoe@Example.ORG ", phone=" +1  555 0100 ",
-                             today=date(2024, 1, 1))
+                             postcode=" sw1a  1aa ", today=date(2024, 1, 1))
     assert cleaned == {"name": "Zoë d'Arcy-Smith", "username": "zoe.d", "date_of_birth": "2001-02-03",
-                       "sex": "other", "email": "Zoe@example.org", "phone": "+1 555 0100"}
+                       "sex": "other", "email": "Zoe@example.org", "phone": "+1 555 0100",
+                       "postcode": "SW1A 1AA"}
     with pytest.raises(InvalidInput) as refused:
         patients.clean(name="", username="", date_of_birth="", sex="", email="", phone="")
     # Every problem in one pass, the missing contact too (not in a second round).

@@ -9,6 +9,8 @@ from models.consent import emergency
 from models.storage.db import get_db
 from tests.auditor_support import after_window
 from tests.conftest import PASSWORD
+from tests.research import drill as research
+from tests.research import export_drill
 from tests.safety.forms import forms_of
 from tests.support_people import submit_pending
 
@@ -18,6 +20,8 @@ DESTRUCTIVE = {
     "doctor.prescription_cancel", "doctor.cancel_request", "organization.cancel_request",
     "admin.verification_reject", "auditor.emergency_review_submit",
     "admin.account_setup_code", "organization.staff_setup_code",  # the old password stops working
+    "research.decide",  # a study is approved or rejected once
+    "research.download_export",  # an export is given out once
 }
 DANGER = {"patient.revoke", "patient.reject", "admin.organization_disable", "admin.account_disable",
           "organization.staff_disable", "admin.verification_reject"}
@@ -44,6 +48,10 @@ def pages(world, make_account, monkeypatch):
                                         patient_id=world.patient["human_id"], password=PASSWORD,
                                         reason="Unconscious on arrival, needs history", minutes=60)
     after_window(monkeypatch, case)
+    with world.app.app_context():
+        study = research.study(world, get_db())
+        export = export_drill.create(world, get_db())()
+        researcher = research.researcher(world, get_db())
     return [
         (world.patient, "/patient/"), (world.patient, "/patient/grants"),
         (world.patient, f"/patient/requests/{asked['request_id']}"),
@@ -56,6 +64,8 @@ def pages(world, make_account, monkeypatch):
         (world.admin, f"/admin/accounts?q={world.doctor['human_id']}"),
         (world.admin, f"/admin/verifications/{pending['human_id']}"),
         (world.auditor, f"/auditor/emergencies/{case['emergency_id']}"),
+        (world.admin, f"/research/studies/{study['study_id']}"),
+        (researcher, f"/research/studies/{export['study_id']}/exports"),
     ]
 
 

@@ -19,11 +19,15 @@ from models.consent import access, emergency
 from models.exchange import export_log
 from models.consent import workflow as consent
 from models.people import account_events, users, verification
+from models.research import consent as research_consent
+from models.research import studies
 from models.sealing import audit_jobs, reconcile, registry, seam
 from models.sealing.registry import PENDING
 from models.storage.db import get_db
 from tests.care import support as care
 from tests.records.world import VALID, upload
+from tests.research import drill as research
+from tests.research import export_drill
 from tests.support_people import submit_pending
 
 PASSWORD = "correct horse battery"
@@ -182,6 +186,17 @@ ACTIONS = {
     "directory.updated": lambda w, db: lambda: doctor_directory.update(
         db, editor=w.doctor, human_id=w.doctor["human_id"], raw={
             "department": "Ward 3", "phone": "+33 1 23 45 67 89", "windows": [("0", "22:00", "06:00")]}),
+    "research.study_registered": lambda w, db: lambda: research.study(w, db),
+    "research.study_approved": lambda w, db: (lambda study: lambda: studies.approve(
+        db, actor=w.admin, study_id=study["study_id"], reason="Ethics checked"))(
+        research.study(w, db)),
+    "research.study_rejected": lambda w, db: (lambda study: lambda: studies.reject(
+        db, actor=w.admin, study_id=study["study_id"], reason="No approval"))(
+        research.study(w, db)),
+    "research.consent_changed": lambda w, db: lambda: research_consent.set_choice(
+        db, patient=w.patient, choice=research_consent.ALL),
+    "research.export_created": export_drill.create,
+    "research.export_downloaded": export_drill.download,
 }
 KINDS_WITH_DOCUMENTS = sorted(ACTIONS)
 
