@@ -14,7 +14,9 @@ from tests.browser.test_accessibility import _axe, AXE_OPTIONS, describe
 
 
 def assert_accessible(page):
-    """The two-factor pages pass axe at WCAG 2.2 AA, as the demo walk's pages do."""
+    """The two-factor pages pass axe at WCAG 2.2 AA, as the demo walk's pages do (once the
+    page and its stylesheets have loaded: a URL changes before that)."""
+    page.wait_for_load_state("load")
     found = _axe.run(page, options=AXE_OPTIONS).response["violations"]
     assert not found, describe(found)
 
