@@ -14,6 +14,7 @@ from models.clinical import audit_trail, pharmacy, records
 from models.consent import emergency
 from models.consent import workflow as consent
 from models.core.errors import Conflict
+from models.exchange import export_log
 from models.notify import events as notify_events
 from models.notify import inbox as notify_inbox
 from models.people import (account_events, accounts, directory, organizations, users,
@@ -27,8 +28,8 @@ from models.storage import db as storage
 
 DOMAINS = (users, accounts, organizations, account_events, directory, verification, consent,
            emergency, records, audit_trail, pharmacy, trust, doctor_directory, admissions,
-           admission_seals, holds, schedules, appointments, appointment_events, studies,
-           research_consent)
+           admission_seals, holds, schedules, appointments, appointment_events, export_log,
+           studies, research_consent)
 """Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`), coverage checks
 (`COVERAGE`) or authenticated collections (`AUTHORITY`)."""
 SEALING_TABLES = (explorer, activity, audit_jobs, witnesses)

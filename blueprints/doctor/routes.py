@@ -3,7 +3,7 @@ write and amend records, request access, and break the glass in an emergency."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints import clinical
+from blueprints import clinical, fhir_download
 from blueprints.clinical_forms import (ConfirmForm, EmergencyForm, EnteredInErrorForm, FilesForm,
                                        PatientSearchForm, RequestAccessForm, prefill,
                                        record_form_class, record_values)
@@ -17,6 +17,7 @@ from models.consent import access, emergency
 from models.consent import workflow as consent
 from models.core import clock, record_types
 from models.core.errors import InvalidInput
+from models.exchange import fhir_export
 from models.people import users
 from models.people import patients
 from models.people.patients import require_patient
@@ -63,6 +64,7 @@ def patient(patient_id):
         "doctor/patient.html", patient=person, banner=patients.card(person), groups=groups, decisions=decisions,
         grants=[grant for grant in ctx.grants if consent.is_active(grant, ctx.now)],
         emergencies=ctx.open_emergencies(), pending=pending, type_labels=record_types.TYPE_LABELS,
+        exportable=any(map(fhir_export.exportable, decisions.values())),
         writable=record_types.CLINICIAN_TYPES, describe_scope=consent.describe_scope)
 
 
@@ -74,6 +76,14 @@ def patient_summary(patient_id):
     person = require_patient(db, patient_id)
     return render_template("doctor/summary.html", patient=person, summary=summary.for_reader(
         db, clinical.data_key(), _me(), person["human_id"]))
+
+
+@bp.route("/patients/<patient_id>/export.fhir.json")
+@roles_required(users.DOCTOR)
+def patient_export_fhir(patient_id):
+    """What the patient allows me to read now, as a FHIR R4 Bundle; each record a sealed read."""
+    person = require_patient(get_db(), patient_id)
+    return fhir_download.bundle_download(_me(), person["human_id"])
 
 
 @bp.route("/patients/<patient_id>/records/new/<type_name>", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ import json
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints import clinical
+from blueprints import clinical, fhir_download
 from blueprints.clinical_forms import (AccessLogFilterForm, ApproveForm, ConfirmForm, GrantForm,
                                        RecordFilterForm, RejectForm, choices, named_records,
                                        prefill, record_form_class, record_values)
@@ -316,6 +316,13 @@ def export():
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="{current_user.human_id}-records.json"',
         "Cache-Control": "no-store"})
+
+
+@bp.route("/export.fhir.json")
+@roles_required(users.PATIENT)
+def export_fhir():
+    """Everything, as a FHIR R4 collection Bundle (files embedded), beside the JSON export."""
+    return fhir_download.bundle_download(_me(), current_user.human_id)
 
 
 @bp.route("/emergencies")

@@ -15,6 +15,7 @@ from models.clinical import audit_trail, pharmacy, records
 from models.consent import access, emergency
 from models.consent import workflow as consent
 from models.core.clock import now_ms
+from models.exchange import export_log
 from models.people import account_events, users, verification
 from models.sealing import audit_jobs as ledger_audit
 from models.sealing import registry as sealed
@@ -134,6 +135,9 @@ def full_history(world):
             db, key, world.doctor, stay["admission_id"], {"diagnosis": "Angina", "course": "Calm"},
             zone=ZoneInfo("UTC"), max_bytes=10**6)
         made["research"] = research.history(world, db)
+        made["fhir_export"] = export_log.seal_export(
+            db, scope=world.patient["human_id"], patients=1, counts={"Patient": 1}, size=10,
+            sha256="0" * 64, operator="history")
     appointment_history(world, made)
     return made
 

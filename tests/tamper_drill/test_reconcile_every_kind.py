@@ -16,6 +16,7 @@ from models import startup
 from models.care import admission_summaries, admissions, doctor_directory, schedules
 from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
+from models.exchange import export_log
 from models.consent import workflow as consent
 from models.people import account_events, users, verification
 from models.research import consent as research_consent
@@ -113,6 +114,9 @@ ACTIONS = {
         db, pharmacist=w.pharmacist, record_id=rx["record_id"], version=1))(
         _prescription_shared(w, db)),
     "record.read": _read,
+    "record.fhir_exported": lambda w, db: lambda: export_log.seal_export(
+        db, scope=w.patient["human_id"], patients=1, counts={"Patient": 1}, size=10,
+        sha256="0" * 64, operator="drill"),
     "access.requested": lambda w, db: lambda: w.ask(w.colleague),
     "access.approved": lambda w, db: (lambda req: lambda: w.approve(req["request_id"]))(
         w.ask(w.colleague)),
