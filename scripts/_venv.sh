@@ -9,4 +9,5 @@ apt_install() {
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r "$1"
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-research.txt
 export PATH="$PWD/.venv/bin:$PATH"

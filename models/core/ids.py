@@ -23,6 +23,7 @@ PREFIXES = {
     "emergency": ("EMG", 6),
     "appointment": ("APT", 6),
     "study": ("STU", 6),
+    "export": ("EXP", 6),
 }
 
 

@@ -26,6 +26,7 @@ from tests.conftest import as_the_app
 from tests.auditor_support import populate
 from tests.care import support as care
 from tests.research import drill as research
+from tests.research import export_drill
 
 UNBATCHED = 0
 WINDOWS = (1, 2, 3, 5, 2000)
@@ -135,6 +136,7 @@ def full_history(world):
             db, key, world.doctor, stay["admission_id"], {"diagnosis": "Angina", "course": "Calm"},
             zone=ZoneInfo("UTC"), max_bytes=10**6)
         made["research"] = research.history(world, db)
+        made["research_export"] = export_drill.history(world, db)
         made["fhir_export"] = export_log.seal_export(
             db, scope=world.patient["human_id"], patients=1, counts={"Patient": 1}, size=10,
             sha256="0" * 64, operator="history")

@@ -93,6 +93,8 @@ def states(world):
         form_error("register a study errors", "/research/studies/new", "Register the study",
                    **{"k (smallest group size)": "2"}),
         State("researcher study", f"/research/studies/{world['study']}"),
+        State("study exports", f"/research/studies/{world['study']}/exports"),
+        State("study counts", f"/research/studies/{world['study']}/aggregates"),
     ]
     manager = [
         State("staff", "/organization/"),
@@ -183,6 +185,8 @@ def states(world):
         State("sharing", "/patient/grants"),
         form_error("sharing errors", "/patient/grants", "Share",
                    **{"Or type their id": "DOC-999999", "Access to": "records"}),
+        State("research counts", f"/research/studies/{world['study']}/counts"),
+        State("research exports with my data", "/research/my-exports"),
         State("who saw", "/patient/access-log"),
         State("who saw filtered", f"/patient/access-log?viewer={world['ortega']}"),
         State("add document", "/patient/documents/new"),
@@ -227,6 +231,7 @@ def states(world):
                    "Record the review"),
         State("research studies", "/research/studies"),
         State("research study", f"/research/studies/{world['study']}"),
+        State("research exports", "/research/audit/exports"),
     ]
     fresh = [
         State("set password", "/password"),

@@ -10,6 +10,7 @@ from models.storage.db import get_db
 from tests.auditor_support import after_window
 from tests.conftest import PASSWORD
 from tests.research import drill as research
+from tests.research import export_drill
 from tests.safety.forms import forms_of
 from tests.support_people import submit_pending
 
@@ -20,6 +21,7 @@ DESTRUCTIVE = {
     "admin.verification_reject", "auditor.emergency_review_submit",
     "admin.account_setup_code", "organization.staff_setup_code",  # the old password stops working
     "research.decide",  # a study is approved or rejected once
+    "research.download_export",  # an export is given out once
 }
 DANGER = {"patient.revoke", "patient.reject", "admin.organization_disable", "admin.account_disable",
           "organization.staff_disable", "admin.verification_reject"}
@@ -48,6 +50,8 @@ def pages(world, make_account, monkeypatch):
     after_window(monkeypatch, case)
     with world.app.app_context():
         study = research.study(world, get_db())
+        export = export_drill.create(world, get_db())()
+        researcher = research.researcher(world, get_db())
     return [
         (world.patient, "/patient/"), (world.patient, "/patient/grants"),
         (world.patient, f"/patient/requests/{asked['request_id']}"),
@@ -61,6 +65,7 @@ def pages(world, make_account, monkeypatch):
         (world.admin, f"/admin/verifications/{pending['human_id']}"),
         (world.auditor, f"/auditor/emergencies/{case['emergency_id']}"),
         (world.admin, f"/research/studies/{study['study_id']}"),
+        (researcher, f"/research/studies/{export['study_id']}/exports"),
     ]
 
 

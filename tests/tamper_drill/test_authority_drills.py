@@ -26,6 +26,7 @@ from models.storage import authority
 from models.storage.db import get_db
 from tests.auditor_support import login
 from tests.research import drill as research
+from tests.research import export_drill
 
 pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery"
@@ -169,6 +170,7 @@ def _documents(app, world):
         study = research.approved(world, db)
         choice = research_consent.join_study(db, patient=world.patient,
                                              study_id=study["study_id"])
+        export = export_drill.create(world, db)()
     schedule = care.publish(world)
     booked = care.book(world)
     with app.test_request_context():
@@ -177,6 +179,7 @@ def _documents(app, world):
             "appointments": db.appointments.find_one({"_id": booked["_id"]}),
             "studies": db.studies.find_one({"_id": study["_id"]}),
             "research_consents": db.research_consents.find_one({"_id": choice["_id"]}),
+            "research_exports": db.research_exports.find_one({"_id": export["_id"]}),
             "schedules": db.schedules.find_one({"_id": schedule["_id"]}),
             "booking_settings": db.booking_settings.find_one({"_id": mode["_id"]}),
             "admissions": db.admissions.find_one({"_id": stay["_id"]}),

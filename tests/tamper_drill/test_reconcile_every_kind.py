@@ -27,6 +27,7 @@ from models.storage.db import get_db
 from tests.care import support as care
 from tests.records.world import VALID, upload
 from tests.research import drill as research
+from tests.research import export_drill
 from tests.support_people import submit_pending
 
 PASSWORD = "correct horse battery"
@@ -194,6 +195,8 @@ ACTIONS = {
         research.study(w, db)),
     "research.consent_changed": lambda w, db: lambda: research_consent.set_choice(
         db, patient=w.patient, choice=research_consent.ALL),
+    "research.export_created": export_drill.create,
+    "research.export_downloaded": export_drill.download,
 }
 KINDS_WITH_DOCUMENTS = sorted(ACTIONS)
 
