@@ -22,7 +22,8 @@ from models.storage import authority
 from models.storage import db as storage
 
 AREAS = ("auth", "admin", "organization", "doctor", "staff", "desk", "admissions", "patient",
-         "auditor", "notifications", "directory", "appointments", "research")
+         "auditor", "notifications", "directory", "appointments", "research", "fhir")
+PREFIXES = {"auth": None, "fhir": "/fhir/r4"}
 
 
 def create_app(config=None):
@@ -117,7 +118,7 @@ def register_blueprints(app):
     import importlib
     for area in AREAS:
         module = importlib.import_module(f"blueprints.{area}")
-        prefix = None if area == "auth" else f"/{area}"
+        prefix = PREFIXES.get(area, f"/{area}")
         app.register_blueprint(module.bp, url_prefix=prefix)
     app.register_blueprint(errors.bp)
 
@@ -133,6 +134,8 @@ def register_session_rules(app):
         if now - last_seen > app.config["SESSION_IDLE_MINUTES"] * 60:
             logout_user()
             session.clear()
+            if request.blueprint == "fhir":
+                return None  # the API answers 401 itself, never a redirect to a page
             flash("You were signed out after a period of inactivity.", "info")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         session["last_seen"] = now

@@ -1,6 +1,8 @@
 """Every route declares who may use it; every role (and anonymous) is tried on every route.
 
 A view added later without a guard fails here, and so does a guard that lets the wrong role in.
+The FHIR API's routes (`view.api`) answer as an API does: 401 with a Bearer challenge instead
+of the sign-in page, and OperationOutcome JSON, never a page.
 """
 import re
 
@@ -24,8 +26,10 @@ def routes(app):
 def concrete_url(rule):
     def fill(match):
         converter = match.group(1) or "default"
+        if converter == "any":  # the first of the values it accepts
+            return match.group(2).strip("()").split(",")[0].strip().strip("'\"")
         return DUMMY_VALUES.get(converter, DUMMY_VALUES["default"])
-    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>", fill, rule.rule)
+    return re.sub(r"<(?:(\w+)(\([^)]*\))?:)?\w+>", fill, rule.rule)
 
 
 def method_of(rule):
@@ -49,6 +53,11 @@ def test_anonymous_is_sent_to_login_on_every_guarded_route(app, client):
         if view.allowed_roles == PUBLIC:
             continue
         response = client.open(concrete_url(rule), method=method_of(rule))
+        if getattr(view, "api", False):
+            assert response.status_code == 401, rule.rule
+            assert response.headers["WWW-Authenticate"].startswith("Bearer"), rule.rule
+            assert response.get_json()["resourceType"] == "OperationOutcome", rule.rule
+            continue
         assert response.status_code == 302, rule.rule
         assert "/login" in response.headers["Location"], rule.rule
 
@@ -62,8 +71,11 @@ def test_each_role_is_refused_where_it_does_not_belong(app, client, auth, make_a
             continue
         response = client.open(concrete_url(rule), method=method_of(rule))
         allowed = view.allowed_roles in (PUBLIC, ANY_USER) or role in view.allowed_roles
+        if getattr(view, "api", False):
+            assert response.mimetype == "application/fhir+json", (role, rule.rule)
         if allowed:
-            assert response.status_code != 403 or rule.arguments, (role, rule.rule)
+            assert response.status_code != 403 or rule.arguments \
+                or getattr(view, "api", False), (role, rule.rule)  # the API decides per patient
             assert response.status_code < 500, (role, rule.rule, response.status_code)
         else:
             assert response.status_code == 403, (role, rule.rule, response.status_code)
@@ -78,6 +90,9 @@ def test_unverified_doctor_reaches_only_the_verification_page(app, client, auth,
         if view.allowed_roles in (PUBLIC, ANY_USER) or users.DOCTOR not in view.allowed_roles:
             continue
         response = client.open(concrete_url(rule), method=method_of(rule))
-        if view.requires_verification:
+        if getattr(view, "api", False):  # the API refuses, it does not redirect
+            assert response.status_code == 403, rule.rule
+            assert response.get_json()["resourceType"] == "OperationOutcome", rule.rule
+        elif view.requires_verification:
             assert response.status_code == 302, rule.rule
             assert response.headers["Location"].endswith(verification_page), rule.rule

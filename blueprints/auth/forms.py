@@ -1,7 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, SubmitField
+from wtforms import PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from models.people import api_tokens
 from models.people.users import MAX_PASSWORD_BYTES
 
 
@@ -20,3 +22,27 @@ class SetPasswordForm(FlaskForm):
     submit = SubmitField("Save password")
 
     hint = f"At least 12 characters, at most {MAX_PASSWORD_BYTES} bytes, not your username."
+
+
+def _expiry_choices():
+    days = {7: "7 days", 30: "30 days", 90: "90 days", 365: "1 year"}
+    return [SelectChoice(str(n), days.get(n, f"{n} days")) for n in (90, 30, 7, 365)
+            if n in api_tokens.EXPIRY_DAYS] + [SelectChoice("never", "No expiry")]
+
+
+class TokenForm(FlaskForm):
+    # The model judges the name and the lifetime (both messages in one pass).
+    name = StringField("Token name", description="What will use it, e.g. \"my laptop script\".",
+                       render_kw={"autocomplete": "off",
+                                  "maxlength": api_tokens.MAX_NAME_LENGTH})
+    expires = SelectField("Expires after", choices=_expiry_choices(), validate_choice=False)
+    submit = SubmitField("Create token")
+
+    @property
+    def expires_days(self):
+        value = self.expires.data or ""
+        return int(value) if value.isdigit() else None if value == "never" else -1
+
+
+class RevokeTokenForm(FlaskForm):
+    submit = SubmitField("Revoke")

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("patient", __name__)
 
-from blueprints.patient import receipts, registration, routes  # noqa: E402,F401
+from blueprints.patient import fhir_import, receipts, registration, routes  # noqa: E402,F401

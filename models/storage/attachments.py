@@ -1,12 +1,16 @@
 """Files attached to records: size-limited, typed by their content, encrypted in GridFS.
 
 The browser's content type and the file name's extension are not trusted: the type comes from
-the file's first bytes (PDF, PNG, JPEG, DICOM's "DICM" at offset 128). The SHA-256 of the
+the file's first bytes (PDF, PNG, JPEG, DICOM's "DICM" at offset 128), or for a FHIR resource
+from the content parsed as a JSON object naming its `resourceType` (the imported FHIR entries
+keep their original JSON this way). The SHA-256 of the
 plaintext goes into the record's sealed attributes; the bytes are stored AES-GCM encrypted,
 bound to the patient and that hash, so a swapped or edited file fails on download.
 """
 import hashlib
+import json
 import os
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -24,8 +28,10 @@ MEDIA_TYPES = {
     "image/png": (".png", "PNG image"),
     "image/jpeg": (".jpg", "JPEG image"),
     "application/dicom": (".dcm", "DICOM image"),
+    "application/fhir+json": (".json", "FHIR resource (JSON)"),
 }
 FIELD = "files"
+_RESOURCE_TYPE_RE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 
 
 @dataclass
@@ -45,7 +51,19 @@ def sniff(data):
         return "image/jpeg"
     if len(data) >= 132 and data[128:132] == b"DICM":
         return "application/dicom"
+    if data.lstrip()[:1] == b"{" and _is_fhir_json(data):
+        return "application/fhir+json"
     return None
+
+
+def _is_fhir_json(data):
+    """A UTF-8 JSON object whose `resourceType` names a resource (not merely text ending in })."""
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(parsed, dict) and isinstance(parsed.get("resourceType"), str) and \
+        bool(_RESOURCE_TYPE_RE.match(parsed["resourceType"]))
 
 
 def safe_name(name, media_type):
@@ -77,7 +95,7 @@ def check(uploads, max_bytes):
         media_type = sniff(upload.data)
         if media_type is None:
             problem = (f"{upload.name or 'A file'} is not a PDF, PNG, JPEG or DICOM file "
-                       "(checked from its content).")
+                       "nor a FHIR resource in JSON (checked from its content).")
             raise InvalidInput(problem, {FIELD: problem})
         checked.append({"name": safe_name(upload.name, media_type), "media_type": media_type,
                         "size": len(upload.data),

@@ -16,7 +16,7 @@ from models.consent import access, emergency
 from models.consent import workflow as consent
 from models.core.clock import now_ms
 from models.exchange import export_log
-from models.people import account_events, users, verification
+from models.people import account_events, api_tokens, users, verification
 from models.sealing import audit_jobs as ledger_audit
 from models.sealing import registry as sealed
 from models.sealing.seam import store_for
@@ -113,6 +113,9 @@ def full_history(world):
         account_events.disable_account(db, world.lab_tech["human_id"], world.admin)
         account_events.enable_account(db, world.lab_tech["human_id"], world.admin)
         account_events.reissue_setup_code(db, world.manager_b["human_id"], world.admin, rounds=4)
+        kept, _ = api_tokens.create(db, world.patient, "kept script", expires_days=30)
+        dropped, _ = api_tokens.create(db, world.doctor, "old laptop")
+        made["tokens"] = (kept, api_tokens.revoke(db, world.doctor, dropped["token_id"]))
         desk = users.create_user(db, username="historydesk", role=users.FRONT_DESK,
                                  name="History Desk", password="correct horse battery", rounds=4,
                                  org_id=world.hospital_a["human_id"])
@@ -221,6 +224,10 @@ def tamper(world, made):
         db.record_reads.insert_one(second)
         db.users.update_one({"_id": world.outsider["_id"]}, {"$set": {
             "verification.licence.sha256": "0" * 64}})
+        kept, revoked = made["tokens"]
+        db.api_tokens.update_one({"_id": kept["_id"]}, {"$set": {"name": "Edited"}})
+        db.api_tokens.update_one({"_id": revoked["_id"]}, {"$set": {
+            "revoked_by": world.patient["human_id"]}})
 
 
 def audit_problems(app, window):
@@ -251,6 +258,9 @@ def test_batched_and_unbatched_audits_find_exactly_the_same_problems(backend, ap
     assert ("attribute-mismatch", made["approved"]["sealed_height"], "request_state") in found
     assert ("attribute-mismatch", made["emergency"]["sealed_height"], "reason") in found
     assert ("attribute-mismatch", made["read"]["sealed_height"], "basis") in found
+    kept, revoked = made["tokens"]
+    assert ("attribute-mismatch", kept["sealed_height"], "name") in found
+    assert ("attribute-mismatch", revoked["seals"]["revoked"]["height"], "by") in found
     # The edits of deciding fields are also named by the documents' own authority codes.
     assert ("unauthenticated-document", None, "scope") in found
     assert ("unauthenticated-document", None, "state") in found  # the request set back

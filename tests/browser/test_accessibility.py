@@ -197,6 +197,7 @@ def states(world):
         State("patient receipt", f"/patient/records/{rec['diagnosis']}/v1/receipt"),
         State("hospital stays", "/admissions/mine"),
         State("patient's stay", f"/admissions/{world['stay']}"),
+        form_error("api token errors", "/tokens", "Create token"),
     ]
     other_patient = [State("patient with emergency", "/patient/"),
                      State("patient's past stay", "/admissions/mine")]

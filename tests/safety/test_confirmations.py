@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from models.consent import emergency
+from models.people import api_tokens
 from models.storage.db import get_db
 from tests.auditor_support import after_window
 from tests.conftest import PASSWORD
@@ -20,11 +21,12 @@ DESTRUCTIVE = {
     "doctor.prescription_cancel", "doctor.cancel_request", "organization.cancel_request",
     "admin.verification_reject", "auditor.emergency_review_submit",
     "admin.account_setup_code", "organization.staff_setup_code",  # the old password stops working
+    "auth.revoke_token",  # programs using it stop at once
     "research.decide",  # a study is approved or rejected once
     "research.download_export",  # an export is given out once
 }
 DANGER = {"patient.revoke", "patient.reject", "admin.organization_disable", "admin.account_disable",
-          "organization.staff_disable", "admin.verification_reject"}
+          "organization.staff_disable", "admin.verification_reject", "auth.revoke_token"}
 
 
 def _endpoint(app, action):
@@ -44,6 +46,7 @@ def pages(world, make_account, monkeypatch):
                            org_id=world.hospital_a["human_id"], verified=False)
     submit_pending(world.app, pending)
     with world.app.app_context():
+        api_tokens.create(get_db(), world.patient, "confirmation check")
         case = emergency.open_emergency(get_db(), doctor=world.outsider,
                                         patient_id=world.patient["human_id"], password=PASSWORD,
                                         reason="Unconscious on arrival, needs history", minutes=60)
@@ -54,7 +57,7 @@ def pages(world, make_account, monkeypatch):
         researcher = research.researcher(world, get_db())
     return [
         (world.patient, "/patient/"), (world.patient, "/patient/grants"),
-        (world.patient, f"/patient/requests/{asked['request_id']}"),
+        (world.patient, f"/patient/requests/{asked['request_id']}"), (world.patient, "/tokens"),
         (world.doctor, f"/doctor/records/{rx['record_id']}/v1"),
         (world.colleague, "/doctor/requests"),
         (world.manager_b, "/organization/requests"), (world.manager, "/organization/"),

@@ -19,7 +19,7 @@ from models.clinical import records
 from models.consent import emergency
 from models.consent import workflow as consent
 from models.core import clock
-from models.people import users
+from models.people import api_tokens, users
 from models.research import consent as research_consent
 from models.sealing import audit_jobs, checkpoints, seam
 from models.storage import authority
@@ -167,6 +167,7 @@ def _documents(app, world):
                                                                 "course": "Calm"},
             zone=ZoneInfo("UTC"), max_bytes=10**6)
         mode = care.set_mode(world, world.manager, "direct")
+        token, _ = api_tokens.create(db, world.patient, "drill script", expires_days=30)
         study = research.approved(world, db)
         choice = research_consent.join_study(db, patient=world.patient,
                                              study_id=study["study_id"])
@@ -189,6 +190,7 @@ def _documents(app, world):
             "access_requests": db.access_requests.find_one({"_id": req["_id"]}),
             "emergencies": db.emergencies.find_one({"_id": case["_id"]}),
             "records": records.get_version(db, note["record_id"], 1),
+            "api_tokens": db.api_tokens.find_one({"_id": token["_id"]}),
         }
 
 

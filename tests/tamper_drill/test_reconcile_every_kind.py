@@ -18,7 +18,7 @@ from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.exchange import export_log
 from models.consent import workflow as consent
-from models.people import account_events, users, verification
+from models.people import account_events, api_tokens, users, verification
 from models.research import consent as research_consent
 from models.research import studies
 from models.sealing import audit_jobs, reconcile, registry, seam
@@ -148,6 +148,10 @@ ACTIONS = {
         db, w.lab["human_id"], w.admin),
     "account.setup_code_reissued": lambda w, db: lambda: account_events.reissue_setup_code(
         db, w.lab_tech["human_id"], w.admin, rounds=4),
+    "account.api_token_created": lambda w, db: lambda: api_tokens.create(
+        db, w.patient, "drill script", expires_days=30),
+    "account.api_token_revoked": lambda w, db: (lambda made: lambda: api_tokens.revoke(
+        db, w.patient, made[0]["token_id"]))(api_tokens.create(db, w.patient, "drill script")),
     "schedule.published": lambda w, db: lambda: schedules.publish(
         db, actor=w.manager_b, doctor_id=w.outsider["human_id"], slot_minutes=30,
         hours="Mon 09:00-12:00", leave="2030-01-01"),
