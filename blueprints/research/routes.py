@@ -23,7 +23,7 @@ SHARING_PAGE = "patient.grants"
 
 
 def _labels():
-    return {"labels": studies.STATUS_LABELS, "catalogue": catalogue.BY_KEY}
+    return {"labels": studies.STATUS_LABELS}
 
 
 # Researchers ----------------------------------------------------------------------------------
