@@ -58,6 +58,14 @@ class MemoryStore:
         self._checkpoints = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self):
+        """Picklable (the lock stays behind), so a parallel audit can hand a copy to a worker."""
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def ensure_indexes(self):
         """Nothing to create; present for interface parity."""
 
