@@ -91,12 +91,15 @@ def _parallel(store, workers, source, verifiers, held, batch, pool):
         return None
     ranges = split_ranges(store.size_hint(), workers)
     cp_sizes = [size for size, _, _ in checkpoints.pending]
-    scan = functools.partial(_scan, source, cp_sizes=cp_sizes, batch=batch)
+    scan = functools.partial(_scan, cp_sizes=cp_sizes, batch=batch)
+    # A store in memory goes to each worker as a copy of its own range only.
+    tasks = [(source.slice(lo, hi) if hasattr(source, "slice") else source, lo, hi)
+             for lo, hi in ranges]
     if pool is None:
         with multiprocessing.get_context("spawn").Pool(len(ranges)) as own:
-            parts = own.starmap(scan, ranges)
+            parts = own.starmap(scan, tasks)
     else:
-        parts = pool.starmap(scan, ranges)
+        parts = pool.starmap(scan, tasks)
     auditor = _Auditor(store, trust, None, None, checkpoints, report, None, batch)
     auditor._compare(0)
     cr, prev = auditor.cr, ZERO_HASH
