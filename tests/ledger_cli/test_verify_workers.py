@@ -3,6 +3,7 @@
 mongomock is visible to this process only, so the workers get a copy of the blocks; the same
 command against a server passes each worker its address (models/sealing/parallel_audit.py).
 """
+import pytest
 from ledger.audit import audit
 from ledger.block import block_hash, header_of
 
@@ -38,3 +39,17 @@ def test_workers_name_a_rehashed_block_like_the_full_audit(app, runner, sealed_w
     assert result.exit_code == 1
     assert result.output.strip().split("\n") == expected.lines()
     assert any(line.startswith("broken-link height=4") for line in expected.lines())
+
+
+@pytest.mark.integration
+def test_workers_read_the_real_server_themselves(app, runner, sealed_world):
+    """On a server each spawned worker opens its own client (no copy of the blocks)."""
+    populate(sealed_world)
+    assert runner.invoke(args=["ledger", "checkpoint"]).exit_code == 0
+    sound = runner.invoke(args=["ledger", "verify", "--workers", "2"])
+    assert sound.exit_code == 0 and sound.output.startswith("SOUND: "), sound.output
+    with app.app_context():
+        get_db(app).ledger_blocks.update_one({"_id": 5}, {"$set": {"actor": "forger"}})
+    tampered = runner.invoke(args=["ledger", "verify", "--workers", "2", "--quiet"])
+    assert tampered.exit_code == 1
+    assert tampered.output.startswith("bad-block-hash height=5 "), tampered.output
