@@ -43,6 +43,12 @@ def test_a_sound_tail_is_checked_alone_and_moves_the_anchor(app, runner, sealed_
     assert result.output.startswith(f"SOUND: {size - anchor} blocks, size {size}, ")
     assert f"incremental: blocks {anchor}.." in result.output
     assert _anchor_size(app) == size
+    full = runner.invoke(args=["ledger", "verify"]).output  # the same log root, all read
+    assert _root(full) == _root(result.output)
+
+
+def _root(verdict):
+    return verdict.split(" root ", 1)[1].split(",", 1)[0]
 
 
 def test_a_tampered_tail_is_named(app, runner, sealed_world):
