@@ -17,7 +17,7 @@ from blueprints import errors, template_helpers
 from config import config_class
 from extensions import CONTENT_SECURITY_POLICY, bootstrap, csrf, limiter, login_manager, talisman
 from models import startup
-from models.people import users
+from models.people import two_factor, users
 from models.storage import authority
 from models.storage import db as storage
 
@@ -80,10 +80,20 @@ def register_extensions(app):
 
     @login_manager.user_loader
     def load_user(user_id):
-        doc = authority.authentic("users", users.get(storage.get_db(app), user_id))
+        db = storage.get_db(app)
+        doc = authority.authentic("users", users.get(db, user_id))
         # A disabled account loses its open sessions at the next request, not the next login;
         # an account changed outside the app (its authority check fails) at once, too.
-        return users.User(doc) if doc and doc.get("active", True) else None
+        if not doc or not doc.get("active", True):
+            return None
+        user = users.User(doc)
+        # A role that must use two-factor sign-in and has not enrolled (or was reset) is
+        # confined to enrolment by the guards (blueprints/guards.py), from this request on.
+        try:
+            user.needs_two_factor = two_factor.missing(db, doc, app.config["TWO_FACTOR_ROLES"])
+        except authority.Unauthentic:  # its second factor was edited in the database
+            return None
+        return user
 
     csrf.init_app(app)
     if not app.config.get("RATELIMIT_STORAGE_URI"):

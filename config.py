@@ -11,6 +11,18 @@ def _env_int(name, default):
     return int(value) if value not in (None, "") else default
 
 
+def _env_roles(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return tuple(default)
+    return tuple(role.strip() for role in value.split(",") if role.strip())
+
+
+STAFF_TWO_FACTOR_ROLES = ("admin", "auditor", "org_manager", "doctor", "pharmacist", "lab_tech")
+"""Roles that reach many patients' data or decide who may: a password alone is not enough.
+Front desk and researchers are left out (docs/security.md, two-factor sign-in says why)."""
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     # Unset / "secantus:<dir>": embedded SecantusDB; "mongodb://...": real MongoDB;
@@ -44,6 +56,12 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
     REGISTRATION_RATE_LIMIT = os.environ.get("REGISTRATION_RATE_LIMIT", "10 per minute")
     RATELIMIT_ENABLED = True
+    # Two-factor sign-in (TOTP): the roles that must use it ("admin,doctor,..."; empty: none);
+    # every account may turn it on. The code step is limited per address and per account.
+    TWO_FACTOR_ROLES = _env_roles("TWO_FACTOR_ROLES", STAFF_TWO_FACTOR_ROLES)
+    TWO_FACTOR_IP_LIMIT = os.environ.get("TWO_FACTOR_IP_LIMIT", "30 per minute")
+    TWO_FACTOR_ACCOUNT_LIMIT = os.environ.get("TWO_FACTOR_ACCOUNT_LIMIT", "6 per minute")
+    TWO_FACTOR_STEP_MINUTES = _env_int("TWO_FACTOR_STEP_MINUTES", 5)
 
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     MAX_ATTACHMENT_BYTES = _env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
@@ -79,6 +97,9 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    # The demo signs its accounts in with a password alone unless TWO_FACTOR_ROLES is set
+    # (README, "Demo accounts"); production keeps the staff list above.
+    TWO_FACTOR_ROLES = _env_roles("TWO_FACTOR_ROLES", ())
 
 
 class TestingConfig(Config):
@@ -90,6 +111,7 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     WTF_CSRF_ENABLED = False
     RECONCILE_AT_STARTUP = False  # each test app would leave a timer behind; tests call it
+    TWO_FACTOR_ROLES = ()  # tests that need it turn it on (tests/auth/test_two_factor*.py)
 
 
 class ProductionConfig(Config):

@@ -9,6 +9,8 @@ from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 PUBLIC = "public"
+ENROLMENT = frozenset({"auth.two_factor_setup", "auth.set_password", "auth.logout"})
+"""All that an account of a role that must use two-factor sign-in may open before it enrols."""
 ANY_USER = "any-user"
 
 
@@ -36,6 +38,8 @@ def _guard(view, roles, verified=True):
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         if current_user.must_set_password and request.endpoint != "auth.set_password":
             return redirect(url_for("auth.set_password"))
+        if current_user.needs_two_factor and request.endpoint not in ENROLMENT:
+            return redirect(url_for("auth.two_factor_setup"))
         if roles != ANY_USER:
             if current_user.role not in roles:
                 abort(403)

@@ -18,7 +18,7 @@ from models.exchange import export_log
 from models.notify import events as notify_events
 from models.notify import inbox as notify_inbox
 from models.people import (account_events, accounts, api_tokens, directory, organizations,
-                           users, verification)
+                           two_factor, two_factor_events, users, verification)
 from models.research import consent as research_consent
 from models.research import exports as research_exports
 from models.research import studies
@@ -27,10 +27,11 @@ from models.sealing import (activity, audit_jobs, checkpoints, explorer, reconci
 from models.storage import authority, keys, schema
 from models.storage import db as storage
 
-DOMAINS = (users, accounts, organizations, account_events, api_tokens, directory, verification,
-           consent, emergency, records, audit_trail, pharmacy, trust, doctor_directory,
-           admissions, admission_seals, holds, schedules, appointments, appointment_events,
-           export_log, studies, research_consent, research_exports)
+DOMAINS = (users, accounts, organizations, account_events, api_tokens, two_factor,
+           two_factor_events, directory, verification, consent, emergency, records, audit_trail,
+           pharmacy, trust, doctor_directory, admissions, admission_seals, holds, schedules,
+           appointments, appointment_events, export_log, studies, research_consent,
+           research_exports)
 """Modules that declare indexes (`INDEXES`), event kinds (`EVENTS`), coverage checks
 (`COVERAGE`) or authenticated collections (`AUTHORITY`)."""
 SEALING_TABLES = (explorer, activity, audit_jobs, witnesses)

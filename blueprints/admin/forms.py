@@ -3,7 +3,7 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from models.people import organizations, verification
+from models.people import organizations, two_factor_events, verification
 
 KIND_CHOICES = [SelectChoice("", "Choose…")] + [SelectChoice(kind, organizations.KIND_LABELS[kind])
                                                   for kind in organizations.KINDS]
@@ -31,3 +31,11 @@ class RejectForm(FlaskForm):
                            validators=[DataRequired(), Length(min=verification.MIN_REASON,
                                                               max=verification.MAX_REASON)])
     submit = SubmitField("Reject licence")
+
+
+class TwoFactorResetForm(FlaskForm):
+    reason = TextAreaField("Reason (sealed on the ledger; the person sees it)",
+                           validators=[DataRequired(),
+                                       Length(min=two_factor_events.MIN_REASON,
+                                              max=two_factor_events.MAX_REASON)])
+    submit = SubmitField("Reset two-factor sign-in")

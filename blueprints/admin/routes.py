@@ -6,17 +6,17 @@ CSRFProtect checks for every POST before the view runs.
 """
 import io
 
-from flask import (current_app, flash, make_response, redirect, render_template, request, send_file,
+from flask import (abort, current_app, flash, make_response, redirect, render_template, request, send_file,
                    url_for)
 from flask_login import current_user
 
 from blueprints.admin import bp
-from blueprints.admin.forms import AuditorForm, OrganizationForm, RejectForm
+from blueprints.admin.forms import AuditorForm, OrganizationForm, RejectForm, TwoFactorResetForm
 from blueprints.form_errors import show_on_form, submitted
 from blueprints.guards import roles_required
 from models.core.errors import InvalidInput
-from models.people import (account_events, accounts, directory, organizations, users,
-                           verification)
+from models.people import (account_events, accounts, directory, organizations,
+                           two_factor_events, users, verification)
 from models.storage.db import get_db
 
 
@@ -224,3 +224,25 @@ def account_setup_code(human_id):
                             current_user.human_id)
     return _code_shown_once("admin/account_created.html", account=account, code=code,
                             organization=None, reissued=True)
+
+
+@bp.route("/accounts/<human_id>/two-factor", methods=["GET", "POST"])
+@roles_required(users.ADMIN)
+def account_two_factor_reset(human_id):
+    """Switch off someone's two-factor sign-in (a lost phone), with a reason that is sealed."""
+    db = get_db()
+    account = users.by_human_id(db, human_id)
+    if account is None:
+        abort(404)
+    form = TwoFactorResetForm()
+    if request.method == "GET":
+        return render_template("admin/two_factor_reset.html", form=form, account=account)
+    done, status = submitted(form, lambda: two_factor_events.reset(
+        db, current_user.doc, human_id, form.reason.data))
+    if done:
+        current_app.logger.info("two-factor reset user=%s by=%s", account["human_id"],
+                                current_user.human_id)
+        flash(f"Two-factor sign-in of {account['human_id']} {account['name']} is reset: they "
+              "set it up again at their next sign-in.", "success")
+        return redirect(url_for("admin.account_list", q=account["human_id"]))
+    return render_template("admin/two_factor_reset.html", form=form, account=account), status

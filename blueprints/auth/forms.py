@@ -46,3 +46,35 @@ class TokenForm(FlaskForm):
 
 class RevokeTokenForm(FlaskForm):
     submit = SubmitField("Revoke")
+
+
+CODE_FIELD = {"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "12",
+              "spellcheck": "false", "autocapitalize": "off"}
+"""One field that takes a pasted code ("123 456" too) and password managers' autofill."""
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code from your authenticator app",
+                       validators=[DataRequired(), Length(max=12)], render_kw=CODE_FIELD)
+    submit = SubmitField("Continue")
+
+
+class RecoveryForm(FlaskForm):
+    recovery = StringField("Recovery code", validators=[DataRequired(), Length(max=20)],
+                           render_kw={"autocomplete": "off", "spellcheck": "false",
+                                      "autocapitalize": "off"})
+    submit = SubmitField("Sign in with a recovery code")
+
+
+class ActivateForm(FlaskForm):
+    code = StringField("Code shown by the app", validators=[DataRequired(), Length(max=12)],
+                       render_kw=CODE_FIELD)
+    submit = SubmitField("Turn on two-factor sign-in")
+
+
+class RegenerateForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
+    code = StringField("Code from your authenticator app",
+                       validators=[DataRequired(), Length(max=12)], render_kw=CODE_FIELD)
+    submit = SubmitField("Make new recovery codes")

@@ -11,7 +11,7 @@ from blueprints.auth.forms import LoginForm, SetPasswordForm
 from blueprints.form_errors import submitted
 from blueprints.guards import login_required, public
 from extensions import limiter
-from models.people import users
+from models.people import two_factor, users
 from models.storage.db import get_db
 
 HOME = {
@@ -62,6 +62,24 @@ def favicon():
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
+HALF = "two_factor_pending"
+"""Session key of a half sign-in: the password was right, the second factor is still due."""
+
+
+def _now():
+    return datetime.now(timezone.utc).timestamp()
+
+
+def sign_in(user, next_url=None):
+    """Log the account in on a fresh session (after the password, and the code if any)."""
+    session.clear()
+    session.permanent = True
+    login_user(users.User(user))
+    session["last_seen"] = _now()
+    current_app.logger.info("login ok user=%s", user["human_id"])
+    return redirect(next_url or home_url())
+
+
 def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
@@ -76,18 +94,23 @@ def login():
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
+            db = get_db()
             result = users.authenticate(
-                get_db(), form.username.data, form.password.data,
+                db, form.username.data, form.password.data,
                 threshold=current_app.config["LOCKOUT_THRESHOLD"],
                 lock_minutes=current_app.config["LOCKOUT_MINUTES"],
-                rounds=current_app.config["BCRYPT_ROUNDS"])
-            if result.user:
+                rounds=current_app.config["BCRYPT_ROUNDS"],
+                hold=lambda user: two_factor.is_enabled(db, user))
+            if result.held:
+                # Half signed in: the session names the account, nobody is logged in yet.
                 session.clear()
-                session.permanent = True
-                login_user(users.User(result.user))
-                session["last_seen"] = datetime.now(timezone.utc).timestamp()
-                current_app.logger.info("login ok user=%s", result.user["human_id"])
-                return redirect(safe_next(request.args.get("next")) or home_url())
+                session[HALF] = {"user": str(result.user["_id"]), "at": _now(),
+                                 "next": safe_next(request.args.get("next"))}
+                current_app.logger.info("password ok, code next user=%s",
+                                        result.user["human_id"])
+                return redirect(url_for("auth.two_factor_code"))
+            if result.user:
+                return sign_in(result.user, safe_next(request.args.get("next")))
             current_app.logger.info("login refused locked=%s", result.locked)
             form.password.errors.append(result.error)
             status = 401  # the same for a locked account as for an unknown one

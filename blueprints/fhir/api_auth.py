@@ -9,13 +9,13 @@ is a 401, never a silent fall-back to the session.
 """
 from functools import wraps
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_login import current_user
 
 from blueprints.fhir import bp
 from blueprints.fhir.outcome import ACCEPTED, FORMATS, error, unauthorized
 from blueprints.guards import PUBLIC
-from models.people import api_tokens, users
+from models.people import api_tokens, two_factor, users
 from models.storage.db import get_db
 
 READ_METHODS = ("GET", "HEAD")
@@ -81,7 +81,10 @@ def open_to_all(view):
 def api_reader(view):
     """A data route: an authenticated account of any role, called as `view(viewer, ...)`; the
     access decision then says what it may read (deny by default). An account that must still
-    set its password, or a doctor whose licence is not verified, reads nothing."""
+    set its password, a doctor whose licence is not verified, or a role that must use two-factor
+    sign-in and has not set it up (by token or by session: the pages confine it to enrolment,
+    the API refuses it), reads nothing. A token of an enrolled account needs no code: it was
+    made in a session that passed the code step (docs/security.md)."""
     @wraps(view)
     def guarded(*args, **kwargs):
         viewer = g.get("fhir_viewer")
@@ -91,6 +94,8 @@ def api_reader(view):
             return error(403, "Set your password on the site first.")
         if users.User(viewer).needs_verification:
             return error(403, "Your licence is not verified yet.")
+        if two_factor.missing(get_db(), viewer, current_app.config["TWO_FACTOR_ROLES"]):
+            return error(403, "Set up two-factor sign-in on the site first.")
         return view(viewer, *args, **kwargs)
     wrapper = _read_only(guarded)
     wrapper.allowed_roles = frozenset(users.ROLES)

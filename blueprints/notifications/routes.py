@@ -67,6 +67,8 @@ def link_for(note, role):
         return url_for("directory.doctor", human_id=target["doctor"])
     if kind == "study" and role == users.RESEARCHER:
         return url_for("research.study", study_id=target["study"])
+    if kind == "security":
+        return url_for("auth.security")
     if kind == "record" and role == users.PATIENT:
         return url_for("patient.record", record_id=target["record"], version=target["version"])
     return url_for("notifications.inbox")

@@ -19,6 +19,7 @@ Recipients come from that document and the accounts it names, never from a form:
 | discharged | the attending doctor (a discharge summary to write) | their summaries to write |
 | directory entry changed by the organization's manager | the doctor | their directory page |
 | research study approved or rejected | the researcher who registered it | the study |
+| two-factor sign-in turned on or reset, a recovery code used, new recovery codes | the account's owner | their Security page |
 
 Each notification is keyed by the block's height and its recipient, so delivering a change
 twice (a retried hook, reconcile finishing it after a crash, `replay`) never doubles it.
@@ -34,7 +35,7 @@ from models.consent import emergency
 from models.consent import workflow as consent
 from models.core.clock import now_ms
 from models.notify import inbox, mail, text
-from models.people import accounts, organizations, users
+from models.people import accounts, organizations, two_factor_events, users
 from models.research import studies
 from models.sealing import registry
 from models.sealing.seam import store_for
@@ -279,6 +280,17 @@ def _study_decided(db, study, height, at):
                           target={"kind": "study", "study": study["study_id"]})]
 
 
+def _sign_in_security(db, event, height, at):
+    """A change to someone's second factor: they are told (a reset or a recovery code they did
+    not use themselves is how a stolen account shows)."""
+    by = users.by_human_id(db, event.get("by") or "") or {}
+    actor = {"id": event.get("by"), "name": by.get("name"), "role": by.get("role")}
+    return [inbox.deliver(db, event["subject_id"], height, text.SECURITY, at=at, actor=actor,
+                          detail={"event": event["kind"],
+                                  "remaining": (event.get("details") or {}).get("remaining")},
+                          target={"kind": "security"})]
+
+
 HANDLERS = {
     consent.REQUESTED: _requested,
     consent.APPROVED_KIND: _approved,
@@ -295,6 +307,7 @@ HANDLERS = {
     doctor_directory.UPDATED: _directory_changed,
     studies.APPROVED_KIND: _study_decided,
     studies.REJECTED_KIND: _study_decided,
+    **{kind: _sign_in_security for kind in two_factor_events.KINDS},
 }
 
 

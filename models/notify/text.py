@@ -5,7 +5,7 @@ which request, grant, emergency or record (type and id), and when. Never a clini
 diagnosis, a request's message or a decision's note: notifications do not keep them.
 """
 from models.core import record_types
-from models.people import users
+from models.people import two_factor_events, users
 
 REQUEST, DECISION, WITHDRAWN, GRANTED, REVOKED = (
     "request", "decision", "withdrawn", "granted", "revoked")
@@ -26,6 +26,17 @@ APPOINTMENT_SENTENCES = {
 ADMITTED, DISCHARGED, SUMMARY_DUE = "admitted", "discharged", "summary-due"
 DIRECTORY_CHANGED = "directory-changed"
 STUDY_DECIDED = "study-decided"
+SECURITY = "security"
+SECURITY_SENTENCES = {
+    two_factor_events.ENABLED: "Two-factor sign-in is now on for your account.",
+    two_factor_events.RESET: ("{actor} reset your two-factor sign-in (the reason is on your "
+                              "Security page); set it up again at your next sign-in."),
+    two_factor_events.RECOVERY_USED: ("A recovery code was used to sign in to your account "
+                                      "({remaining} left). If it was not you, tell an "
+                                      "administrator."),
+    two_factor_events.REGENERATED: ("New recovery codes were made for your account; the old "
+                                    "ones no longer work."),
+}
 KIND_LABELS = {
     REQUEST: "Access request", DECISION: "Decision on your request", WITHDRAWN: "Request withdrawn",
     GRANTED: "Records shared with you", REVOKED: "Access revoked", READ: "Records read",
@@ -34,6 +45,7 @@ KIND_LABELS = {
     DIRECTORY_CHANGED: "Directory entry changed",
     ADMITTED: "Admitted to hospital", DISCHARGED: "Discharged from hospital",
     SUMMARY_DUE: "Discharge summary to write", STUDY_DECIDED: "Decision on your study",
+    SECURITY: "Sign-in security",
 }
 ORGANIZATION_ROLE = "organization"
 
@@ -127,6 +139,9 @@ def describe(note, org_names=None):
                 "the discharge summary is yours to write.")
     if kind == DIRECTORY_CHANGED:
         return f"{actor} changed your directory entry (version {about.get('version')})."
+    if kind == SECURITY:
+        return SECURITY_SENTENCES.get(detail.get("event"), KIND_LABELS[SECURITY]).format(
+            actor=actor, remaining=detail.get("remaining"))
     if kind == STUDY_DECIDED:
         return f"{actor} {detail.get('status', 'decided')} your study {about.get('study')}."
     return KIND_LABELS.get(kind, "Notification")

@@ -168,8 +168,9 @@ def is_locked(user, at=None):
 
 
 class LoginResult:
-    def __init__(self, user=None, error=None, locked=False):
+    def __init__(self, user=None, error=None, locked=False, held=False):
         self.user, self.error, self.locked = user, error, locked
+        self.held = held  # the password is right; a second factor is still to come
 
 
 @lru_cache(maxsize=4)
@@ -179,15 +180,18 @@ def _decoy_hash(rounds):
     return hash_password(secrets.token_urlsafe(24), rounds)
 
 
-def authenticate(db, username, password, *, threshold=5, lock_minutes=15, rounds=12):
+def authenticate(db, username, password, *, threshold=5, lock_minutes=15, rounds=12,
+                 hold=None):
     """Check a login; after `threshold` failures the account locks for `lock_minutes`.
 
     Unknown usernames, wrong passwords and locked accounts get the same answer (`REFUSED`)
     after the same bcrypt work, so a stranger learns neither that an account exists nor that
     it is locked (the log and the admin's list say so). Only the right password of a disabled
-    account is told that it is disabled. An account document that fails its authority check
-    (a password hash, role or lock written outside the app) signs nobody in: the answer of an
-    unknown username, and a log line.
+    account is told that it is disabled. `hold(user)` true (a second factor still to come)
+    leaves the failure count as it is: `succeeded` clears it after the code, so knowing the
+    password does not buy unlimited code guesses. An account document that fails its authority
+    check (a password hash, role or lock written outside the app) signs nobody in: the answer
+    of an unknown username, and a log line.
     """
     user = authority.authentic("users", by_username(db, username))
     if user is None:
@@ -201,9 +205,21 @@ def authenticate(db, username, password, *, threshold=5, lock_minutes=15, rounds
                            locked=_count_failure(db, user, threshold, lock_minutes))
     if not user.get("active", True):
         return LoginResult(error="This account is disabled.")
+    if hold is not None and hold(user):
+        return LoginResult(user=user, held=True)
+    succeeded(db, user)
+    return LoginResult(user=user)
+
+
+def succeeded(db, user):
+    """A complete sign-in: the failure count starts again."""
     authority.transition(db.users, {"_id": user["_id"]}, {"$set": {
         "failed_logins": 0, "locked_until": None, "last_login": clock.now()}}, current=user)
-    return LoginResult(user=user)
+
+
+def count_failure(db, user, threshold, lock_minutes):
+    """A failed second step counts towards the lock-out as a wrong password does."""
+    return _count_failure(db, user, threshold, lock_minutes)
 
 
 def _count_failure(db, user, threshold, lock_minutes, attempts=20):
@@ -248,6 +264,8 @@ class User:
     """The signed-in person as Flask-Login sees it; a thin view over the account document."""
 
     is_anonymous = False
+    needs_two_factor = False
+    """Set by the user loader: a role that must use two-factor sign-in, not enrolled yet."""
 
     def __init__(self, doc):
         self.doc = doc

@@ -75,3 +75,30 @@ def decrypt_file(key, patient_id, sha256, blob):
     except (ValueError, TypeError):
         raise TamperedCiphertext("This attachment failed its integrity check (its stored "
                                  "content was altered). It cannot be downloaded.") from None
+
+
+def secret_associated_data(binding):
+    return f"medledger-secret\n{binding}".encode("utf-8")
+
+
+def encrypt_secret(key, binding, secret):
+    """A small secret (a TOTP seed) as hex strings, bound to what it belongs to: hex so that
+    an authority MAC (JSON) can cover it, bound so that it cannot be moved to another account."""
+    cipher = AES.new(key, AES.MODE_GCM, nonce=get_random_bytes(NONCE_BYTES), mac_len=TAG_BYTES)
+    cipher.update(secret_associated_data(binding))
+    ciphertext, tag = cipher.encrypt_and_digest(secret.encode("utf-8"))
+    return {"scheme": SCHEME, "nonce": cipher.nonce.hex(), "ciphertext": ciphertext.hex(),
+            "tag": tag.hex()}
+
+
+def decrypt_secret(key, binding, box):
+    try:
+        if box.get("scheme") != SCHEME:
+            raise ValueError("unknown scheme")
+        cipher = AES.new(key, AES.MODE_GCM, nonce=bytes.fromhex(box["nonce"]), mac_len=TAG_BYTES)
+        cipher.update(secret_associated_data(binding))
+        return cipher.decrypt_and_verify(bytes.fromhex(box["ciphertext"]),
+                                         bytes.fromhex(box["tag"])).decode("utf-8")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise TamperedCiphertext("A stored secret failed its integrity check (it was altered). "
+                                 "It cannot be used.") from None

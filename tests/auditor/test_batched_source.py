@@ -24,6 +24,7 @@ from models.storage import crypto
 from models.storage.db import get_db
 from tests.conftest import as_the_app
 from tests.auditor_support import populate
+from tests.auth import two_factor_support
 from tests.care import support as care
 from tests.research import drill as research
 from tests.research import export_drill
@@ -143,6 +144,8 @@ def full_history(world):
         made["fhir_export"] = export_log.seal_export(
             db, scope=world.patient["human_id"], patients=1, counts={"Patient": 1}, size=10,
             sha256="0" * 64, operator="history")
+        made["two_factor"] = two_factor_support.history(db, key, world.admin,
+                                                        world.lab["human_id"])
     appointment_history(world, made)
     return made
 

@@ -13,11 +13,14 @@ def sign_in(page, live_server, username, password=PASSWORD):
     page.goto(live_server.url + "/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():   # the next step must not race the sign-in's redirect
+        page.get_by_role("button", name="Sign in").click()
 
 
 def sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login$"))
 
 

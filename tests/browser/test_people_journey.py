@@ -65,6 +65,7 @@ def test_hospital_onboards_a_doctor_who_gets_verified(page, live_server, tmp_pat
     page.goto(live_server.url + "/admin/verifications")
     page.locator(f'[data-testid="queue-row"][data-human-id="{doctor_id}"]').get_by_test_id("review-link").click()
     page.get_by_test_id("approve").click()
+    expect(page).to_have_url(re.compile(r"/admin/verifications$"))
     sign_out(page)
 
     sign_in(page, live_server, "dana", NEW_PASSWORD)

@@ -25,6 +25,7 @@ from models.sealing import audit_jobs, checkpoints, seam
 from models.storage import authority
 from models.storage.db import get_db
 from tests.auditor_support import login
+from tests.auth.two_factor_support import enrolled_now
 from tests.research import drill as research
 from tests.research import export_drill
 
@@ -172,6 +173,7 @@ def _documents(app, world):
         choice = research_consent.join_study(db, patient=world.patient,
                                              study_id=study["study_id"])
         export = export_drill.create(world, db)()
+        enrolled_now(db, world.key, desk)  # every deciding field present (seed, codes, step)
     schedule = care.publish(world)
     booked = care.book(world)
     with app.test_request_context():
@@ -185,6 +187,7 @@ def _documents(app, world):
             "booking_settings": db.booking_settings.find_one({"_id": mode["_id"]}),
             "admissions": db.admissions.find_one({"_id": stay["_id"]}),
             "users": db.users.find_one({"_id": world.colleague["_id"]}),
+            "two_factor": db.two_factor.find_one({"user_id": desk["human_id"]}),
             "organizations": db.organizations.find_one({"human_id": world.hospital_a["human_id"]}),
             "grants": db.grants.find_one({"_id": grant["_id"]}),
             "access_requests": db.access_requests.find_one({"_id": req["_id"]}),

@@ -18,12 +18,14 @@ from models.clinical import pharmacy, reading, records
 from models.consent import access, emergency
 from models.exchange import export_log
 from models.consent import workflow as consent
-from models.people import account_events, api_tokens, users, verification
+from models.people import (account_events, api_tokens, two_factor, two_factor_events, users,
+                           verification)
 from models.research import consent as research_consent
 from models.research import studies
 from models.sealing import audit_jobs, reconcile, registry, seam
 from models.sealing.registry import PENDING
 from models.storage.db import get_db
+from tests.auth.two_factor_support import enrolled_now, next_code
 from tests.care import support as care
 from tests.records.world import VALID, upload
 from tests.research import drill as research
@@ -152,6 +154,16 @@ ACTIONS = {
         db, w.patient, "drill script", expires_days=30),
     "account.api_token_revoked": lambda w, db: (lambda made: lambda: api_tokens.revoke(
         db, w.patient, made[0]["token_id"]))(api_tokens.create(db, w.patient, "drill script")),
+    "account.two_factor_enabled": lambda w, db: (lambda seed: lambda: two_factor_events.activate(
+        db, w.key, w.patient, next_code(seed)))(two_factor.pending_secret(db, w.key, w.patient)),
+    "account.two_factor_reset": lambda w, db: (enrolled_now(db, w.key, w.colleague), lambda: (
+        two_factor_events.reset(db, w.admin, w.colleague["human_id"], "Lost phone")))[1],
+    "account.recovery_code_used": lambda w, db: (lambda made: lambda: (
+        two_factor_events.use_recovery_code(db, w.patient, made[1][0])))(
+        enrolled_now(db, w.key, w.patient)),
+    "account.recovery_codes_regenerated": lambda w, db: (lambda made: lambda: (
+        two_factor_events.regenerate(db, w.key, w.patient, PASSWORD, next_code(made[0]))))(
+        enrolled_now(db, w.key, w.patient)),
     "schedule.published": lambda w, db: lambda: schedules.publish(
         db, actor=w.manager_b, doctor_id=w.outsider["human_id"], slot_minutes=30,
         hours="Mon 09:00-12:00", leave="2030-01-01"),
