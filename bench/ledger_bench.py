@@ -2,6 +2,19 @@
 
     python bench/ledger_bench.py [--sizes 10000,100000,1000000] [--quick] [--embedded-max N]
                                  [--repeat R] [--no-embedded]
+    python bench/ledger_bench.py --workers 1,2,4,8 [--sizes 200000] [--embedded-max N]
+    python bench/ledger_bench.py --since-last 100,1000,10000 [--sizes 100000]
+
+With --workers it measures only the parallel audit (ledger.parallel.parallel_audit, spawned
+processes, a fresh pool per run as `flask ledger verify --workers` has) against the
+single-process audit, on the first size: in memory (each worker gets a copy of its range)
+and from the embedded server (each worker its own client), each count run --repeat times
+(default 2 here), the best counted, with the load average beside it.
+
+With --since-last it measures ledger.incremental.audit_since: a chain of the first size with a
+checkpoint at its end (the audited anchor), then each tail length appended and checkpointed;
+the seconds of the incremental audit and its cost per new block, in memory and from the
+embedded server (best of --repeat, default 2 here).
 
 For each size N (blocks of 10 attributes) it measures:
 - append: Ledger.append blocks/s, at the start of an empty chain and at the end of the
@@ -44,6 +57,8 @@ from ledger.block import ZERO_HASH, block_hash  # noqa: E402
 from ledger.chain import Ledger  # noqa: E402
 from ledger.encoding import canonical  # noqa: E402
 from ledger.notes import SigningKey  # noqa: E402
+from ledger.incremental import audit_since  # noqa: E402
+from ledger.parallel import parallel_audit  # noqa: E402
 from ledger.receipt import make_receipt, verify_receipt  # noqa: E402
 from ledger.store import MemoryStore, MongoStore  # noqa: E402
 
@@ -285,6 +300,75 @@ def bench_embedded(n, server, pool, memory, repeat):
     return row
 
 
+def _open_bench_store(uri, database):
+    """A worker's own client to the bench server (module level: spawn pickles it by name)."""
+    import pymongo
+    return MongoStore(pymongo.MongoClient(uri, tz_aware=True)[database])
+
+
+def bench_workers(n, counts, server, pool, repeat, embedded_max):
+    """blocks/s of the single-process audit and of parallel_audit with each worker count."""
+    import functools
+    stores = []
+    memory = MemoryStore()
+    bulk_build(memory, n, pool=pool)
+    Ledger(memory).checkpoint(KEY, ORIGIN)
+    stores.append(("memory", memory, None))
+    if server and n <= embedded_max:
+        db = server.client["bench_workers"]
+        server.client.drop_database(db.name)
+        mongo = MongoStore(db)
+        mongo.ensure_indexes()
+        bulk_build(mongo, n, pool=pool)
+        Ledger(mongo).checkpoint(KEY, ORIGIN)
+        uri = f"mongodb://127.0.0.1:{server.port}/?directConnection=true"
+        stores.append(("embedded", mongo, functools.partial(_open_bench_store, uri, db.name)))
+    for name, store, opener in stores:
+        single = best_of(repeat, lambda: audit(store, verifiers=[KEY.public()]))
+        print(f"  {name:>8} {n:>9,} blocks  audit() 1 process: {n / single:>9,.0f} blocks/s "
+              f"({single:.2f} s, load {load_average():.2f})", flush=True)
+        for count in counts:
+            def run():
+                report = parallel_audit(store, count, opener=opener, verifiers=[KEY.public()])
+                assert report.ok and report.blocks_checked == n, report.lines()[:3]
+            elapsed = best_of(repeat, run)
+            print(f"  {name:>8} {n:>9,} blocks  --workers {count}: {n / elapsed:>9,.0f} blocks/s "
+                  f"({elapsed:.2f} s, {single / elapsed:.2f}x the single process, load "
+                  f"{load_average():.2f})", flush=True)
+    if server and n <= embedded_max:
+        server.client.drop_database("bench_workers")
+
+
+def bench_since_last(n, tails, server, pool, repeat, embedded_max):
+    """Seconds and cost per new block of the incremental audit after tails of each length."""
+    stores = [("memory", MemoryStore())]
+    if server and n + max(tails) <= embedded_max:
+        db = server.client["bench_since"]
+        server.client.drop_database(db.name)
+        stores.append(("embedded", MongoStore(db)))
+        stores[-1][1].ensure_indexes()
+    for name, store in stores:
+        prev = bulk_build(store, n, pool=pool)
+        ledger = Ledger(store)
+        ledger.checkpoint(KEY, ORIGIN)
+        anchor = store.latest_checkpoint()
+        size = n
+        for tail in tails:
+            prev = bulk_build(store, n + tail, size, prev, pool)
+            size = n + tail
+            Ledger(store).checkpoint(KEY, ORIGIN)
+
+            def run():
+                report = audit_since(store, anchor, verifiers=[KEY.public()])
+                assert report.ok and report.blocks_checked == tail, report.lines()[:3]
+            elapsed = best_of(repeat, run)
+            print(f"  {name:>8} chain {size:>9,}: --since-last over {tail:>6,} new blocks "
+                  f"{elapsed * 1000:8.1f} ms, {elapsed / tail * 1e6:7.1f} us per new block "
+                  f"(load {load_average():.2f})", flush=True)
+    if len(stores) > 1:
+        server.client.drop_database("bench_since")
+
+
 def mb(value):
     return "-" if value is None else f"{value / 1e6:.2f} MB"
 
@@ -382,8 +466,16 @@ def main():
     parser.add_argument("--repeat", type=int, default=3,
                         help="timed audits and reads per row; the best counts (default 3)")
     parser.add_argument("--no-embedded", action="store_true")
+    parser.add_argument("--since-last", default=None,
+                        help="comma-separated tail lengths: measure the incremental audit only")
+    parser.add_argument("--workers", default=None,
+                        help="comma-separated worker counts: measure the parallel audit only")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the server by PID
+    if args.workers:
+        return main_workers(args)
+    if args.since_last:
+        return main_since_last(args)
     sizes = [10000] if args.quick else [int(s) for s in args.sizes.split(",")]
     pool = leaf_pool()
     load_start = load_average()
@@ -419,6 +511,31 @@ def main():
           "extrapolates the row's rate; 'read only' streams the same documents with the "
           "audit's queries and checks nothing (the server's floor).")
     print_targets(rows, embedded, load_start, load_average())
+
+
+def main_workers(args):
+    counts = [int(c) for c in args.workers.split(",")]
+    run_one_section(args, "parallel audit", bench_workers, counts)
+
+
+def main_since_last(args):
+    tails = sorted(int(t) for t in args.since_last.split(","))
+    run_one_section(args, "incremental audit", bench_since_last, tails)
+
+
+def run_one_section(args, title, bench, values):
+    """One of the issue-16 sections alone: the first size, best of 2 unless --repeat."""
+    n = 10000 if args.quick else int(args.sizes.split(",")[0])
+    repeat = args.repeat if "--repeat" in sys.argv else 2
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {title}, best of {repeat}",
+          flush=True)
+    server = None if args.no_embedded else Server().__enter__()
+    try:
+        bench(n, values, server, leaf_pool(), repeat, args.embedded_max)
+    finally:
+        if server:
+            server.__exit__(None, None, None)
 
 
 if __name__ == "__main__":

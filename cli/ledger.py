@@ -9,7 +9,8 @@ from ledger.export import export
 from ledger.notes import SigningKey
 
 from models.core.errors import DomainError
-from models.sealing import activity, audit_jobs, checkpoints, reconcile, trust, witnesses
+from models.sealing import (activity, audit_jobs, checkpoints, incremental_audit, parallel_audit,
+                            reconcile, trust, witnesses)
 from models.sealing.seam import store_for
 from models.storage import authority
 from models.storage.db import get_db
@@ -21,13 +22,27 @@ ledger_cli = AppGroup("ledger", help="Verify, checkpoint, export and repair the 
 @click.option("--held", "held", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A checkpoint note kept outside the system (repeatable).")
 @click.option("--quiet", is_flag=True, help="Print problems only, no verdict line.")
-def verify_command(held, quiet):
+@click.option("--since-last", "since_last", is_flag=True,
+              help="Check only the blocks after the last audited checkpoint (for cron); the "
+                   "full audit runs instead when there is none that verifies.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Verify the chain's structure and checkpoints in N processes (contents, "
+                   "block MACs and coverage are left to the full audit without this option).")
+def verify_command(held, quiet, workers, since_last):
     """Full audit; exit 0 only when the chain is sound, one line per problem."""
     notes = []
     for path in held:
         with open(path, encoding="utf-8", newline="") as handle:
             notes.append(handle.read())
-    report = audit_jobs.run_audit(get_db(), current_app, held_checkpoints=notes)
+    if since_last and workers:
+        raise click.UsageError("--since-last and --workers are separate audits; pick one.")
+    if since_last:
+        report = incremental_audit.run_since_last(get_db(), current_app, notes,
+                                                  full_audit=audit_jobs.run_audit)
+    elif workers:
+        report = parallel_audit.run(get_db(), current_app, workers, held_checkpoints=notes)
+    else:
+        report = audit_jobs.run_audit(get_db(), current_app, held_checkpoints=notes)
     for line in report.lines():
         click.echo(line)
     if not quiet:

@@ -302,7 +302,7 @@ class _Auditor:
         and hands it to the attributes that _block and _gap use only when it leaves the fast
         path, then takes it back.
         """
-        self._compare(0)
+        self._compare(self.cr.size)
         total = self._estimate_total()
         add = self.report.add
         attribute_source, document_check = self.attribute_source, self.document_check
@@ -310,11 +310,11 @@ class _Auditor:
         batch, progress = self.batch, self.progress
         cr_append = self.cr.append
         fast_block = _fast_block
-        checked = expected = 0
+        checked, expected = 0, self.expected  # 0, or where an incremental audit resumes
         prev_ok, log_ok = self.prev_ok, self.log_ok
-        fast = True  # no pending leaf and a known link target
+        fast = prev_ok is not None  # no pending leaf and a known link target
         next_cp = self._next_checkpoint_size()
-        for doc in self.store.iter_blocks(0, None, batch):
+        for doc in self.store.iter_blocks(expected, None, batch):
             height = doc.get("height")
             digest = fast_block(doc, height, prev_ok) if fast and height == expected else None
             if digest is not None:

@@ -308,3 +308,47 @@ class CompactRange:
         for peak in reversed(peaks[:-1]):
             r = node_hash(peak, r)
         return r
+
+    def append_subtree(self, level: int, subtree_root: bytes) -> None:
+        """Add a perfect subtree of 2**level leaves that starts at the current size.
+
+        RFC 9162's tree is the same whether its leaves come one by one or as aligned perfect
+        subtrees (a carry in the binary counter), so ranges hashed apart join exactly.
+        """
+        if self.size % (1 << level):
+            raise ValueError(f"a subtree of 2**{level} leaves cannot start at {self.size}")
+        count = self.size >> level
+        h = subtree_root
+        for _ in range((count ^ (count + 1)).bit_length() - 1):  # the trailing set bits: merges
+            h = node_hash(self._peaks.pop(), h)
+        self._peaks.append(h)
+        self.size += 1 << level
+
+
+class RangeCompact:
+    """The compact range of leaves [begin, end): the aligned perfect subtrees that cover it,
+    as (level, root) left to right (transparency-dev/merkle's compact.Range).
+
+    A worker hashes its height range into one; CompactRange.append_subtree joins them in order.
+    """
+
+    __slots__ = ("end", "nodes")
+
+    def __init__(self, begin: int):
+        self.end = begin
+        self.nodes = []  # [level, root]
+
+    def append(self, leaf_hash: bytes) -> None:
+        nodes, index, level, h = self.nodes, self.end, 0, leaf_hash
+        while index & 1 and nodes and nodes[-1][0] == level:
+            node = _new_node()
+            node.update(nodes.pop()[1])
+            node.update(h)
+            h = node.digest()
+            index >>= 1
+            level += 1
+        nodes.append((level, h))
+        self.end += 1
+
+    def subtrees(self) -> list[tuple[int, bytes]]:
+        return list(self.nodes)

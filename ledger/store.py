@@ -58,6 +58,22 @@ class MemoryStore:
         self._checkpoints = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self):
+        """Picklable (the lock stays behind), so a parallel audit can hand a copy to a worker."""
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def slice(self, start: int, stop: int | None) -> "MemoryStore":
+        """A store holding only the blocks with start <= height < stop (a worker's range)."""
+        part = MemoryStore()
+        for doc in self.iter_blocks(start, stop):
+            part._by_id[doc.get("_id")] = doc
+            part._by_height[doc.get("height")] = doc
+        return part
+
     def ensure_indexes(self):
         """Nothing to create; present for interface parity."""
 

@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models.core import clock, ids
 from models.core.errors import Conflict, NotFound
-from models.sealing import checkpoint_log, explorer, trust
+from models.sealing import checkpoint_log, explorer, incremental_audit, trust
 from models.sealing.audit_callbacks import PREFETCH_WINDOW, AttributeSource, CoverageCheck
 from models.sealing.seam import store_for
 from models.storage import authority
@@ -49,17 +49,20 @@ def run_audit(db, app=None, held_checkpoints=(), progress=None):
 
     Blocks are read (and progress reported) in windows of AUDIT_BATCH heights, the documents
     behind them in windows of AUDIT_PREFETCH_WINDOW heights. Besides the held checkpoints
-    given, the chain must extend the latest checkpoint kept outside the database.
+    given, the chain must extend the latest checkpoint kept outside the database. A sound
+    audit records the checkpoint an incremental audit may resume from.
     """
     app = app or current_app
     source = AttributeSource(db, app.extensions["medledger"]["data_key"],
                              app.config.get("AUDIT_PREFETCH_WINDOW", PREFETCH_WINDOW))
     kept = checkpoint_log.latest(app)  # the latest signed checkpoint, kept outside MongoDB
     held = list(held_checkpoints) + ([kept] if kept and kept not in held_checkpoints else [])
-    return audit(store_for(db), verifiers=trust.verifiers(app), attribute_source=source,
-                 document_check=CoverageCheck(db), held_checkpoints=held,
-                 block_check=authority.keyring(app).block_authentic,
-                 progress=progress, batch=app.config.get("AUDIT_BATCH", DEFAULT_BATCH))
+    report = audit(store_for(db), verifiers=trust.verifiers(app), attribute_source=source,
+                   document_check=CoverageCheck(db), held_checkpoints=held,
+                   block_check=authority.keyring(app).block_authentic,
+                   progress=progress, batch=app.config.get("AUDIT_BATCH", DEFAULT_BATCH))
+    incremental_audit.record_anchor(db, report)  # where `verify --since-last` resumes
+    return report
 
 
 def summarize(report):
