@@ -10,6 +10,8 @@ import json
 from bson import Binary
 from Crypto.Cipher import AES
 from Crypto.Random import get_random_bytes
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from models.core.errors import DomainError
 
@@ -43,11 +45,15 @@ def decrypt(key, record_id, version, box):
     try:
         if box.get("scheme") != SCHEME:
             raise ValueError("unknown scheme")
-        cipher = AES.new(key, AES.MODE_GCM, nonce=bytes(box["nonce"]), mac_len=TAG_BYTES)
-        cipher.update(associated_data(record_id, version))
-        plaintext = cipher.decrypt_and_verify(bytes(box["ciphertext"]), bytes(box["tag"]))
+        tag = bytes(box["tag"])
+        if len(tag) != TAG_BYTES:  # ciphertext || tag is one buffer below: keep the split
+            raise ValueError("bad tag length")
+        # OpenSSL's AES-GCM (`cryptography`): ~10x cheaper per record than a pycryptodome
+        # cipher, which the full audit pays once per sealed record version.
+        plaintext = AESGCM(key).decrypt(bytes(box["nonce"]), bytes(box["ciphertext"]) + tag,
+                                        associated_data(record_id, version))
         return json.loads(plaintext.decode("utf-8"))
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (InvalidTag, ValueError, KeyError, TypeError, AttributeError):
         raise TamperedCiphertext(
             f"Record {record_id} version {version} failed its integrity check "
             "(its encrypted data was altered). It cannot be shown.") from None

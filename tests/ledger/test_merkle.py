@@ -372,7 +372,8 @@ def test_compact_range_resumes_from_saved_peaks():
 
 
 def test_root_from_hashes_planned_and_level_by_level_match_the_definition():
-    """Small trees (attribute trees) fold with a cached plan, larger ones level by level;
+    """Small trees (attribute trees) fold unrolled (<= 32) or with a cached plan (<= 64),
+    larger ones level by level;
     both are the RFC 9162 MTH, take any iterable and leave the caller's list alone."""
     hashes = _leaf_hashes(140)
     for n in range(141):
