@@ -10,6 +10,7 @@ import base64
 import binascii
 import secrets
 import unicodedata
+from json.encoder import encode_basestring
 
 from ledger.encoding import CanonicalError, canonical, utf16_sort_key
 from ledger.merkle import (inclusion_proof_from_hashes, leaf_hash, root_from_hashes,
@@ -38,7 +39,17 @@ def _check_salt(name: str, salt) -> None:
 
 
 def attribute_leaf(name: str, value, salt: str) -> bytes:
-    """The leaf data for one attribute: canonical([name, value, salt])."""
+    """The leaf data for one attribute: canonical([name, value, salt]).
+
+    Three ASCII strings (the common case) are written directly: for ASCII, NFC is the
+    identity and JSON's string escaping is JCS's, so the bytes are canonical()'s (tested on
+    generated strings) at a fraction of its generic walk, which the web audit pays for
+    every attribute of every record.
+    """
+    if type(name) is str and type(value) is str and type(salt) is str:
+        text = f"[{encode_basestring(name)},{encode_basestring(value)},{encode_basestring(salt)}]"
+        if text.isascii():
+            return text.encode("ascii")
     return canonical([name, value, salt])
 
 

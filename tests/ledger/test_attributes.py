@@ -1,13 +1,14 @@
 """ledger.attributes: salted leaves, single-attribute proofs, naming the altered attribute."""
 import base64
 import hashlib
+import random
 
 import pytest
 
 from ledger.attributes import (attribute_leaf, attribute_leaf_hashes, attribute_proof,
                                attribute_root, find_mismatches, new_salt, sorted_names,
                                verify_attribute)
-from ledger.encoding import CanonicalError
+from ledger.encoding import CanonicalError, canonical
 from ledger.merkle import root_from_hashes
 
 SALT = base64.b64encode(bytes(range(16))).decode()  # "AAECAwQFBgcICQoLDA0ODw=="
@@ -157,3 +158,17 @@ def test_extra_stored_leaves_are_reported_by_position():
     stored = attribute_leaf_hashes(attributes, salts)
     assert find_mismatches(attributes, salts, stored + [stored[0]], sorted_names(attributes)) \
         == ["#2"]
+
+
+def test_attribute_leaf_fast_path_equals_canonical_on_generated_strings():
+    """The direct encoding of three ASCII strings is byte for byte canonical()'s; anything
+    else (non-ASCII, numbers, lists) takes canonical() itself."""
+    rng = random.Random(16)
+    alphabet = [chr(c) for c in range(0, 128)] + ["é", "e\u0301", "\u2028", "😀", "\ufffd"]
+    for _ in range(3000):
+        name, value = ("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+                       for _ in range(2))
+        salt = new_salt()
+        assert attribute_leaf(name, value, salt) == canonical([name, value, salt]), (name, value)
+    for value in (3, True, None, ["a", 1], {"k": "v"}, 10 ** 15):
+        assert attribute_leaf("n", value, "s") == canonical(["n", value, "s"])
