@@ -1,36 +1,74 @@
-"""Receipts verify offline, and any change to any byte of one makes it fail with a reason."""
+"""Receipts verify offline, and any change to any byte of one makes it fail with a reason.
+
+Format 2 (compact, the default) and format 1 (receipts already handed out) alike.
+"""
+import base64
 import json
 
 import pytest
 
 from ledger.encoding import canonical
 from ledger.notes import TrustFile
-from ledger.receipt import RECEIPT_FORMAT, ReceiptError, make_receipt, verify_receipt
+from ledger.receipt import (FORMAT_V1, RECEIPT_FORMAT, ReceiptError, make_receipt,
+                            make_receipt_v1, receipt_block_hash, verify_receipt)
 
 ORIGIN = "medledger.test/log"
 
 
-@pytest.fixture
-def receipt_setup(memory_chain, key):
+@pytest.fixture(params=[make_receipt, make_receipt_v1], ids=["format2", "format1"])
+def receipt_setup(request, memory_chain, key):
     note = memory_chain.ledger.checkpoint(key, ORIGIN)
     doc = memory_chain.store.get_block(23)
     attributes, salts = memory_chain.source(doc)
     names = sorted(attributes)[:2]
     disclose = {name: (attributes[name], salts[name]) for name in names}
-    receipt = make_receipt(memory_chain.ledger, 23, note, disclose)
+    receipt = request.param(memory_chain.ledger, 23, note, disclose)
     return memory_chain, key, note, receipt, names
 
 
-def test_receipt_shape_and_verification(receipt_setup):
-    chain, key, note, receipt, names = receipt_setup
-    assert receipt["format"] == RECEIPT_FORMAT
+def _raw(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_compact_receipt_shape_and_verification(memory_chain, key):
+    note = memory_chain.ledger.checkpoint(key, ORIGIN)
+    doc = memory_chain.store.get_block(23)
+    attributes, salts = memory_chain.source(doc)
+    name = sorted(attributes)[0]
+    receipt = make_receipt(memory_chain.ledger, 23, note, {name: (attributes[name], salts[name])})
+    assert receipt["format"] == RECEIPT_FORMAT == "medledger-receipt/2"
     assert set(receipt) == {"format", "block", "checkpoint", "inclusion", "disclosed"}
-    assert receipt["inclusion"]["index"] == 23 and receipt["inclusion"]["size"] == 40
-    assert [d["name"] for d in receipt["disclosed"]] == names
-    assert receipt["block"]["hash"] == chain.store.get_block(23)["hash"]
+    # Nothing derivable: no block hash, no leaves, no index/size beside the proof.
+    assert "hash" not in receipt["block"] and "attr_leaves" not in receipt["block"]
+    assert _raw(receipt["block"]["prev_hash"]).hex() == doc["prev_hash"]
+    assert _raw(receipt["block"]["attr_root"]).hex() == doc["attr_root"]
+    path = _raw(receipt["inclusion"])
+    assert [path[i:i + 32] for i in range(0, len(path), 32)] == \
+        memory_chain.ledger.inclusion_proof(23, 40)
+    assert "=" not in json.dumps(receipt["inclusion"])
     ok, reason = verify_receipt(json.loads(json.dumps(receipt)), [key.public()])
     assert ok, reason
-    assert "block 23" in reason
+    assert "block 23" in reason and doc["hash"] in reason and "size 40" in reason
+    assert receipt_block_hash(receipt) == doc["hash"]
+
+
+def test_compact_receipt_is_smaller_and_carries_the_same_proof(memory_chain, key):
+    note = memory_chain.ledger.checkpoint(key, ORIGIN)
+    new = make_receipt(memory_chain.ledger, 23, note)
+    old = make_receipt_v1(memory_chain.ledger, 23, note)
+    assert len(canonical(new)) < 0.6 * len(canonical(old))
+    assert receipt_block_hash(new) == receipt_block_hash(old) == old["block"]["hash"]
+
+
+def test_format_1_receipts_still_verify(memory_chain, key):
+    note = memory_chain.ledger.checkpoint(key, ORIGIN)
+    receipt = make_receipt_v1(memory_chain.ledger, 23, note)
+    assert receipt["format"] == FORMAT_V1 and receipt["inclusion"]["size"] == 40
+    ok, reason = verify_receipt(json.loads(json.dumps(receipt)), [key.public()])
+    assert ok and "block 23" in reason
+    receipt["format"] = "medledger-receipt/3"
+    assert verify_receipt(receipt, [key.public()]) == (False,
+                                                       "unknown format 'medledger-receipt/3'")
 
 
 def test_receipt_without_disclosure(memory_chain, key):
@@ -104,9 +142,13 @@ def test_changing_any_value_fails_with_a_reason(receipt_setup):
         ok, reason = verify_receipt(_set(receipt, path, _mutated(value)), [key.public()])
         assert not ok and reason, path
         count += 1
-    assert count > 30
+    assert count > (20 if receipt["format"] == RECEIPT_FORMAT else 30)
     # Structural edits too: a dropped proof step, an extra field, a dropped disclosure field.
-    for edit in (lambda r: r["inclusion"]["proof"].pop(),
+    compact = receipt["format"] == RECEIPT_FORMAT
+    for edit in ((lambda r: r.__setitem__("inclusion", r["inclusion"][:-43])) if compact
+                 else (lambda r: r["inclusion"]["proof"].pop()),
+                 (lambda r: r["disclosed"].append(dict(r["disclosed"][0]))) if compact
+                 else (lambda r: r.pop("disclosed")),
                  lambda r: r["block"].__setitem__("extra", 1),
                  lambda r: r["disclosed"][0].pop("salt"),
                  lambda r: r.pop("checkpoint")):
