@@ -4,11 +4,14 @@ Format 2 (compact, the default) and format 1 (receipts already handed out) alike
 """
 import base64
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ledger.chain import Ledger
 from ledger.encoding import canonical
-from ledger.notes import TrustFile
+from ledger.notes import SigningKey, TrustFile
+from ledger.store import MemoryStore
 from ledger.receipt import (FORMAT_V1, RECEIPT_FORMAT, ReceiptError, make_receipt,
                             make_receipt_v1, receipt_block_hash, verify_receipt)
 
@@ -170,3 +173,68 @@ def test_flipping_any_byte_of_the_file_fails(receipt_setup):
                 continue  # no longer a JSON document: rejected before verification
             ok, reason = verify_receipt(parsed, [key.public()])
             assert not ok and reason, (i, flip, bytes(tampered[max(0, i - 20):i + 20]))
+
+
+class _ExampleClock:
+    """docs/ledger.md §12: 2026-03-01T09:30:00Z + 1.25 s per call."""
+
+    def __init__(self):
+        self.now = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+
+    def __call__(self):
+        self.now += timedelta(milliseconds=1250)
+        return self.now
+
+
+DOCUMENTED = {  # docs/ledger.md §12, the format-2 test vector for outside implementers
+    "format": "medledger-receipt/2",
+    "block": {"v": 1, "height": 0, "prev_hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+              "timestamp": "2026-03-01T09:30:01.250Z", "kind": "record.created",
+              "subject": {"record": "PAT-000234-R12", "version": 1}, "actor": "act-7f3a",
+              "attr_root": "eXTt-_lHbdb90_eA7WqT7QG5CeukO-xMAz4EwlUMJnk", "attr_count": 2},
+    "checkpoint": "medledger.example/log\n3\nn0imLme2cM9l8hB13oh4g7zj6+L8jaWAHl1pO+OQ/Vw=\n"
+                  "timestamp 1772357405000\n\n— medledger.example xFtFUTVrD9Bv+7tR2Bfm7z9uKfGT4"
+                  "d9el/RIgipPdW3zmmqmu1AHkpC+23m4qAteyStbg8aPZF+wuoYNP0H2j/CopwE=\n",
+    "inclusion": "i5hCnQvar2zE48jm9mYAm5mSe7awo8YDOme32F7NG-CxJDkCd0pvIDPkpI4wEHFqqWVhvzy0JCgzHbjo"
+                 "D5mYsA",
+    "disclosed": [{"name": "blood_group", "value": "AB-", "salt": "EBESExQVFhcYGRobHB0eHw==",
+                   "index": 0, "proof": "cTiFXK2j6UjsyfdZI5Kn4tE-bnVylxykAQ6zaI-axmQ"}]}
+
+
+def test_the_documented_example_is_what_the_code_makes_and_verifies():
+    key = SigningKey.from_seed("medledger.example", bytes(range(32)))
+    ledger = Ledger(MemoryStore(), clock=_ExampleClock())
+    attrs = {"weight_kg": "72.5", "blood_group": "AB-"}
+    salts = {"weight_kg": "AAECAwQFBgcICQoLDA0ODw==", "blood_group": "EBESExQVFhcYGRobHB0eHw=="}
+    ledger.append("record.created", {"record": "PAT-000234-R12", "version": 1}, "act-7f3a",
+                  attrs, salts)
+    ledger.append("access.requested", {"request": "REQ-0001"}, "act-19c2",
+                  {"reason": "second opinion"}, {"reason": "ICIiIyQlJicoKSorLC0uLw=="})
+    ledger.append("record.read", {"record": "PAT-000234-R12", "version": 1}, "act-19c2", {}, {})
+    note = ledger.checkpoint(key, "medledger.example/log")
+    receipt = make_receipt(ledger, 0, note, {"blood_group": ("AB-", salts["blood_group"])})
+    assert receipt == DOCUMENTED and len(canonical(receipt)) == 803
+    assert verify_receipt(DOCUMENTED, key.public()) == (True, (
+        "block 0 (record.created, hash 2156e1537f80df3c2125fcea68d75ef542ad4536fba4090944f952586bc"
+        "70727) is in the log of size 3; disclosed attributes: blood_group"))
+
+
+@pytest.mark.parametrize("field", ["inclusion", "prev_hash", "proof"])
+def test_only_canonical_unpadded_base64url_is_accepted(field):
+    key = SigningKey.from_seed("medledger.example", bytes(range(32)))
+
+    def where(r):
+        return (r, "inclusion") if field == "inclusion" else \
+            (r["block"], field) if field == "prev_hash" else (r["disclosed"][0], "proof")
+    text = where(DOCUMENTED)[0][where(DOCUMENTED)[1]]
+    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(text[-1])
+    same_bytes = text[:-1] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[
+        last | 1]  # a low bit that decoding drops: same bytes, not the canonical text
+    assert _raw(same_bytes) == _raw(text) and same_bytes != text
+    standard = base64.b64encode(_raw(text)).decode()  # padded, maybe '+' or '/'
+    for bad in (same_bytes, standard, text + "A", text.replace(text[0], "~", 1)):
+        tampered = json.loads(json.dumps(DOCUMENTED))
+        target, name = where(tampered)
+        target[name] = bad
+        ok, reason = verify_receipt(tampered, key.public())
+        assert not ok and ("base64url" in reason or "32-byte" in reason), (bad, reason)
