@@ -37,6 +37,7 @@ def test_a_patient_takes_a_receipt_disclosing_chosen_attributes(app, client, sea
     form = client.get(receipt_url("patient", record)).get_data(as_text=True)
     assert 'value="data.weight_kg"' in form and "Weight (kg)" in form
     receipt = take(client, "patient", record, ["data.weight_kg", "type"])
+    assert receipt["format"] == "medledger-receipt/2"  # the compact format is what is handed out
     assert receipt["block"]["height"] == record["sealed_height"]
     assert {d["name"]: d["value"] for d in receipt["disclosed"]} == {
         "data.weight_kg": GENERAL["weight_kg"], "type": "general"}
