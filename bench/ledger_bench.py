@@ -394,8 +394,8 @@ def per_million(seconds, n):
 def print_table(rows):
     print("| blocks | store | append/s (start) | append/s (end) | cost/block end÷start | "
           "full audit blocks/s | audit time | 10^6 blocks at this rate | audit peak memory | "
-          "read only, no checks | naive walk | audit/naive time | receipt | receipt verify | "
-          "load avg |")
+          "read only, no checks | naive walk | audit/naive time | receipt (format 2) | "
+          "receipt verify | load avg |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         total = r["n"] + APPENDS
