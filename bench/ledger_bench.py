@@ -4,6 +4,12 @@
                                  [--repeat R] [--no-embedded]
     python bench/ledger_bench.py --workers 1,2,4,8 [--sizes 200000] [--embedded-max N]
     python bench/ledger_bench.py --since-last 100,1000,10000 [--sizes 100000]
+    python bench/ledger_bench.py --receipts [--sizes 10000,100000,1000000]
+
+With --receipts it measures only receipts (issue 16): each size bulk-built in memory and
+checkpointed, then the receipt of its middle block in format 2 (the default) and format 1
+(the old one, still verified): bytes of the canonical JSON file and the median verify time
+of 300 checks, no attribute disclosed and two disclosed.
 
 With --workers it measures only the parallel audit (ledger.parallel.parallel_audit, spawned
 processes, a fresh pool per run as `flask ledger verify --workers` has) against the
@@ -59,7 +65,7 @@ from ledger.encoding import canonical  # noqa: E402
 from ledger.notes import SigningKey  # noqa: E402
 from ledger.incremental import audit_since  # noqa: E402
 from ledger.parallel import parallel_audit  # noqa: E402
-from ledger.receipt import make_receipt, verify_receipt  # noqa: E402
+from ledger.receipt import make_receipt, make_receipt_v1, verify_receipt  # noqa: E402
 from ledger.store import MemoryStore, MongoStore  # noqa: E402
 
 ORIGIN = "medledger.bench/log"
@@ -70,6 +76,8 @@ MILLION = 1_000_000
 TARGET_MEMORY_S = 25.0  # issue 2: full audit of 10^6 blocks from the in-memory store
 TARGET_EMBEDDED_S = 40.0  # ... and from the embedded database
 TARGET_RECEIPT_MS = 2.0
+TARGET_RECEIPT_V2_BYTES = 1536  # issue 16: <= 1.5 KB at 10^6 blocks, verify <= 1 ms
+TARGET_RECEIPT_V2_MS = 1.0
 
 
 def load_average() -> float:
@@ -81,10 +89,13 @@ def attributes(i):
     return attrs, {name: new_salt() for name in attrs}
 
 
-def leaf_pool():
+def leaf_pool(sources=None):
+    """POOL leaf sets; `sources`, if given, collects each set's (attributes, salts)."""
     pool = []
     for i in range(POOL):
         attrs, salts = attributes(i)
+        if sources is not None:
+            sources.append((attrs, salts))
         leaves = attribute_leaf_hashes(attrs, salts)
         pool.append(([x.hex() for x in leaves], attribute_root(leaves).hex()))
     return pool
@@ -197,11 +208,11 @@ def sha256_floor(blocks=20000, repeat=5):
     return best_of(repeat, run) / blocks
 
 
-def measure_receipt(ledger, n):
+def measure_receipt(ledger, n, maker=make_receipt, disclose=None):
+    """(bytes of the canonical receipt file, median verify ms) for the middle block."""
     note = ledger.store.latest_checkpoint()["note"]
     height = n // 2
-    doc = ledger.get(height)
-    receipt = make_receipt(ledger, height, note)
+    receipt = maker(ledger, height, note, disclose)
     size = len(canonical(receipt))
     times = []
     for _ in range(300):
@@ -209,7 +220,6 @@ def measure_receipt(ledger, n):
         ok, reason = verify_receipt(receipt, [KEY.public()])
         times.append(time.perf_counter() - started)
         assert ok, reason
-    assert doc is not None
     return size, statistics.median(times) * 1000
 
 
@@ -384,8 +394,8 @@ def per_million(seconds, n):
 def print_table(rows):
     print("| blocks | store | append/s (start) | append/s (end) | cost/block end÷start | "
           "full audit blocks/s | audit time | 10^6 blocks at this rate | audit peak memory | "
-          "read only, no checks | naive walk | audit/naive time | receipt | receipt verify | "
-          "load avg |")
+          "read only, no checks | naive walk | audit/naive time | receipt (format 2) | "
+          "receipt verify | load avg |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         total = r["n"] + APPENDS
@@ -468,10 +478,14 @@ def main():
     parser.add_argument("--no-embedded", action="store_true")
     parser.add_argument("--since-last", default=None,
                         help="comma-separated tail lengths: measure the incremental audit only")
+    parser.add_argument("--receipts", action="store_true",
+                        help="measure receipts only: format 2 beside format 1 at each size")
     parser.add_argument("--workers", default=None,
                         help="comma-separated worker counts: measure the parallel audit only")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the server by PID
+    if args.receipts:
+        return main_receipts(args)
     if args.workers:
         return main_workers(args)
     if args.since_last:
@@ -516,6 +530,39 @@ def main():
 def main_workers(args):
     counts = [int(c) for c in args.workers.split(",")]
     run_one_section(args, "parallel audit", bench_workers, counts)
+
+
+def main_receipts(args):
+    """Receipt bytes and verify time, format 2 beside format 1, at each size (in memory)."""
+    sizes = [10000] if args.quick else [int(x) for x in args.sizes.split(",")]
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; receipt of the middle block, "
+          f"blocks of 10 attributes, verify = median of 300", flush=True)
+    print("| blocks | disclosed | format 2 | format 2 verify | format 1 | format 1 verify | "
+          "load avg |")
+    print("|---|---|---|---|---|---|---|")
+    worst = (0, 0.0)
+    for n in sizes:
+        store, sources = MemoryStore(), []
+        bulk_build(store, n, pool=leaf_pool(sources))
+        ledger = Ledger(store)
+        ledger.checkpoint(KEY, ORIGIN)
+        attrs, salts = sources[n // 2 % POOL]
+        for shown in (0, 2):
+            names = sorted(attrs)[:shown]
+            disclose = {name: (attrs[name], salts[name]) for name in names}
+            new = measure_receipt(ledger, n, make_receipt, disclose)
+            old = measure_receipt(ledger, n, make_receipt_v1, disclose)
+            if n >= MILLION and not shown:
+                worst = new
+            print(f"| {n:,} | {shown} | {new[0]:,} B | {new[1]:.2f} ms | {old[0]:,} B | "
+                  f"{old[1]:.2f} ms | {load_average():.2f} |", flush=True)
+        del store, ledger
+    if worst[0]:
+        print(f"\n- receipt <= {TARGET_RECEIPT_V2_BYTES:,} B at 10^6 blocks: {worst[0]:,} B -> "
+              f"{'met' if worst[0] <= TARGET_RECEIPT_V2_BYTES else 'missed'}; verify <= "
+              f"{TARGET_RECEIPT_V2_MS:.0f} ms: {worst[1]:.2f} ms -> "
+              f"{'met' if worst[1] <= TARGET_RECEIPT_V2_MS else 'missed'}")
 
 
 def main_since_last(args):

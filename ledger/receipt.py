@@ -1,165 +1,165 @@
 """Receipts: a self-contained proof that one event is in the signed log.
 
-A receipt carries the block header (+ its attribute leaf hashes), a signed checkpoint, the
-inclusion proof of the block hash in that checkpoint's tree, and optionally some attributes
-disclosed with their salts and attribute-tree proofs. Anyone holding the public key can check
-it with no database: nothing in it is trusted until it hashes up to the signed root.
+A receipt carries the block header, a signed checkpoint, the inclusion proof of the block hash
+in that checkpoint's tree, and optionally some attributes disclosed with their salts and
+attribute-tree proofs. Anyone holding the public key can check it with no database: nothing in
+it is trusted until it hashes up to the signed root.
 
-Verification is strict (exact fields, lowercase hex, format version), so any change to any
-value in a receipt makes it fail with a reason.
+Format 2 (the default) is compact: hashes are unpadded base64url of the raw 32 bytes, a proof
+is its hashes concatenated into one such string, and nothing derivable is carried (the block
+hash, the inclusion index and size, the attribute leaves). Format 1 receipts already handed out
+still verify (`ledger.receipt_v1`). Verification is strict (exact fields, canonical base64url,
+format version), so any change to any value in a receipt makes it fail with a reason.
 """
+import base64
 import re
 
-from ledger.attributes import attribute_leaf, verify_attribute
+from ledger.attributes import verify_attribute
 from ledger.audit import Trust
 from ledger.block import HEADER_FIELDS, block_hash, header_of
 from ledger.encoding import CanonicalError
-from ledger.merkle import (inclusion_proof_from_hashes, leaf_hash, root_from_hashes,
-                           verify_inclusion_hash)
-from ledger.notes import Checkpoint, NoteError
+from ledger.merkle import verify_inclusion_hash
+from ledger.notes import NoteError
+from ledger.receipt_v1 import (FORMAT_V1, ReceiptError, check_envelope, check_v1, is_int,
+                               make_receipt_v1, note_checkpoint, receipt_parts)
 
-__all__ = ["RECEIPT_FORMAT", "ReceiptError", "make_receipt", "verify_receipt"]
+__all__ = ["RECEIPT_FORMAT", "FORMAT_V1", "ReceiptError", "make_receipt", "make_receipt_v1",
+           "verify_receipt", "receipt_block_hash", "b64", "unb64"]
 
-RECEIPT_FORMAT = "medledger-receipt/1"
-_HEX32 = re.compile(r"[0-9a-f]{64}")
+RECEIPT_FORMAT = "medledger-receipt/2"
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_HASHED = ("prev_hash", "attr_root")
+"""Header fields that are hex in the header and base64url in a format-2 receipt."""
 _TOP = {"format", "block", "checkpoint", "inclusion", "disclosed"}
-_BLOCK = set(HEADER_FIELDS) | {"attr_leaves", "hash"}
+_BLOCK = set(HEADER_FIELDS)
+_DISCLOSED = {"name", "value", "salt", "index", "proof"}
 
 
-class ReceiptError(ValueError):
-    """A receipt cannot be made (unknown block, checkpoint too small, unknown attribute)."""
+def b64(raw: bytes) -> str:
+    """Unpadded base64url (RFC 4648 §5) of raw bytes."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _note_checkpoint(note: str) -> Checkpoint:
-    """The checkpoint in a signed note, unverified (the maker trusts its own note)."""
-    split = note.rfind("\n\n") if isinstance(note, str) else -1
-    if split < 0:
-        raise ReceiptError("not a signed note")
-    return Checkpoint.parse_body(note[:split + 1])
+def unb64(text, what: str, exact: int | None = None) -> bytes:
+    """The 32-byte hashes' raw bytes; ValueError unless `text` is canonical unpadded base64url
+    of a multiple of 32 bytes (exactly `exact` bytes if given)."""
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError(f"{what} is not unpadded base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64(raw) != text:
+        raise ValueError(f"{what} is not canonical base64url")
+    if len(raw) % 32 or (exact is not None and len(raw) != exact):
+        raise ValueError(f"{what} is not {'one' if exact else 'a list of'} 32-byte hash(es)")
+    return raw
+
+
+def _split(raw: bytes) -> list[bytes]:
+    return [raw[i:i + 32] for i in range(0, len(raw), 32)]
 
 
 def make_receipt(ledger, height: int, checkpoint_note: str,
                  disclose: dict | None = None) -> dict:
-    """A JSON-able receipt for block `height` under `checkpoint_note`.
+    """A JSON-able format-2 receipt for block `height` under `checkpoint_note`.
 
     disclose: {name: (value, salt)} to reveal; each attribute is found among the block's
     stored leaf hashes by its own leaf hash, so the ledger needs no other attribute.
     """
-    doc = ledger.get(height)
-    if doc is None:
-        raise ReceiptError(f"no block at height {height}")
-    cp = _note_checkpoint(checkpoint_note)
-    if height >= cp.size:
-        raise ReceiptError(f"block {height} is not covered by a checkpoint of size {cp.size}")
+    doc, _, proof, disclosed = receipt_parts(ledger, height, checkpoint_note, disclose)
     block = header_of(doc)
-    block["attr_leaves"] = list(doc["attr_leaves"])
-    block["hash"] = doc["hash"]
-    leaves = [bytes.fromhex(h) for h in block["attr_leaves"]]
-    disclosed = []
-    for name, (value, salt) in sorted((disclose or {}).items()):
-        leaf = leaf_hash(attribute_leaf(name, value, salt))
-        if leaf not in leaves:
-            raise ReceiptError(f"attribute {name!r} with this value and salt is not in the block")
-        index = leaves.index(leaf)
-        disclosed.append({"name": name, "value": value, "salt": salt, "index": index,
-                          "proof": [p.hex() for p in inclusion_proof_from_hashes(leaves, index)]})
-    proof = ledger.inclusion_proof(height, cp.size)
+    for field in _HASHED:
+        block[field] = b64(bytes.fromhex(block[field]))
     return {"format": RECEIPT_FORMAT, "block": block, "checkpoint": checkpoint_note,
-            "inclusion": {"index": height, "size": cp.size, "proof": [p.hex() for p in proof]},
-            "disclosed": disclosed}
+            "inclusion": b64(b"".join(proof)),
+            "disclosed": [{"name": name, "value": value, "salt": salt, "index": index,
+                           "proof": b64(b"".join(path))}
+                          for name, value, salt, index, path in disclosed]}
 
 
-def _hashes(values, what: str) -> list[bytes]:
-    if not isinstance(values, list) or not all(isinstance(v, str) and _HEX32.fullmatch(v)
-                                               for v in values):
-        raise ValueError(f"{what} must be a list of lowercase hex SHA-256 hashes")
-    return [bytes.fromhex(v) for v in values]
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _header(block) -> dict:
+    """The block header as sealed (hex hashes) from a format-2 receipt's block."""
+    header = header_of(block)
+    for field in _HASHED:
+        header[field] = unb64(block[field], f"block.{field}", 32).hex()
+    return header
 
 
 def _check(receipt, trust: Trust) -> str | None:
-    """None if the receipt is valid, else the reason."""
-    if not isinstance(receipt, dict) or set(receipt) != _TOP:
-        return f"a receipt has exactly the fields {sorted(_TOP)}"
-    if receipt["format"] != RECEIPT_FORMAT:
-        return f"unknown format {receipt['format']!r}"
-    try:
-        cp = trust.open(receipt["checkpoint"])
-    except (NoteError, TypeError, AttributeError) as e:
-        return f"checkpoint signature: {e}"
+    """None if the format-2 receipt is valid, else the reason."""
+    reason, cp = check_envelope(receipt, trust, _BLOCK)
+    if reason:
+        return reason
     block = receipt["block"]
-    if not isinstance(block, dict) or set(block) != _BLOCK:
-        return "block has missing or unexpected fields"
-    if block["v"] != 1 or not _is_int(block["height"]) or not _is_int(block["attr_count"]):
-        return "block header is not format version 1"
     try:
-        computed = block_hash(header_of(block))
+        header = _header(block)
+        path = _split(unb64(receipt["inclusion"], "inclusion"))
+        computed = block_hash(header)
     except (CanonicalError, TypeError, ValueError) as e:
-        return f"block header cannot be encoded: {e}"
-    if not isinstance(block["hash"], str) or computed.hex() != block["hash"]:
-        return "block hash does not match the header"
-    inclusion = receipt["inclusion"]
-    if not isinstance(inclusion, dict) or set(inclusion) != {"index", "size", "proof"}:
-        return "inclusion has missing or unexpected fields"
-    if inclusion["index"] != block["height"] or not _is_int(inclusion["index"]):
-        return "inclusion index is not the block height"
-    if inclusion["size"] != cp.size or not _is_int(inclusion["size"]):
-        return "inclusion size is not the checkpoint size"
-    try:
-        path = _hashes(inclusion["proof"], "inclusion proof")
-        leaves = _hashes(block["attr_leaves"], "attr_leaves")
-    except ValueError as e:
-        return str(e)
+        return f"block header or inclusion cannot be decoded: {e}"
     if not verify_inclusion_hash(computed, block["height"], cp.size, path, cp.root):
         return "inclusion proof does not lead to the checkpoint root"
-    if len(leaves) != block["attr_count"]:
-        return "attr_count does not match the number of attribute leaves"
-    attr_root = root_from_hashes(leaves)
-    if not isinstance(block["attr_root"], str) or attr_root.hex() != block["attr_root"]:
-        return "attr_root does not match the attribute leaves"
     disclosed = receipt["disclosed"]
     if not isinstance(disclosed, list):
         return "disclosed must be a list"
+    attr_root = bytes.fromhex(header["attr_root"])
+    names = [item.get("name") if isinstance(item, dict) else None for item in disclosed]
+    if len(set(map(repr, names))) != len(names):
+        return "an attribute is disclosed twice"
     for item in disclosed:
-        reason = _check_disclosed(item, leaves, attr_root)
+        reason = _check_disclosed(item, block["attr_count"], attr_root)
         if reason:
             return reason
     return None
 
 
-def _check_disclosed(item, leaves, attr_root) -> str | None:
-    if not isinstance(item, dict) or set(item) != {"name", "value", "salt", "index", "proof"}:
+def _check_disclosed(item, count: int, attr_root: bytes) -> str | None:
+    if not isinstance(item, dict) or set(item) != _DISCLOSED:
         return "a disclosed attribute has missing or unexpected fields"
     name, index = item["name"], item["index"]
+    if not isinstance(name, str) or not is_int(index) or not 0 <= index < count:
+        return f"disclosed attribute {name!r} has a bad name or index"
     try:
-        proof = _hashes(item["proof"], f"proof of attribute {name!r}")
+        proof = _split(unb64(item["proof"], f"proof of attribute {name!r}"))
     except ValueError as e:
         return str(e)
-    if not isinstance(name, str) or not _is_int(index) or not 0 <= index < len(leaves):
-        return f"disclosed attribute {name!r} has a bad name or index"
-    if not verify_attribute(name, item["value"], item["salt"], index, len(leaves), proof,
-                            attr_root):
-        return f"disclosed attribute {name!r} does not match the sealed leaf"
-    if leaf_hash(attribute_leaf(name, item["value"], item["salt"])) != leaves[index]:
-        return f"disclosed attribute {name!r} is not attr_leaves[{index}]"
+    if not verify_attribute(name, item["value"], item["salt"], index, count, proof, attr_root):
+        return f"disclosed attribute {name!r} does not match the sealed attribute root"
     return None
 
 
+def receipt_block_hash(receipt) -> str:
+    """The hex block hash (the log leaf hash) a receipt proves, of either format; ValueError if
+    its header cannot be read. Call verify_receipt first: this trusts nothing it computes."""
+    try:
+        block = receipt["block"]
+        if receipt["format"] == FORMAT_V1:
+            return block_hash(header_of(block)).hex()
+        return block_hash(_header(block)).hex()
+    except (CanonicalError, TypeError, KeyError, AttributeError) as e:
+        raise ValueError(f"malformed receipt: {e}") from None
+
+
 def verify_receipt(receipt, verifiers) -> tuple[bool, str]:
-    """(True, summary) if the receipt checks out against `verifiers`, else (False, reason).
+    """(True, summary) if the receipt (format 2 or 1) checks out against `verifiers`, else
+    (False, reason).
 
     verifiers: a VerifierKey, a list of them, or a TrustFile. Never raises on bad input.
     """
     try:
-        reason = _check(receipt, Trust(verifiers))
+        if not isinstance(receipt, dict) or "format" not in receipt:
+            reason = f"a receipt has exactly the fields {sorted(_TOP)}"
+        elif receipt["format"] == RECEIPT_FORMAT:
+            reason = _check(receipt, Trust(verifiers))
+        elif receipt["format"] == FORMAT_V1:
+            reason = check_v1(receipt, Trust(verifiers))
+        else:
+            reason = f"unknown format {receipt['format']!r}"
     except (CanonicalError, NoteError, TypeError, ValueError, KeyError, AttributeError) as e:
         reason = f"malformed receipt: {e}"
     if reason:
         return False, reason
     block = receipt["block"]
+    size = note_checkpoint(receipt["checkpoint"]).size
     names = ", ".join(item["name"] for item in receipt["disclosed"]) or "none"
-    return True, (f"block {block['height']} ({block['kind']}) is in the log of size "
-                  f"{receipt['inclusion']['size']}; disclosed attributes: {names}")
+    return True, (f"block {block['height']} ({block['kind']}, hash "
+                  f"{receipt_block_hash(receipt)}) is in the log of size {size}; "
+                  f"disclosed attributes: {names}")

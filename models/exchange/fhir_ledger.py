@@ -81,7 +81,8 @@ V3_DISPLAY = {"TREAT": "treatment", "ETREAT": "Emergency Treatment", "HPAYMT": "
 
 def ledger_extension(height, kind, leaf_hash=None):
     """The block that sealed a change: its height and kind, and (read from the block) its
-    leaf hash in the log tree (= receipt["block"]["hash"], see docs/ledger.md §3 and §5)."""
+    leaf hash in the log tree (= ledger.receipt.receipt_block_hash(receipt), see docs/ledger.md
+    §3, §5 and §9)."""
     parts = [{"url": "height", "valueInteger": height}, {"url": "kind", "valueString": kind}]
     if leaf_hash is not None:
         parts.append({"url": "leafHash", "valueString": leaf_hash})

@@ -5,6 +5,7 @@ height and leaf hash of a Provenance equal to those of the receipt the app hands
 from datetime import timedelta
 
 import pytest
+from ledger.receipt import receipt_block_hash
 
 from models.clinical import audit_trail, pharmacy, reading, receipts, records
 from models.consent import emergency
@@ -250,7 +251,7 @@ def test_a_provenance_carries_the_height_and_leaf_hash_the_receipt_shows(world):
     [provenance] = _provenances(world, doc)
     evidence = ledger(provenance)
     assert evidence == {"height": receipt["block"]["height"], "kind": "record.amended",
-                        "leafHash": receipt["block"]["hash"]}
+                        "leafHash": receipt_block_hash(receipt)}
     assert provenance["activity"]["coding"][0]["code"] == "UPDATE"
     targets = _targets(world, doc)
     assert len(targets) > 1  # one Observation per measurement

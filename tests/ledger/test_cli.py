@@ -11,7 +11,7 @@ import pytest
 from ledger.audit import audit
 from ledger.export import DirectoryStore, audit_export, export
 from ledger.notes import SigningKey, TrustFile, VerifierKey
-from ledger.receipt import make_receipt
+from ledger.receipt import make_receipt, make_receipt_v1
 from ledger.store import MemoryStore
 
 ORIGIN = "medledger.test/log"
@@ -41,17 +41,19 @@ def test_keygen_writes_a_private_key_0600_and_a_public_key(keyfile):
     assert SigningKey.load(keyfile).public() == key.public()
 
 
-def test_verify_receipt_valid_and_tampered(tmp_path, keyfile, make_chain):
+@pytest.mark.parametrize("maker", [make_receipt, make_receipt_v1], ids=["format2", "format1"])
+def test_verify_receipt_valid_and_tampered(tmp_path, keyfile, make_chain, maker):
     chain = make_chain(MemoryStore(), 25, seed=8)
     note = chain.ledger.checkpoint(SigningKey.load(keyfile), ORIGIN)
     doc = chain.store.get_block(11)
     attributes, salts = chain.source(doc)
     name = sorted(attributes)[0]
-    receipt = make_receipt(chain.ledger, 11, note, {name: (attributes[name], salts[name])})
+    receipt = maker(chain.ledger, 11, note, {name: (attributes[name], salts[name])})
     path = tmp_path / "receipt.json"
     path.write_text(json.dumps(receipt, indent=2))
     result = cli("verify-receipt", path, "--pubkey", str(keyfile) + ".pub")
     assert result.returncode == 0 and result.stdout.startswith("VALID"), result
+    assert f"hash {doc['hash']})" in result.stdout  # the leaf hash, for FHIR's leafHash
     receipt["disclosed"][0]["salt"] = "AAAAAAAAAAAAAAAAAAAAAA=="
     path.write_text(json.dumps(receipt))
     result = cli("verify-receipt", path, "--pubkey", str(keyfile) + ".pub")
