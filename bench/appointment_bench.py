@@ -21,7 +21,6 @@ appointments, 100 requests).
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import page_bench  # noqa: E402  (the shared processes, HTTP client and table)
 from page_bench import (ROOT, Client, CpuMeter, app_environment, login, percentile,  # noqa: E402
-                        start_database, start_gunicorn, stop, tool, with_options)
+                        start_database, start_gunicorn, tool, with_options)
 
 from cli.seed import doctor_identity, patient_username  # noqa: E402
 
@@ -181,12 +180,7 @@ def main(argv=None):
         return 0 if all(r["p95"] <= page_bench.TARGET_P95_MS and not r["errors"]
                         for r in rows) else 1
     finally:
-        stop(server, "gunicorn")
-        stop(database, "secantusd-py")
-        if keep:
-            print(f"Kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        page_bench.tear_down(workdir, keep, (server, "gunicorn"), (database, "secantusd-py"))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from page_bench import ROOT, app_environment, start_database, stop, tool, with_options  # noqa: E402
+from page_bench import (ROOT, app_environment, start_database, tear_down, tool,  # noqa: E402
+                        with_options)
 
 from cli.seed import doctor_identity, patient_username  # noqa: E402
 
@@ -228,11 +229,7 @@ def main(argv=None):
         print_everything(patient_id, total, reads, rows)
         return 0
     finally:
-        stop(database, "secantusd-py")
-        if keep:
-            print(f"Kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(workdir, keep, (database, "secantusd-py"))
 
 
 if __name__ == "__main__":

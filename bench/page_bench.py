@@ -85,6 +85,17 @@ def stop(process, name):
         process.wait(5)
 
 
+def tear_down(workdir, keep, *running):
+    """Stop what a benchmark started ((process, name) pairs, by PID), then remove its
+    directory unless asked to keep it."""
+    for process, name in running:
+        stop(process, name)
+    if keep:
+        print(f"Kept {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def wait_until(check, what, process, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -503,12 +514,7 @@ def main(argv=None):
         print_table(rows)
         return 0 if all(row["p95"] <= TARGET_P95_MS and not row["errors"] for row in rows) else 1
     finally:
-        stop(server, "gunicorn")
-        stop(database, "secantusd-py")
-        if args.keep:
-            print(f"Kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(workdir, args.keep, (server, "gunicorn"), (database, "secantusd-py"))
 
 
 if __name__ == "__main__":
