@@ -33,7 +33,9 @@ _axe = Axe()
 
 
 def accessible(page, problems):
-    """Run axe (WCAG 2.2 AA and best practices) on the page as it is; note what it finds."""
+    """Run axe (WCAG 2.2 AA and best practices) on the page once it has loaded (a page still
+    loading its stylesheet has targets too small); note what it finds."""
+    page.wait_for_load_state("load")
     found = _axe.run(page, options=AXE_OPTIONS).response["violations"]
     if found:
         problems.append(f"{page.url}:\n{describe(found)}")
@@ -76,7 +78,8 @@ def test_patient_books_doctor_accepts_desk_checks_in_doctor_fulfils(page, live_s
 
     # 2. Dana accepts it.
     sign_in(page, live_server, "dana")
-    page.get_by_test_id("nav-doctor-appointments").click()
+    with page.expect_navigation():
+        page.get_by_test_id("nav-doctor-appointments").click()
     accessible(page, problems)
     page.goto(f"{live_server.url}/appointments/schedule")
     expect(page.get_by_label("Weekly hours")).to_have_value(re.compile("Mon 07:00-21:00"))
@@ -98,7 +101,8 @@ def test_patient_books_doctor_accepts_desk_checks_in_doctor_fulfils(page, live_s
     accessible(page, problems)
     row.get_by_role("button", name="Check in").click()
     expect(page.locator('[data-state="arrived"]')).to_be_visible()
-    page.get_by_test_id("nav-desk-dashboard").click()
+    with page.expect_navigation():
+        page.get_by_test_id("nav-desk-dashboard").click()
     accessible(page, problems)
     sign_out(page)
 
