@@ -11,18 +11,10 @@ from models.sealing.registry import EventKind
 # What the audit rebuilds and reconcile finishes -----------------------------------------------
 
 def _rebuild(db, block, data_key, prefetched=None):
-    appointment_id = (block.get("subject") or {}).get("appointment")
-    if not isinstance(appointment_id, str):
-        return None
-    appt = registry.take(prefetched, block,
-                         lambda doc: registry.same(doc.get("appointment_id"), appointment_id))
-    if appt is None:
-        appt = db.appointments.find_one({"appointment_id": appointment_id})
-    action = str(block.get("kind", "")).split(".", 1)[-1]
-    entry = entry_of(appt, action) if appt else None
-    if entry is None:
-        return None
-    return attributes(appt, entry), ((appt.get("seals") or {}).get(action) or {}).get("salts", {})
+    return registry.rebuild_history_entry(
+        db, block, prefetched, collection="appointments", id_field="appointment_id", subject_key="appointment",
+        action=str(block.get("kind", "")).split(".", 1)[-1], entry_of=entry_of,
+        attributes=attributes)
 
 
 def _sealed(action):

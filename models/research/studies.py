@@ -269,19 +269,10 @@ def approval_height(study):
 # What the audit rebuilds and reconcile finishes -----------------------------------------------
 
 def _rebuild(db, block, data_key, prefetched=None):
-    study_id = (block.get("subject") or {}).get("study")
-    if not isinstance(study_id, str):
-        return None
-    study = registry.take(prefetched, block,
-                          lambda doc: registry.same(doc.get("study_id"), study_id))
-    if study is None:
-        study = db.studies.find_one({"study_id": study_id})
-    action = str(block.get("kind", "")).split("_", 1)[-1]
-    entry = entry_of(study, action) if study else None
-    if entry is None:
-        return None
-    return attributes(study, entry), ((study.get("seals") or {}).get(action) or {}).get(
-        "salts", {})
+    return registry.rebuild_history_entry(
+        db, block, prefetched, collection="studies", id_field="study_id", subject_key="study",
+        action=str(block.get("kind", "")).split("_", 1)[-1], entry_of=entry_of,
+        attributes=attributes)
 
 
 def _sealed(action):

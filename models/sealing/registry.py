@@ -243,3 +243,20 @@ def take(prefetched, block, is_named):
         return None
     doc = prefetched.pop(height, None)
     return doc if doc is not None and is_named(doc) else None
+
+
+def rebuild_history_entry(db, block, prefetched, *, collection, id_field, subject_key, action,
+                          entry_of, attributes):
+    """(attributes, salts) of the history entry `action` that a block sealed in a document
+    keeping one sealed entry per action (appointments, studies), or None when the block's
+    subject names no such document or entry."""
+    wanted = (block.get("subject") or {}).get(subject_key)
+    if not isinstance(wanted, str):
+        return None
+    doc = take(prefetched, block, lambda each: same(each.get(id_field), wanted))
+    if doc is None:
+        doc = db[collection].find_one({id_field: wanted})
+    entry = entry_of(doc, action) if doc else None
+    if entry is None:
+        return None
+    return attributes(doc, entry), ((doc.get("seals") or {}).get(action) or {}).get("salts", {})
