@@ -13,8 +13,8 @@ from models.sealing.registry import EventKind
 def _rebuild(db, block, data_key, prefetched=None):
     return registry.rebuild_history_entry(
         db, block, prefetched, collection="appointments", id_field="appointment_id",
-        subject_key="appointment", action=str(block.get("kind", "")).split(".", 1)[-1], entry_of=entry_of,
-        attributes=attributes)
+        subject_key="appointment", action=str(block.get("kind", "")).split(".", 1)[-1],
+        entry_of=entry_of, attributes=attributes)
 
 
 def _sealed(action):
