@@ -247,17 +247,18 @@ class Ledger:
         return self._sign_and_store(self.size() if size is None else size, [key], origin)
 
     def rotate_key(self, old_key: SigningKey, new_key: SigningKey, origin: str,
-                   actor: str = "ledger") -> tuple[dict, str]:
+                   actor: str = "ledger", salts: dict | None = None) -> tuple[dict, str]:
         """Introduce `new_key`: append a `checkpoint` block naming it, then store a checkpoint
         covering that block signed by both keys. Returns (block, note); the verifier's trust
         file should then `add(new_key.public(), from_size=block["height"] + 1)`.
 
         The block's attributes are public (the verifier key string and its fingerprint), so
         they are saved in clear with the checkpoint for anyone to check against the leaves.
+        `salts` ({"vkey", "fingerprint"}: fixed salts) only for reproducible test vectors.
         """
         vkey = new_key.public()
         attributes = {"vkey": str(vkey), "fingerprint": vkey.fingerprint}
-        salts = {name: new_salt() for name in attributes}
+        salts = salts or {name: new_salt() for name in attributes}
         block = self.append(ROTATION_KIND, {"key": vkey.key_id.hex()}, actor, attributes, salts)
         note = self._sign_and_store(block["height"] + 1, [old_key, new_key], origin,
                                     rotation={"height": block["height"],
