@@ -7,6 +7,8 @@ Directory layout (format `medledger-export/1`):
     blocks-000000.jsonl, ...        one stored block document per line, canonical JSON,
                                     in height order, `chunk` blocks per file
     checkpoints/<size>-<key id>.note  the stored signed checkpoint notes
+    rotations/<height>.json         each key rotation's public attributes and salts, so the
+                                    offline audit checks them against the rotation block
 
 DirectoryStore reads such a directory with the store interface, so the very same audit()
 runs on it; it streams one chunk file at a time.
@@ -16,7 +18,8 @@ import json
 import os
 from datetime import datetime, timezone
 
-from ledger.audit import audit
+from ledger.audit import AttributeSourceError, audit
+from ledger.block import ROTATION_KIND
 from ledger.encoding import CanonicalError, canonical, rfc3339
 from ledger.notes import Checkpoint, NoteError
 from ledger.store import DEFAULT_BATCH, _by_height
@@ -70,6 +73,8 @@ def export(store, directory, chunk: int = CHUNK) -> dict:
                   encoding="utf-8", newline="") as f:
             f.write(doc["note"])
         notes.append(note_name)
+        if doc.get("rotation"):
+            _write_rotation(directory, doc["rotation"])
     manifest = {"format": EXPORT_FORMAT, "exported_at": rfc3339(datetime.now(timezone.utc)),
                 "blocks": sum(f["count"] for f in files), "files": files,
                 "checkpoints": notes, "tip_hint": store.tip_hint(),
@@ -78,6 +83,14 @@ def export(store, directory, chunk: int = CHUNK) -> dict:
         json.dump(manifest, f, indent=2)
         f.write("\n")
     return manifest
+
+
+def _write_rotation(directory, rotation: dict) -> None:
+    """rotations/<height>.json: {height, attributes, salts}, public by design (§6)."""
+    os.makedirs(os.path.join(directory, "rotations"), exist_ok=True)
+    with open(os.path.join(directory, "rotations", f"{rotation['height']:012d}.json"),
+              "wb") as f:
+        f.write(_line(rotation) + b"\n")
 
 
 class DirectoryStore:
@@ -145,6 +158,25 @@ class DirectoryStore:
         docs = list(self.iter_checkpoints())
         return docs[-1] if docs else None
 
+    def rotations(self) -> dict:
+        """{height: {attributes, salts} or None if the file is malformed}, from rotations/."""
+        folder = os.path.join(self.directory, "rotations")
+        found = {}
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+            height = name.removesuffix(".json")
+            if not (name.endswith(".json") and height.isdigit()):
+                continue
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                try:
+                    data = json.load(f)
+                except ValueError:
+                    data = None
+            ok = (isinstance(data, dict) and data.get("height") == int(height)
+                  and isinstance(data.get("attributes"), dict)
+                  and isinstance(data.get("salts"), dict))
+            found[int(height)] = data if ok else None
+        return found
+
 
 def _note_size(note: str, name: str) -> int:
     split = note.rfind("\n\n")
@@ -155,6 +187,29 @@ def _note_size(note: str, name: str) -> int:
         return int(prefix) if prefix.isdigit() else 0
 
 
+def _rotation_source(rotations: dict):
+    """An attribute source for the key-rotation blocks only (their attributes are public)."""
+    def source(doc):
+        height = doc.get("height")
+        if doc.get("kind") != ROTATION_KIND or height not in rotations:
+            return None
+        data = rotations[height]
+        if data is None:
+            raise AttributeSourceError("attribute-mismatch", f"rotations/{height:012d}.json "
+                                       "is not {height, attributes, salts}")
+        return data["attributes"], data["salts"]
+    return source
+
+
 def audit_export(directory, verifiers, **options):
-    """audit() over an export directory: everything but attribute contents (no data key)."""
-    return audit(DirectoryStore(directory), verifiers=verifiers, **options)
+    """audit() over an export directory: everything but attribute contents (no data key),
+    except the key rotations' public attributes, checked against their blocks' leaves."""
+    store = DirectoryStore(directory)
+    rotations = store.rotations()
+    if not rotations or "attribute_source" in options:
+        return audit(store, verifiers=verifiers, **options)
+    report = audit(store, verifiers=verifiers, attribute_source=_rotation_source(rotations),
+                   **options)
+    note = "attribute contents not checked but for key rotations: no data key"
+    report.offline_note = "; ".join(filter(None, (note, report.offline_note)))
+    return report

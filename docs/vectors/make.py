@@ -1,4 +1,4 @@
-"""Write the ledger's conformance vectors (docs/ledger.md §14): `python docs/vectors/make.py [DIR]`.
+"""Write the ledger's conformance vectors (docs/ledger.md §14): `python docs/vectors/make.py`.
 
 An outside verifier is only as good as the cases it was tried on, so every file here comes
 from `ledger/` with fixed seeds, salts and a fixed clock: running this again writes the same
@@ -548,11 +548,27 @@ def write_rotated_exports(w: Writer, rotated) -> None:
        [problem("bad-signature", None), problem("bad-signature", None)], keys=("log-b",))
     ex("rotation-old-key-only", rotated, about + "; only A: B's note fails", "TAMPERED",
        [problem("bad-signature", None)], keys=("log-a",))
+    ex("rotation-vkey-edited", rotated, about + "; rotations/000000000012.json names key X: "
+       "its leaf no longer matches the sealed one", "TAMPERED",
+       [problem("attribute-mismatch", 12)], keys=(), trust="rotation",
+       tamper=lambda rel: _edit_rotation(w, rel, lambda r: r["attributes"].update(
+           vkey=str(KEY_X.public()))))
+    ex("rotation-file-malformed", rotated, about + "; the rotation file lost its salts",
+       "TAMPERED", [problem("attribute-mismatch", 12)], keys=(), trust="rotation",
+       tamper=lambda rel: _edit_rotation(w, rel, lambda r: r.pop("salts")))
     ex("rotation-retired-key-signs-later", rotated, about + "; plus a size-20 note by A, "
        "refused by the trust file", "TAMPERED", [problem("bad-signature", None)],
        keys=(), trust="rotation",
        tamper=lambda rel: w.text(f"{rel}/checkpoints/000000000020-a.note",
                                  note_at(rotated, 20, (KEY_A,))))
+
+
+def _edit_rotation(w, rel, edit):
+    path = os.path.join(w.root, rel, "rotations", "000000000012.json")
+    with open(path, encoding="utf-8") as handle:
+        rotation = json.load(handle)
+    edit(rotation)
+    w.raw(os.path.relpath(path, w.root), canonical(rotation) + b"\n")
 
 
 # The index ------------------------------------------------------------------------------------

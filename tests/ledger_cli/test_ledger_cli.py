@@ -139,6 +139,8 @@ def test_rotate_key_announces_the_new_key_on_the_chain(app, runner, made, tmp_pa
     runner.invoke(args=["ledger", "export", str(out)])
     offline = _offline_audit(out, "--trust", str(out / "ledger-trust.json"))
     assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert (out / "rotations" / f"{rotation['height']:012d}.json").exists()
+    assert "but for key rotations" in offline.stdout  # checked offline against the block
 
 
 def test_the_app_restarts_with_the_rotated_key(tmp_path):
