@@ -155,6 +155,7 @@ def problem(kind, height, height_end=None) -> dict:
 def write_keys(w: Writer) -> None:
     for name, key in (("log-a", KEY_A), ("log-b", KEY_B), ("log-x", KEY_X)):
         w.text(f"keys/{name}.pub", f"{key.public()}\n")
+    w.text("keys/witness-w1.pub", f"{Cosigner(WITNESS).public}\n")
     rotation = TrustFile()
     rotation.add(KEY_A.public(), 0)
     rotation.add(KEY_B.public(), 13)  # the rotation block is height 12: B from size 13
@@ -256,6 +257,22 @@ def write_receipts(w: Writer, base, rotated) -> None:
              dict(good, checkpoint=f"{body} {flipped}"), "INVALID", "checkpoint signature")
     write_strict_receipts(w, good, data)
     write_rotation_receipts(w, rotated)
+    write_witness_receipts(w, base, good, note)
+
+
+def write_witness_receipts(w: Writer, base, good: dict, note: str) -> None:
+    """`--witness W.pub --require N`: the note must carry N of those witnesses' cosignatures."""
+    cosigned = make_receipt(base, 4, _cosigned(note), disclose(base, 4, "blood_group", "surname"))
+    witness = ["--witness", "keys/witness-w1.pub"]
+    for vector_id, receipt, extra, verdict, reason in (
+            ("witness-cosigned", cosigned, witness, "VALID", "cosigned by"),
+            ("witness-missing", good, witness, "INVALID", "carries 0 cosignature"),
+            ("witness-require-two", cosigned, witness + ["--require", "2"], "INVALID",
+             "1 cosignature(s) from the witnesses given, 2 required")):
+        rel = w.json(f"receipts/{vector_id}.json", receipt)
+        w.add(f"receipt-{vector_id}", f"witness cosignatures: {' '.join(extra)}",
+              ["verify-receipt", rel, "--pubkey", "keys/log-a.pub", *extra], verdict,
+              reason=reason)
 
 
 def write_strict_receipts(w: Writer, good: dict, data: bytes) -> None:
@@ -542,6 +559,15 @@ def write_rotated_exports(w: Writer, rotated) -> None:
     ex = lambda *a, **k: _export_vector(w, *a, **k)  # noqa: E731
     about = "A signs sizes 8 and 12, block 12 rotates to B, A and B sign 13, B signs 20"
     ex("rotation-trust", rotated, about + "; --trust", "SOUND", [], keys=(), trust="rotation")
+    handover = next(d["note"] for d in rotated.store.iter_checkpoints() if d["size"] == 13)
+    head, b_line = handover.rstrip("\n").rsplit("\n", 1)
+    b_name, b_sig = b_line.rsplit(" ", 1)
+    bad_b = b_sig[:20] + ("A" if b_sig[20] != "A" else "B") + b_sig[20 + 1:]
+    w.text("notes/handover-bad-second-signature.note", f"{head}\n{b_name} {bad_b}\n")
+    ex("rotation-held-bad-second-signature", rotated, about + "; held: the size-13 note with "
+       "A's good signature and B's broken one (a trusted key's bad signature rejects the note)",
+       "TAMPERED", [problem("bad-signature", None)], keys=(), trust="rotation",
+       held=("notes/handover-bad-second-signature.note",))
     ex("rotation-both-keys", rotated, about + "; both keys, no trust file", "SOUND", [],
        keys=("log-a", "log-b"))
     ex("rotation-new-key-only", rotated, about + "; only B: A's notes fail", "TAMPERED",
