@@ -529,6 +529,8 @@ def write_held(w: Writer, base, forked, longer) -> None:
                                     + "timestamp 2\n", [KEY_A]),
         "witness-cosigned": _cosigned(held16),
         "crlf": held16.replace("\n", "\r\n"),
+        "same-key-twice-second-broken": _append_line(held16, held16.rstrip("\n").rsplit(
+            "\n", 1)[1][:-8] + "AAAAAAA="),
     }
     for name, text in notes.items():
         w.text(f"notes/{name}.note", text)
@@ -544,10 +546,15 @@ def write_held(w: Writer, base, forked, longer) -> None:
     for name, verdict, problems in (
             ("extra-lines", "SOUND", []), ("no-timestamp", "SOUND", []),
             ("other-origin", "SOUND", []), ("witness-cosigned", "SOUND", []),
+            ("same-key-twice-second-broken", "SOUND", []),
             ("two-timestamps", "TAMPERED", [problem("bad-signature", None)]),
             ("crlf", "TAMPERED", [problem("bad-signature", None)])):
         ex(f"held-{name}", base, f"held note notes/{name}.note", verdict, problems,
            held=held(name))
+
+
+def _append_line(note: str, line: str) -> str:
+    return f"{note}{line}\n"
 
 
 def _cosigned(note: str) -> str:
