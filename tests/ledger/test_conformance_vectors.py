@@ -31,15 +31,12 @@ def _params():
 
 
 def run(command):
-    """(exit status, stdout + stderr) of `python -m ledger <command>` run in docs/vectors."""
+    """(exit status, stdout + stderr) of `python -m ledger <command>`, paths in docs/vectors."""
     out = io.StringIO()
-    cwd = os.getcwd()
-    try:
-        os.chdir(VECTORS)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            status = main(command)
-    finally:
-        os.chdir(cwd)
+    args = [os.path.join(VECTORS, arg) if os.path.exists(os.path.join(VECTORS, arg)) else arg
+            for arg in command]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        status = main(args)
     return status, out.getvalue()
 
 
