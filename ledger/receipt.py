@@ -22,6 +22,7 @@ from ledger.merkle import verify_inclusion_hash
 from ledger.notes import NoteError
 from ledger.receipt_v1 import (FORMAT_V1, ReceiptError, check_envelope, check_v1, is_int,
                                make_receipt_v1, note_checkpoint, receipt_parts)
+from ledger.strict import StrictError, check_nfc, read_json
 
 __all__ = ["RECEIPT_FORMAT", "FORMAT_V1", "ReceiptError", "make_receipt", "make_receipt_v1",
            "verify_receipt", "receipt_block_hash", "b64", "unb64"]
@@ -142,9 +143,17 @@ def verify_receipt(receipt, verifiers) -> tuple[bool, str]:
     """(True, summary) if the receipt (format 2 or 1) checks out against `verifiers`, else
     (False, reason).
 
+    receipt: its bytes or text as received (read by the strict rule, ledger.strict: a
+    duplicated key or a string not in NFC is refused, the reason starting with the kind), or
+    an already parsed dict (then held to the same NFC rule).
     verifiers: a VerifierKey, a list of them, or a TrustFile. Never raises on bad input.
     """
+    if isinstance(receipt, (bytes, bytearray, str)):
+        receipt, error = read_json(receipt)
+        if error is not None:
+            return False, str(error)
     try:
+        check_nfc(receipt)
         if not isinstance(receipt, dict) or "format" not in receipt:
             reason = f"a receipt has exactly the fields {sorted(_TOP)}"
         elif receipt["format"] == RECEIPT_FORMAT:
@@ -153,6 +162,8 @@ def verify_receipt(receipt, verifiers) -> tuple[bool, str]:
             reason = check_v1(receipt, Trust(verifiers))
         else:
             reason = f"unknown format {receipt['format']!r}"
+    except StrictError as e:
+        reason = str(e)
     except (CanonicalError, NoteError, TypeError, ValueError, KeyError, AttributeError) as e:
         reason = f"malformed receipt: {e}"
     if reason:
