@@ -20,8 +20,9 @@ from ledger.block import HEADER_FIELDS, block_hash, header_of
 from ledger.encoding import CanonicalError
 from ledger.merkle import verify_inclusion_hash
 from ledger.notes import NoteError
-from ledger.receipt_v1 import (FORMAT_V1, ReceiptError, check_envelope, check_v1, is_int,
-                               make_receipt_v1, note_checkpoint, receipt_parts)
+from ledger.receipt_v1 import (FORMAT_V1, ReceiptError, check_envelope, check_v1,
+                               fields_reason, is_int, make_receipt_v1, note_checkpoint,
+                               receipt_parts)
 from ledger.strict import StrictError, check_nfc, read_json
 
 __all__ = ["RECEIPT_FORMAT", "FORMAT_V1", "ReceiptError", "make_receipt", "make_receipt_v1",
@@ -113,8 +114,9 @@ def _check(receipt, trust: Trust) -> str | None:
 
 
 def _check_disclosed(item, count: int, attr_root: bytes) -> str | None:
-    if not isinstance(item, dict) or set(item) != _DISCLOSED:
-        return "a disclosed attribute has missing or unexpected fields"
+    reason = fields_reason(item, _DISCLOSED, "a disclosed attribute")
+    if reason:
+        return reason
     name, index = item["name"], item["index"]
     if not isinstance(name, str) or not is_int(index) or not 0 <= index < count:
         return f"disclosed attribute {name!r} has a bad name or index"
@@ -155,7 +157,7 @@ def verify_receipt(receipt, verifiers) -> tuple[bool, str]:
     try:
         check_nfc(receipt)
         if not isinstance(receipt, dict) or "format" not in receipt:
-            reason = f"a receipt has exactly the fields {sorted(_TOP)}"
+            reason = fields_reason(receipt, _TOP, "the receipt")
         elif receipt["format"] == RECEIPT_FORMAT:
             reason = _check(receipt, Trust(verifiers))
         elif receipt["format"] == FORMAT_V1:

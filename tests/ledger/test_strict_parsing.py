@@ -88,6 +88,15 @@ def test_nfd_disclosed_value_is_invalid(sealed, key):
         assert not ok and reason.startswith("not-nfc: ") and "NFC" in reason
 
 
+@pytest.mark.parametrize("where", ["top", "block", "disclosed"])
+def test_receipt_with_an_unknown_field_is_invalid(sealed, key, where):
+    receipt = json.loads(_receipt_bytes(sealed, {"document": "DOC-000002"}))
+    {"top": receipt, "block": receipt["block"],
+     "disclosed": receipt["disclosed"][0]}[where]["comment"] = "ok"
+    ok, reason = verify_receipt(canonical(receipt), key.public())
+    assert not ok and reason.startswith("unknown-field: ") and "'comment'" in reason
+
+
 def _export(sealed, tmp_path):
     ledger, _ = sealed
     directory = tmp_path / "export"
