@@ -12,6 +12,9 @@ import unicodedata
 
 from ledger.encoding import NOT_NFC, CanonicalError, canonical
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                            check_circular=False, allow_nan=False)
+
 __all__ = ["NOT_JSON", "DUPLICATE_KEY", "NOT_NFC", "NOT_CANONICAL", "UNKNOWN_FIELD",
            "STRICT_KINDS", "StrictError", "read_json", "loads_strict", "check_fields",
            "check_nfc"]
@@ -45,7 +48,16 @@ def read_json(data, *, canonical_form: bool = False, fields=None):
     fields: the closed top-level field set, if the format is closed.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    duplicates = []
+    duplicates, unusual = [], []  # unusual: a float or a long integer (not for the fast check)
+
+    def number(text):
+        unusual.append(text)
+        return float(text)
+
+    def integer(text):
+        if len(text) > 15:
+            unusual.append(text)
+        return int(text)
 
     def pairs(items):
         obj = dict(items)
@@ -56,9 +68,12 @@ def read_json(data, *, canonical_form: bool = False, fields=None):
 
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=pairs, parse_constant=_no_constant)
+        value = json.loads(text, object_pairs_hook=pairs, parse_constant=_no_constant,
+                           parse_float=number, parse_int=integer)
     except ValueError as e:  # UnicodeDecodeError and JSONDecodeError included
         return None, StrictError(NOT_JSON, str(e))
+    except RecursionError:
+        return None, StrictError(NOT_JSON, "nested too deeply")
     if duplicates:
         return value, StrictError(DUPLICATE_KEY, f"key {duplicates[0]!r} appears twice in one "
                                                  "object")
@@ -67,12 +82,20 @@ def read_json(data, *, canonical_form: bool = False, fields=None):
             check_nfc(value)
         except StrictError as e:
             return value, e
+        except RecursionError:
+            return None, StrictError(NOT_JSON, "nested too deeply")
     if fields is not None:
         try:
             check_fields(value, fields, "(top level)")
         except StrictError as e:
             return value, e
     if canonical_form:
+        if raw.isascii() and not unusual:
+            # An ASCII line with no float and no integer that could be unsafe: if the compact
+            # sorted dump reproduces it, all its text is ASCII (so NFC, and sorted is UTF-16
+            # key order) and it is canonical()'s bytes. Any other line: canonical() decides.
+            if _COMPACT.encode(value) == text:
+                return value, None
         try:
             expected = canonical(value)
         except CanonicalError as e:

@@ -4,11 +4,13 @@ and the export's manifest never changes a verdict."""
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.__main__ import main
 from ledger.audit import audit
 from ledger.chain import Ledger
-from ledger.encoding import canonical
+from ledger.encoding import CanonicalError, canonical
 from ledger.export import audit_export, export
 from ledger.notes import NoteError, TrustFile
 from ledger.receipt import make_receipt, verify_receipt
@@ -216,3 +218,31 @@ def test_read_json_keeps_the_lenient_value_for_reporting():
     value, error = read_json(b'{"a": 1}', canonical_form=True)
     assert value == {"a": 1} and error.kind == "not-canonical"
     assert read_json(b'{"a":1}', canonical_form=True) == ({"a": 1}, None)
+
+
+_text = st.lists(st.sampled_from(['a', 'Z', '"', '\\', '/', '\x00', '\x1f', '\x7f', '\u00e9',
+                                  'e\u0301', '\ud800', '\U0001f600', '\ue000']),
+                 max_size=4).map("".join)
+_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2**60, 2**60), _text,
+              st.floats(allow_nan=False, allow_infinity=False)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(_text, inner, max_size=3)), max_leaves=8)
+_dumps = st.sampled_from([
+    lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+    lambda v: json.dumps(v, sort_keys=True, separators=(",", ":")),
+    lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False),
+    lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False),
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(_values, _dumps)
+def test_a_canonical_line_is_exactly_canonical_bytes(value, dump):
+    """read_json's shortcut for ASCII lines decides exactly as comparing with canonical()."""
+    raw = dump(value).encode("utf-8", "surrogatepass")
+    try:
+        expected = raw == canonical(json.loads(raw.decode("utf-8", "surrogatepass")))
+    except (CanonicalError, UnicodeDecodeError):
+        expected = False
+    assert (read_json(raw, canonical_form=True)[1] is None) == expected
