@@ -2,16 +2,20 @@
 
 The ledger refuses to seal a string that is not in NFC (docs/ledger.md, "Strict parsing"),
 so that a value and its decomposed spelling can never share a hash. Normalising here, where
-form fields and query arguments are parsed, means a person typing "e" + U+0301 still saves
-"é", and every model below sees, stores and seals the same NFC text (passwords included:
-NFC at sign-up and at sign-in, as NIST SP 800-63B advises normalising).
+form fields and query arguments are parsed (no view reads a JSON body), means a person typing
+"e" + U+0301 still saves "é", and every model below sees, stores and seals the same NFC text
+(passwords included: NFC at sign-up and at sign-in, as NIST SP 800-63B advises).
 """
+import unicodedata
+
 from flask import Request
 from werkzeug.utils import cached_property
 
-from ledger.encoding import to_nfc
-
 __all__ = ["NfcRequest", "register"]
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def _nfc_multidict(request, data):
@@ -19,8 +23,7 @@ def _nfc_multidict(request, data):
     pairs = list(data.items(multi=True))
     if all(key.isascii() and value.isascii() for key, value in pairs):
         return data
-    return request.parameter_storage_class([(to_nfc(key), to_nfc(value))
-                                            for key, value in pairs])
+    return request.parameter_storage_class([(_nfc(key), _nfc(value)) for key, value in pairs])
 
 
 class NfcRequest(Request):
@@ -35,10 +38,6 @@ class NfcRequest(Request):
     @cached_property
     def args(self):
         return _nfc_multidict(self, super().args)
-
-    def get_json(self, force=False, silent=False, cache=True):
-        """The JSON body with its strings in NFC (the same rule as form fields)."""
-        return to_nfc(super().get_json(force=force, silent=silent, cache=cache))
 
 
 def register(app) -> None:

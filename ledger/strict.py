@@ -36,8 +36,52 @@ class StrictError(ValueError):
         self.reason = reason
 
 
+class _Flag(Exception):
+    """Raised by the strict decoder's hooks: a duplicated key, or an unusual number."""
+
+
 def _no_constant(name):
     raise ValueError(f"{name} is not JSON")
+
+
+def _object(items):
+    obj = dict(items)
+    if len(obj) != len(items):
+        seen = set()
+        raise _Flag(DUPLICATE_KEY, next(key for key, _ in items if key in seen or seen.add(key)))
+    return obj
+
+
+def _float(text):
+    raise _Flag("float", text)
+
+
+def _int(text):
+    if len(text) > 15:
+        raise _Flag("long", text)
+    return int(text)
+
+
+# Module-level decoders (hooks as plain functions): the strict one stops at the first
+# duplicated key or unusual number (a float, an integer that could be unsafe), which are
+# rare; the document is then read again, only as strictly as is left to decide.
+_STRICT = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_no_constant,
+                           parse_float=_float, parse_int=_int)
+_ANY_NUMBER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_no_constant)
+_LENIENT = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _decode(text):
+    """(value, duplicated key or None, unusual number seen?); ValueError if not JSON."""
+    try:
+        return _STRICT.decode(text), None, False
+    except _Flag as flag:
+        if flag.args[0] == DUPLICATE_KEY:
+            return _LENIENT.decode(text), flag.args[1], True
+    try:
+        return _ANY_NUMBER.decode(text), None, True
+    except _Flag as flag:
+        return _LENIENT.decode(text), flag.args[1], True
 
 
 def read_json(data, *, canonical_form: bool = False, fields=None):
@@ -48,34 +92,15 @@ def read_json(data, *, canonical_form: bool = False, fields=None):
     fields: the closed top-level field set, if the format is closed.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    duplicates, unusual = [], []  # unusual: a float or a long integer (not for the fast check)
-
-    def number(text):
-        unusual.append(text)
-        return float(text)
-
-    def integer(text):
-        if len(text) > 15:
-            unusual.append(text)
-        return int(text)
-
-    def pairs(items):
-        obj = dict(items)
-        if len(obj) != len(items) and not duplicates:
-            seen = set()
-            duplicates.extend(key for key, _ in items if key in seen or seen.add(key))
-        return obj
-
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=pairs, parse_constant=_no_constant,
-                           parse_float=number, parse_int=integer)
+        value, duplicate, unusual = _decode(text)
     except ValueError as e:  # UnicodeDecodeError and JSONDecodeError included
         return None, StrictError(NOT_JSON, str(e))
     except RecursionError:
         return None, StrictError(NOT_JSON, "nested too deeply")
-    if duplicates:
-        return value, StrictError(DUPLICATE_KEY, f"key {duplicates[0]!r} appears twice in one "
+    if duplicate is not None:
+        return value, StrictError(DUPLICATE_KEY, f"key {duplicate!r} appears twice in one "
                                                  "object")
     if not canonical_form and not (text.isascii() and "\\u" not in text):
         try:
