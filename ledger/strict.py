@@ -12,9 +12,6 @@ import unicodedata
 
 from ledger.encoding import NOT_NFC, CanonicalError, canonical
 
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                            check_circular=False, allow_nan=False)
-
 __all__ = ["NOT_JSON", "DUPLICATE_KEY", "NOT_NFC", "NOT_CANONICAL", "UNKNOWN_FIELD",
            "STRICT_KINDS", "StrictError", "read_json", "loads_strict", "check_fields",
            "check_nfc"]
@@ -25,6 +22,8 @@ NOT_CANONICAL = "not-canonical"
 UNKNOWN_FIELD = "unknown-field"
 STRICT_KINDS = (DUPLICATE_KEY, NOT_NFC, NOT_CANONICAL, UNKNOWN_FIELD)
 """The problem kinds of a document that is JSON but breaks the rule."""
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                            check_circular=False, allow_nan=False)
 
 
 class StrictError(ValueError):
