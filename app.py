@@ -13,7 +13,7 @@ from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
-from blueprints import errors, template_helpers
+from blueprints import errors, template_helpers, text_input
 from config import config_class
 from extensions import CONTENT_SECURITY_POLICY, bootstrap, csrf, limiter, login_manager, talisman
 from models import startup
@@ -30,6 +30,7 @@ def create_app(config=None):
     instance_path = config.get("INSTANCE_PATH") if isinstance(config, dict) else None
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     load_config(app, config)
+    text_input.register(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     register_extensions(app)
     register_blueprints(app)

@@ -7,13 +7,13 @@
     python -m ledger witness --key PATH --state FILE --log LOG.pub [--host H --port P]
 """
 import argparse
-import json
 import os
 import sys
 
 from ledger.export import audit_export
 from ledger.notes import NoteError, SigningKey, TrustEntry, TrustFile, VerifierKey
 from ledger.receipt import verify_receipt
+from ledger.strict import NOT_JSON, read_json
 from ledger.witness import CosignerKey, Witness, count_cosignatures, serve
 
 
@@ -30,12 +30,12 @@ def _verifiers(args):
 
 
 def _verify_receipt(args) -> int:
-    with open(args.receipt, encoding="utf-8") as f:
-        try:
-            receipt = json.load(f)
-        except ValueError as e:
-            print(f"INVALID: not JSON: {e}")
-            return 1
+    with open(args.receipt, "rb") as f:
+        receipt, error = read_json(f.read())
+    if error is not None:  # the same reading verify_receipt gives bytes, kept for the witnesses
+        print(f"INVALID: not JSON: {error.reason}" if error.kind == NOT_JSON
+              else f"INVALID: {error}")
+        return 1
     ok, reason = verify_receipt(receipt, _verifiers(args))
     witnesses = [_cosigner(path) for path in args.witness or ()]
     required = args.require if args.require is not None else (1 if witnesses else 0)

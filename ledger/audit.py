@@ -29,10 +29,11 @@ from dataclasses import asdict, dataclass, field
 from ledger.attributes import attribute_leaf_hashes, attribute_root, find_mismatches
 from ledger.block import ZERO_HASH, block_hash, fast_header_bytes, header_of
 from ledger.chain import Ledger, LedgerError
-from ledger.encoding import CanonicalError
+from ledger.encoding import NOT_NFC, CanonicalError, to_nfc
 from ledger.merkle import CompactRange, leaf_hash, root_from_hashes, verify_consistency
 from ledger.notes import Checkpoint, NoteError, TrustFile, VerifierKey, open_note
 from ledger.store import DEFAULT_BATCH
+from ledger.strict import STRICT_KINDS
 
 __all__ = ["PROBLEM_KINDS", "Problem", "Report", "AttributeSourceError", "audit",
            "check_consistency", "Trust"]
@@ -40,7 +41,7 @@ __all__ = ["PROBLEM_KINDS", "Problem", "Report", "AttributeSourceError", "audit"
 PROBLEM_KINDS = ("broken-link", "bad-block-hash", "bad-attr-root", "attribute-mismatch",
                  "missing-block", "unsealed-document", "missing-document", "bad-signature",
                  "inconsistent-with-checkpoint", "truncated", "unauthenticated-document",
-                 "unauthenticated-block")
+                 "unauthenticated-block") + STRICT_KINDS
 MAX_PROBLEMS = 10000
 _NO_HASH = b"\x00" * 32
 
@@ -383,12 +384,14 @@ class _Auditor:
     def _block(self, doc, height, add):
         header = header_of(doc)
         stored = _parse_hash(doc.get("hash"))
+        record, version = _subject_ref(doc.get("subject"))
         try:
             recomputed = block_hash(header) if len(header) == 9 else None
             why = None if recomputed is not None else "header fields are missing"
-        except (CanonicalError, TypeError, ValueError) as e:
+        except CanonicalError as e:
+            recomputed, why = self._not_nfc(header, e, height, record, version, add)
+        except (TypeError, ValueError) as e:
             recomputed, why = None, f"header cannot be encoded: {e}"
-        record, version = _subject_ref(doc.get("subject"))
         if recomputed is None or stored != recomputed:
             add(Problem("bad-block-hash", height, why or "stored hash does not match the header",
                         record, version))
@@ -414,6 +417,19 @@ class _Auditor:
             self._attributes(doc, height, leaves, record, version, add)
         if self.document_check is not None:
             self._document(doc)
+
+    @staticmethod
+    def _not_nfc(header, error, height, record, version, add):
+        """(hash of the header in NFC, None) after a `not-nfc` problem, so that a string
+        respelled in NFD is that one problem (the link and the log tree go on); (None, why)
+        when the header is outside the canonical domain for another reason."""
+        if error.kind != NOT_NFC:
+            return None, f"header cannot be encoded: {error}"
+        add(Problem(NOT_NFC, height, f"header.{error}", record, version))
+        try:
+            return block_hash(to_nfc(header)), None
+        except CanonicalError as e:
+            return None, f"header cannot be encoded: {e}"
 
     # Log tree ----------------------------------------------------------------------------
     def _log_leaf(self, stored, recomputed):
@@ -496,8 +512,8 @@ class _Auditor:
         try:
             bad = find_mismatches(attributes, salts, leaves)
         except CanonicalError as e:
-            add(Problem("attribute-mismatch", height, f"attributes cannot be encoded: {e}",
-                        record, version))
+            add(Problem(e.kind or "attribute-mismatch", height,
+                        f"attributes cannot be encoded: {e}", record, version))
             if not self.attr_root_ok:
                 generic_bad_root()
             return

@@ -2,9 +2,10 @@
 
 Hashes are only reproducible if every writer and every auditor turns the same value into the
 same bytes, including after a round trip through MongoDB. So the encoder accepts only values
-whose JSON form is unambiguous (str keys, safe integers, no floats, NFC text, timestamps as
-RFC 3339 strings) and rejects anything else with the path of the offending field, never
-coercing silently.
+whose JSON form is unambiguous (str keys, safe integers, no floats, text already in NFC,
+timestamps as RFC 3339 strings) and rejects anything else with the path of the offending
+field, never coercing silently: a string not in NFC is refused, not normalised, so a value and
+its NFD spelling never share a hash (input is normalised where it enters the app: to_nfc).
 """
 import json
 import re
@@ -13,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from operator import itemgetter
 
-__all__ = ["CanonicalError", "MAX_SAFE_INT", "canonical", "utf16_sort_key",
+__all__ = ["CanonicalError", "MAX_SAFE_INT", "canonical", "utf16_sort_key", "to_nfc",
            "rfc3339", "parse_rfc3339"]
 
 MAX_SAFE_INT = 2**53 - 1
@@ -25,21 +26,30 @@ _RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d+))
                       r"(?:([Zz])|([+-])(\d\d):(\d\d))")
 
 
-class CanonicalError(ValueError):
-    """A value outside the canonical domain; the message starts with the field path."""
+NOT_NFC = "not-nfc"
+"""CanonicalError.kind of a string that is not in Unicode Normalization Form C."""
 
-    def __init__(self, reason, path=""):
+
+class CanonicalError(ValueError):
+    """A value outside the canonical domain; the message starts with the field path.
+
+    `kind` is "not-nfc" for a string not in NFC (a problem kind of its own for verifiers),
+    else None."""
+
+    def __init__(self, reason, path="", kind=None):
         super().__init__(f"{path}: {reason}" if path else reason)
         self.reason = reason
         self.path = path
+        self.kind = kind
 
 
 class _Invalid(Exception):
     """Raised deep in the walk; each container adds its key on the way out (free on success)."""
 
-    def __init__(self, reason):
+    def __init__(self, reason, kind=None):
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
         self.segments = []  # innermost first
 
 
@@ -48,7 +58,7 @@ def canonical(value) -> bytes:
     try:
         prepared = _prepare(value)
     except _Invalid as e:
-        raise CanonicalError(e.reason, _format_path(reversed(e.segments))) from None
+        raise CanonicalError(e.reason, _format_path(reversed(e.segments)), e.kind) from None
     except RecursionError:
         raise CanonicalError("nesting too deep (or a container contains itself)") from None
     return _ENCODER.encode(prepared).encode("utf-8")
@@ -63,7 +73,7 @@ def utf16_sort_key(s: str) -> bytes:
 
 
 def _prepare(value):
-    """Validate `value` and return a copy with NFC strings and dict keys in JCS order."""
+    """Validate `value` and return a copy with dict keys in JCS order."""
     kind = type(value)
     if kind is str:
         return value if value.isascii() else _text(value)
@@ -114,7 +124,21 @@ def _integer(value: int) -> int:
 def _text(value: str) -> str:
     if _SURROGATE.search(value):
         raise _Invalid("strings must not contain lone surrogates")
-    return unicodedata.normalize("NFC", value)
+    if not unicodedata.is_normalized("NFC", value):
+        raise _Invalid("string is not in Unicode NFC (normalise input before sealing)", NOT_NFC)
+    return value
+
+
+def to_nfc(value):
+    """`value` with every string (and object key) in NFC: for input entering the app, which
+    canonical() would otherwise refuse. Containers are copied; other values are kept."""
+    if isinstance(value, str):
+        return value if value.isascii() else unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {to_nfc(key): to_nfc(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_nfc(item) for item in value]
+    return value
 
 
 def _array(value) -> list:
@@ -141,10 +165,7 @@ def _object(value: dict) -> dict:
             raise
     # Below U+D800 code points and UTF-16 code units agree, so ASCII keys sort as they are.
     items.sort(key=_first if ascii_keys else _first_utf16)
-    out = dict(items)
-    if len(out) != len(items):
-        raise _Invalid("two keys are equal after NFC normalisation")
-    return out
+    return dict(items)
 
 
 _first = itemgetter(0)
@@ -160,7 +181,7 @@ def _key(key) -> str:
     try:
         return _text(key)
     except _Invalid as e:
-        e.segments.append(key.encode("utf-8", "backslashreplace").decode("ascii", "replace"))
+        e.segments.append(key.encode("ascii", "backslashreplace").decode("ascii"))
         raise
 
 

@@ -2,8 +2,8 @@
 
 Directory layout (format `medledger-export/1`):
 
-    manifest.json                   what was exported (informative only: nothing is trusted
-                                    from it; the signatures and hashes carry the proof)
+    manifest.json                   what was exported (informative only: no value in it
+                                    changes a verdict; the signatures and hashes carry the proof)
     blocks-000000.jsonl, ...        one stored block document per line, canonical JSON,
                                     in height order, `chunk` blocks per file
     checkpoints/<size>-<key id>.note  the stored signed checkpoint notes
@@ -11,23 +11,31 @@ Directory layout (format `medledger-export/1`):
                                     offline audit checks them against the rotation block
 
 DirectoryStore reads such a directory with the store interface, so the very same audit()
-runs on it; it streams one chunk file at a time.
+runs on it; it streams one chunk file at a time. Every file is read by the strict rule
+(ledger.strict): a block line must be exactly canonical(doc) with no unknown field, and what
+breaks the rule is a problem of its own kind at that line's height. The manifest's tip hint
+is not evidence of truncation: offline, only signed checkpoints are (a chain cut after the
+last signed checkpoint cannot be seen from the export alone).
 """
 import hashlib
 import json
 import os
 from datetime import datetime, timezone
 
-from ledger.audit import AttributeSourceError, audit
-from ledger.block import ROTATION_KIND
+from ledger.audit import AttributeSourceError, Problem, audit
+from ledger.block import HEADER_FIELDS, ROTATION_KIND
 from ledger.encoding import CanonicalError, canonical, rfc3339
 from ledger.notes import Checkpoint, NoteError
 from ledger.store import DEFAULT_BATCH, _by_height
+from ledger.strict import NOT_JSON, read_json
 
 __all__ = ["EXPORT_FORMAT", "export", "audit_export", "DirectoryStore"]
 
 EXPORT_FORMAT = "medledger-export/1"
 CHUNK = 100000
+ROTATION_FIELDS = frozenset({"height", "attributes", "salts"})
+LINE_FIELDS = frozenset(HEADER_FIELDS) | {"_id", "attr_leaves", "hash", "mac"}
+"""A block line is closed: the header, `_id`, the leaf hashes, the hash, the writer's MAC."""
 
 
 def _line(doc: dict) -> bytes:
@@ -98,22 +106,31 @@ class DirectoryStore:
 
     def __init__(self, directory):
         self.directory = directory
-        with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as f:
-            self.manifest = json.load(f)
-        if self.manifest.get("format") != EXPORT_FORMAT:
+        self.problems = {}  # (file, line number) -> Problem: lines that break the strict rule
+        with open(os.path.join(directory, "manifest.json"), "rb") as f:
+            self.manifest, error = read_json(f.read())
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != EXPORT_FORMAT:
             raise ValueError(f"{directory} is not a {EXPORT_FORMAT} directory")
+        if error is not None:
+            self.problems["manifest.json", 0] = Problem(error.kind, None,
+                                                        f"manifest.json: {error.reason}")
         self._files = sorted(name for name in os.listdir(directory)
                              if name.startswith("blocks-") and name.endswith(".jsonl"))
 
     def _read(self, name) -> list:
         docs = []
-        with open(os.path.join(self.directory, name), encoding="utf-8") as f:
+        with open(os.path.join(self.directory, name), "rb") as f:
             for number, line in enumerate(f, 1):
-                try:
-                    doc = json.loads(line)
-                except ValueError:
+                doc, error = read_json(line.removesuffix(b"\n"), canonical_form=True,
+                                       fields=LINE_FIELDS)
+                if (error is not None and error.kind == NOT_JSON) or not isinstance(doc, dict):
                     doc = {"_id": f"{name}:{number}", "height": None}
-                docs.append(doc if isinstance(doc, dict) else {"_id": f"{name}:{number}"})
+                elif error is not None:
+                    height = doc.get("height")
+                    self.problems[name, number] = Problem(
+                        error.kind, height if type(height) is int else None,
+                        f"{name} line {number}: {error.reason}")
+                docs.append(doc)
         return docs
 
     def iter_blocks(self, start: int = 0, stop: int | None = None, batch: int = DEFAULT_BATCH):
@@ -133,8 +150,8 @@ class DirectoryStore:
         return None
 
     def tip_hint(self) -> int:
-        hint = self.manifest.get("tip_hint", -1)
-        return hint if isinstance(hint, int) else -1
+        """None known: the manifest's `tip_hint` is informative, never evidence."""
+        return -1
 
     def size_hint(self) -> int:
         last = [f.get("last_height") for f in self.manifest.get("files", [])]
@@ -166,11 +183,9 @@ class DirectoryStore:
             height = name.removesuffix(".json")
             if not (name.endswith(".json") and height.isdigit()):
                 continue
-            with open(os.path.join(folder, name), encoding="utf-8") as f:
-                try:
-                    data = json.load(f)
-                except ValueError:
-                    data = None
+            with open(os.path.join(folder, name), "rb") as f:
+                data, error = read_json(f.read(), fields=ROTATION_FIELDS)
+            data = None if error else data
             ok = (isinstance(data, dict) and data.get("height") == int(height)
                   and isinstance(data.get("attributes"), dict)
                   and isinstance(data.get("salts"), dict))
@@ -203,13 +218,21 @@ def _rotation_source(rotations: dict):
 
 def audit_export(directory, verifiers, **options):
     """audit() over an export directory: everything but attribute contents (no data key),
-    except the key rotations' public attributes, checked against their blocks' leaves."""
+    except the key rotations' public attributes, checked against their blocks' leaves; plus
+    the lines that break the strict rule (one problem per line, not repeated when the audit
+    already reported the same kind at that height)."""
     store = DirectoryStore(directory)
     rotations = store.rotations()
     if not rotations or "attribute_source" in options:
-        return audit(store, verifiers=verifiers, **options)
-    report = audit(store, verifiers=verifiers, attribute_source=_rotation_source(rotations),
-                   **options)
-    note = "attribute contents not checked but for key rotations: no data key"
-    report.offline_note = "; ".join(filter(None, (note, report.offline_note)))
+        report = audit(store, verifiers=verifiers, **options)
+    else:
+        report = audit(store, verifiers=verifiers, attribute_source=_rotation_source(rotations),
+                       **options)
+        note = "attribute contents not checked but for key rotations: no data key"
+        report.offline_note = "; ".join(filter(None, (note, report.offline_note)))
+    seen = {(p.kind, p.height) for p in report.problems}
+    for problem in store.problems.values():
+        if (problem.kind, problem.height) not in seen:
+            report.add(problem)
+    report.problems.sort(key=lambda p: (p.height is None, p.height or 0))
     return report

@@ -16,7 +16,8 @@ cannot sign new history:
 
 A key is accepted for a checkpoint of size s when from_size <= s <= to_size (to_size null:
 no upper bound). Both keys are accepted at the hand-over size, so the checkpoint that
-announces a new key can carry both signatures.
+announces a new key can carry both signatures. The file is read by the strict rule
+(ledger.strict) and its format is closed: no other field at either level.
 """
 import base64
 import binascii
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from hashlib import sha256
 
 from Crypto.Signature import eddsa
+
+from ledger.strict import StrictError, check_fields, loads_strict
 
 __all__ = ["NoteError", "SigningKey", "VerifierKey", "Checkpoint", "sign_note", "open_note",
            "read_note", "sign_checkpoint", "verify_checkpoint", "TrustFile", "TrustEntry"]
@@ -382,14 +385,18 @@ class TrustFile:
 
     @classmethod
     def load(cls, path) -> "TrustFile":
-        with open(path, encoding="utf-8") as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as e:
-                raise NoteError(f"trust file is not JSON: {e}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        with open(path, "rb") as f:
+            raw = f.read()
+        try:
+            data = loads_strict(raw, fields=_TRUST_FIELDS)
+            entries = data.get("keys") if isinstance(data, dict) else None
+            for i, item in enumerate(entries if isinstance(entries, list) else ()):
+                check_fields(item, _ENTRY_FIELDS, f"keys[{i}]")
+        except StrictError as e:
+            raise NoteError(f"trust file: {e}") from None
+        if not isinstance(entries, list):
             raise NoteError('trust file needs a "keys" list')
-        return cls([_parse_entry(item) for item in data["keys"]])
+        return cls([_parse_entry(item) for item in entries])
 
     def save(self, path) -> None:
         data = {"keys": [{"vkey": str(e.vkey), "from_size": e.from_size, "to_size": e.to_size}
@@ -397,6 +404,10 @@ class TrustFile:
         with open(path, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2)
             f.write("\n")
+
+
+_TRUST_FIELDS = {"keys"}
+_ENTRY_FIELDS = {"vkey", "from_size", "to_size"}
 
 
 def _parse_entry(item) -> TrustEntry:

@@ -20,8 +20,10 @@ from ledger.block import HEADER_FIELDS, block_hash, header_of
 from ledger.encoding import CanonicalError
 from ledger.merkle import verify_inclusion_hash
 from ledger.notes import NoteError
-from ledger.receipt_v1 import (FORMAT_V1, ReceiptError, check_envelope, check_v1, is_int,
-                               make_receipt_v1, note_checkpoint, receipt_parts)
+from ledger.receipt_v1 import (FORMAT_V1, ReceiptError, check_envelope, check_v1,
+                               fields_reason, is_int, make_receipt_v1, note_checkpoint,
+                               receipt_parts)
+from ledger.strict import StrictError, check_nfc, read_json
 
 __all__ = ["RECEIPT_FORMAT", "FORMAT_V1", "ReceiptError", "make_receipt", "make_receipt_v1",
            "verify_receipt", "receipt_block_hash", "b64", "unb64"]
@@ -112,8 +114,9 @@ def _check(receipt, trust: Trust) -> str | None:
 
 
 def _check_disclosed(item, count: int, attr_root: bytes) -> str | None:
-    if not isinstance(item, dict) or set(item) != _DISCLOSED:
-        return "a disclosed attribute has missing or unexpected fields"
+    reason = fields_reason(item, _DISCLOSED, "a disclosed attribute")
+    if reason:
+        return reason
     name, index = item["name"], item["index"]
     if not isinstance(name, str) or not is_int(index) or not 0 <= index < count:
         return f"disclosed attribute {name!r} has a bad name or index"
@@ -142,17 +145,27 @@ def verify_receipt(receipt, verifiers) -> tuple[bool, str]:
     """(True, summary) if the receipt (format 2 or 1) checks out against `verifiers`, else
     (False, reason).
 
+    receipt: its bytes or text as received (read by the strict rule, ledger.strict: a
+    duplicated key or a string not in NFC is refused, the reason starting with the kind), or
+    an already parsed dict (then held to the same NFC rule).
     verifiers: a VerifierKey, a list of them, or a TrustFile. Never raises on bad input.
     """
+    if isinstance(receipt, (bytes, bytearray, str)):
+        receipt, error = read_json(receipt)
+        if error is not None:
+            return False, str(error)
     try:
+        check_nfc(receipt)
         if not isinstance(receipt, dict) or "format" not in receipt:
-            reason = f"a receipt has exactly the fields {sorted(_TOP)}"
+            reason = fields_reason(receipt, _TOP, "the receipt")
         elif receipt["format"] == RECEIPT_FORMAT:
             reason = _check(receipt, Trust(verifiers))
         elif receipt["format"] == FORMAT_V1:
             reason = check_v1(receipt, Trust(verifiers))
         else:
             reason = f"unknown format {receipt['format']!r}"
+    except StrictError as e:
+        reason = str(e)
     except (CanonicalError, NoteError, TypeError, ValueError, KeyError, AttributeError) as e:
         reason = f"malformed receipt: {e}"
     if reason:

@@ -19,9 +19,10 @@ from ledger.encoding import CanonicalError
 from ledger.merkle import (inclusion_proof_from_hashes, leaf_hash, root_from_hashes,
                            verify_inclusion_hash)
 from ledger.notes import Checkpoint, NoteError
+from ledger.strict import StrictError, check_fields
 
 __all__ = ["FORMAT_V1", "ReceiptError", "make_receipt_v1", "check_v1", "note_checkpoint",
-           "receipt_parts", "check_envelope", "is_int"]
+           "receipt_parts", "check_envelope", "is_int", "fields_reason"]
 
 FORMAT_V1 = "medledger-receipt/1"
 _HEX32 = re.compile(r"[0-9a-f]{64}")
@@ -89,6 +90,18 @@ def _hashes(values, what: str) -> list[bytes]:
     return [bytes.fromhex(v) for v in values]
 
 
+def fields_reason(obj, fields, where: str) -> str | None:
+    """None if `obj` is an object with exactly `fields`, else the reason: the strict rule's
+    `unknown-field: ...` when it has a field the format does not have (receipts are closed)."""
+    if isinstance(obj, dict) and set(obj) == set(fields):
+        return None
+    try:
+        check_fields(obj, fields, where)
+    except StrictError as e:
+        return str(e)
+    return f"{where} must be an object with exactly the fields {', '.join(sorted(fields))}"
+
+
 def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -97,15 +110,17 @@ def check_envelope(receipt, trust: Trust, block_fields: set) -> tuple[str | None
     """(None, the checkpoint) if the note is signed by a trusted key and the block has exactly
     `block_fields` with a version-1 header's integers, else (the reason, None). Both formats
     have the same top-level fields."""
-    if not isinstance(receipt, dict) or set(receipt) != _TOP:
-        return f"a receipt has exactly the fields {sorted(_TOP)}", None
+    reason = fields_reason(receipt, _TOP, "the receipt")
+    if reason:
+        return reason, None
     try:
         cp = trust.open(receipt["checkpoint"])
     except (NoteError, TypeError, AttributeError) as e:
         return f"checkpoint signature: {e}", None
     block = receipt["block"]
-    if not isinstance(block, dict) or set(block) != block_fields:
-        return "block has missing or unexpected fields", None
+    reason = fields_reason(block, block_fields, "block")
+    if reason:
+        return reason, None
     if block["v"] != 1 or not is_int(block["height"]) or not is_int(block["attr_count"]):
         return "block header is not format version 1", None
     return None, cp
@@ -124,8 +139,9 @@ def check_v1(receipt, trust: Trust) -> str | None:
     if not isinstance(block["hash"], str) or computed.hex() != block["hash"]:
         return "block hash does not match the header"
     inclusion = receipt["inclusion"]
-    if not isinstance(inclusion, dict) or set(inclusion) != {"index", "size", "proof"}:
-        return "inclusion has missing or unexpected fields"
+    reason = fields_reason(inclusion, {"index", "size", "proof"}, "inclusion")
+    if reason:
+        return reason
     if inclusion["index"] != block["height"] or not is_int(inclusion["index"]):
         return "inclusion index is not the block height"
     if inclusion["size"] != cp.size or not is_int(inclusion["size"]):
@@ -153,8 +169,10 @@ def check_v1(receipt, trust: Trust) -> str | None:
 
 
 def _check_disclosed(item, leaves, attr_root) -> str | None:
-    if not isinstance(item, dict) or set(item) != {"name", "value", "salt", "index", "proof"}:
-        return "a disclosed attribute has missing or unexpected fields"
+    reason = fields_reason(item, {"name", "value", "salt", "index", "proof"},
+                           "a disclosed attribute")
+    if reason:
+        return reason
     name, index = item["name"], item["index"]
     try:
         proof = _hashes(item["proof"], f"proof of attribute {name!r}")

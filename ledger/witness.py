@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ledger.merkle import verify_consistency
 from ledger.notes import (Checkpoint, NoteError, SigningKey, VerifierKey, _b64decode,
                           _parse_signature, _split_note, open_note)
+from ledger.strict import loads_strict
 
 COSIGNATURE_ALGORITHM = b"\x04"
 MAX_PROOF_LINES = 63
@@ -125,8 +126,8 @@ class Witness:
     def _load(self) -> dict:
         if not os.path.exists(self.state_path):
             return {}
-        with open(self.state_path, encoding="utf-8") as handle:
-            return json.load(handle)
+        with open(self.state_path, "rb") as handle:
+            return loads_strict(handle.read())
 
     def _save(self, state: dict) -> None:
         temporary = self.state_path + ".tmp"

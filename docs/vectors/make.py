@@ -28,8 +28,6 @@ from ledger.witness import Cosigner  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ORIGIN = "vectors.medledger.example/log"
-STRICT = "strict parsing lands in branch strict"
-"""Vectors whose expectation is the format's target, not yet the code's (docs/ledger.md)."""
 CHUNK = 8
 """Blocks per export file: 20 blocks give three files, so file boundaries are exercised."""
 SITE = "Clinique Saint-L\u00e9on"  # NFC; its NFD spelling is a vector of its own
@@ -134,15 +132,13 @@ class Writer:
     def json(self, rel: str, value) -> str:
         return self.raw(rel, canonical(value))
 
-    def add(self, vector_id, about, command, verdict, problems=None, reason=None, target=None):
+    def add(self, vector_id, about, command, verdict, problems=None, reason=None):
         entry = {"id": vector_id, "about": about, "command": command, "verdict": verdict}
         if problems is not None:
             entry["problems"] = [{k: v for k, v in p.items() if v is not None}
                                  for p in problems]
         if reason is not None:
             entry["reason"] = reason
-        if target is not None:
-            entry["target"] = target
         self.vectors.append(entry)
 
 
@@ -183,7 +179,7 @@ def _trust_json(trust: TrustFile) -> dict:
 # Receipts -------------------------------------------------------------------------------------
 
 def _receipt(w, vector_id, about, receipt, verdict, reason=None, keys=("log-a",), trust=None,
-             target=None, data: bytes | None = None):
+             data: bytes | None = None):
     rel = f"receipts/{vector_id}.json"
     w.raw(rel, data if data is not None else canonical(receipt))
     command = ["verify-receipt", rel]
@@ -191,7 +187,7 @@ def _receipt(w, vector_id, about, receipt, verdict, reason=None, keys=("log-a",)
         command += ["--pubkey", f"keys/{key}.pub"]
     if trust:
         command += ["--trust", f"trust/{trust}.json"]
-    w.add(f"receipt-{vector_id}", about, command, verdict, reason=reason, target=target)
+    w.add(f"receipt-{vector_id}", about, command, verdict, reason=reason)
 
 
 def _swap_in(data: bytes, old: str, new: str) -> bytes:
@@ -225,7 +221,7 @@ def write_receipts(w: Writer, base, rotated) -> None:
         ("inclusion-short", "the inclusion path lost its last hash",
          lambda r: r.update(inclusion=r["inclusion"][:-43]), "inclusion"),
         ("extra-field", "an unknown top-level field",
-         lambda r: r.update(comment="hi"), "exactly the fields"),
+         lambda r: r.update(comment="hi"), "unknown-field"),
         ("disclosed-twice", "one attribute disclosed twice",
          lambda r: r["disclosed"].append(dict(r["disclosed"][0])), "disclosed twice"),
         ("index-out-of-range", "a disclosed index not below attr_count",
@@ -281,15 +277,15 @@ def write_strict_receipts(w: Writer, good: dict, data: bytes) -> None:
     value = '"value":"AB-"'
     _receipt(w, "duplicate-key-disclosed-value", "the disclosed value twice: a first-key "
              "parser shows AB+, a last-key parser AB-; neither may say VALID", good, "INVALID",
-             "duplicate-key", target=STRICT,
+             "duplicate-key",
              data=_swap_in(data, value, '"value":"AB+",' + value))
     _receipt(w, "duplicate-key-block", "the block's actor twice", good, "INVALID",
-             "duplicate-key", target=STRICT,
+             "duplicate-key",
              data=_swap_in(data, '"actor":"act-doc1"', '"actor":"act-forged","actor":"act-doc1"'))
     nfd = unicodedata.normalize("NFD", "M\u00fcller")
     _receipt(w, "nfd-disclosed-value", "the disclosed surname in NFD (u + combining "
              "diaeresis): not the sealed bytes, and never normalised", good, "INVALID",
-             "not-nfc", target=STRICT,
+             "not-nfc",
              data=_swap_in(data, '"value":"M\u00fcller"', f'"value":"{nfd}"'))
 
 
@@ -322,12 +318,12 @@ def write_rotation_receipts(w: Writer, rotated) -> None:
     _receipt(w, "rotation-trust-never-closed", "the same note under a trust file that never "
              "closed A's range: the trust file, not the note, decides", stolen, "VALID",
              None, (), "never-closed")
-    for trust, reason, target in (("bad-range", "bad size range", None),
-                                  ("bad-key-id", "does not match the key", None),
-                                  ("unknown-field", "unknown-field", STRICT),
-                                  ("duplicate-key", "duplicate-key", STRICT)):
+    for trust, reason in (("bad-range", "bad size range"),
+                          ("bad-key-id", "does not match the key"),
+                          ("unknown-field", "unknown-field"),
+                          ("duplicate-key", "duplicate-key")):
         _receipt(w, f"trust-{trust}", f"trust file {trust}.json: the verifier refuses to run",
-                 old, "ERROR", reason, (), trust, target)
+                 old, "ERROR", reason, (), trust)
 
 
 # Exports --------------------------------------------------------------------------------------
@@ -376,7 +372,7 @@ def _drop_blocks(w, rel, heights):
 
 
 def _export_vector(w, vector_id, ledger, about, verdict, problems, tamper=None, keys=("log-a",),
-                   trust=None, held=(), target=None):
+                   trust=None, held=()):
     rel = _export(w, vector_id, ledger)
     if tamper is not None:
         tamper(rel)
@@ -387,7 +383,7 @@ def _export_vector(w, vector_id, ledger, about, verdict, problems, tamper=None, 
         command += ["--trust", f"trust/{trust}.json"]
     for note in held:
         command += ["--checkpoint", note]
-    w.add(f"export-{vector_id}", about, command, verdict, problems, target=target)
+    w.add(f"export-{vector_id}", about, command, verdict, problems)
 
 
 def _manifest_edit(w, rel, **changes):
@@ -447,7 +443,7 @@ def write_exports(w: Writer, base, rotated, forked, longer) -> None:
     ex("manifest-tip-hint-lowered", base, "manifest tip_hint 3 (informative only)", ok, [],
        lambda rel: _manifest_edit(w, rel, tip_hint=3))
     ex("manifest-tip-hint-raised", base, "manifest tip_hint 40 (informative only: no "
-       "`truncated`)", ok, [], lambda rel: _manifest_edit(w, rel, tip_hint=40), target=STRICT)
+       "`truncated`)", ok, [], lambda rel: _manifest_edit(w, rel, tip_hint=40))
     ex("manifest-counts-edited", base, "manifest blocks, files and checkpoints rewritten", ok,
        [], lambda rel: _manifest_edit(w, rel, blocks=3, files=[], checkpoints=[],
                                       latest_checkpoint_size=99))
@@ -499,7 +495,7 @@ def _edit_note(w, rel, size):
 
 def write_strict_exports(w: Writer, base) -> None:
     """Lines a last-key-wins, normalising reader accepts; the strict loader refuses them."""
-    ex = lambda *a, **k: _export_vector(w, *a, target=STRICT, **k)  # noqa: E731
+    ex = lambda *a, **k: _export_vector(w, *a, **k)  # noqa: E731
     ex("duplicate-key", base, "block 5's line with a forged actor before the genuine one",
        "TAMPERED", [problem("duplicate-key", 5)], lambda rel: _edit_block(
            w, rel, 5, raw=lambda line: line.replace(b'"actor":', b'"actor":"act-x","actor":', 1)))

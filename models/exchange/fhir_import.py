@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ledger.encoding import to_nfc
+
 from models.clinical import records
 from models.core import record_types
 from models.core.errors import InvalidInput, TooLarge
@@ -94,7 +96,8 @@ def _no_constant(name):
 
 
 def parse(raw, limit=MAX_BUNDLE_BYTES):
-    """The JSON object of an upload, numbers kept as written (Decimal); TooLarge or InvalidInput."""
+    """The JSON object of an upload, numbers kept as written (Decimal), text in NFC; TooLarge
+    or InvalidInput."""
     if len(raw) > limit:
         problem = f"The Bundle is larger than the limit of {limit // (1024 * 1024) or limit} " \
                   f"{'MB' if limit >= 1024 * 1024 else 'bytes'}."
@@ -114,7 +117,7 @@ def parse(raw, limit=MAX_BUNDLE_BYTES):
     except ValueError as exc:
         raise _bad(f"The file is not valid JSON ({exc}).") from None
     _check_text(parsed)
-    return parsed
+    return to_nfc(parsed)  # text enters the app in NFC: the ledger seals nothing else
 
 
 def _check_text(value):

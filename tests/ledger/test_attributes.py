@@ -169,6 +169,12 @@ def test_attribute_leaf_fast_path_equals_canonical_on_generated_strings():
         name, value = ("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
                        for _ in range(2))
         salt = new_salt()
-        assert attribute_leaf(name, value, salt) == canonical([name, value, salt]), (name, value)
+        try:
+            expected = canonical([name, value, salt])
+        except CanonicalError:  # "e\u0301" is not NFC: both refuse it
+            with pytest.raises(CanonicalError):
+                attribute_leaf(name, value, salt)
+            continue
+        assert attribute_leaf(name, value, salt) == expected, (name, value)
     for value in (3, True, None, ["a", 1], {"k": "v"}, 10 ** 15):
         assert attribute_leaf("n", value, "s") == canonical(["n", value, "s"])

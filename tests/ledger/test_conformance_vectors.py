@@ -15,7 +15,6 @@ from ledger.__main__ import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VECTORS = os.path.join(ROOT, "docs", "vectors")
-STRICT_PENDING = "strict parsing lands in branch strict"
 _LINE = re.compile(r"(?P<kind>[a-z-]+) height=(?P<height>-|\d+)(?:\.\.(?P<end>\d+))?[ :]")
 _VERDICTS = {0: ("VALID", "SOUND"), 1: ("INVALID", "TAMPERED")}
 
@@ -25,9 +24,7 @@ with open(os.path.join(VECTORS, "index.json"), encoding="utf-8") as _handle:
 
 def _params():
     for vector in INDEX["vectors"]:
-        marks = ([pytest.mark.xfail(strict=True, reason=STRICT_PENDING)]
-                 if vector.get("target") == STRICT_PENDING else [])
-        yield pytest.param(vector, id=vector["id"], marks=marks)
+        yield pytest.param(vector, id=vector["id"])
 
 
 def run(command):

@@ -12,7 +12,8 @@ from bson.int64 import Int64
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.encoding import MAX_SAFE_INT, CanonicalError, canonical, parse_rfc3339, rfc3339
+from ledger.encoding import (MAX_SAFE_INT, CanonicalError, canonical, parse_rfc3339, rfc3339,
+                             to_nfc)
 
 # Characters where JSON encoders tend to differ: escapes, DEL, line separators, the BMP's
 # private/specials area (sorts *after* astral characters in UTF-16 order), astral characters.
@@ -54,10 +55,15 @@ def test_string_escapes_match_jcs():
                                 .encode("utf-8"))
 
 
-def test_nfd_text_encodes_like_nfc():
+def test_text_not_in_nfc_is_refused_not_normalised():
+    """A value and its NFD spelling must never share a hash (issue 19): NFC is required."""
     nfd, nfc = "e\u0301", "\u00e9"
-    assert canonical(nfd) == canonical(nfc) == '"é"'.encode("utf-8")
-    assert canonical({nfd: [nfd]}) == canonical({nfc: [nfc]})
+    assert canonical(nfc) == '"é"'.encode("utf-8")
+    for value, path in ((nfd, "(top level)"), ({"k": [nfd]}, "k[0]"), ({nfd: 1}, "e\\u0301")):
+        with pytest.raises(CanonicalError) as caught:
+            canonical(value)
+        assert caught.value.kind == "not-nfc" and caught.value.path == path
+    assert to_nfc({nfd: [nfd, 1], "a": (nfd,)}) == {nfc: [nfc, 1], "a": [nfc]}
 
 
 @pytest.mark.parametrize("value, message", [
@@ -75,7 +81,7 @@ def test_nfd_text_encodes_like_nfc():
     ({"x": {"\udc00": 1}}, "x.\\udc00: strings must not contain lone surrogates"),
     ([[0, {"k": 1.0}]], "[0][1].k: floats are not allowed"),
     (0.5, "(top level): floats are not allowed"),
-    ({"e\u0301": 1, "\u00e9": 2}, "(top level): two keys are equal after NFC normalisation"),
+    ({"e\u0301": 1, "\u00e9": 2}, "e\\u0301: string is not in Unicode NFC"),
 ])
 def test_rejections_name_the_field(value, message):
     with pytest.raises(CanonicalError) as caught:
