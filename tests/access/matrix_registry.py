@@ -59,6 +59,8 @@ class Entry:
     never: dict = field(default_factory=dict)
 
 
+NOTE = {"title": "Hijacked", "text": "Hijacked text"}
+"""What a form sends: no clinical value of the world, so a page that echoes it leaks nothing."""
 ADMINS = {ADMIN: "every administrator administers every account and organization"}
 AUDITORS = {AUDITOR: "every auditor audits the whole ledger"}
 CHART = {DOCTOR: "any doctor opens a patient's chart to treat or ask; it shows only what the "
@@ -71,6 +73,8 @@ API_NEVER = {role: "the API serves clinical data only to the patient and to read
 # Builders ------------------------------------------------------------------------------------
 
 def _patient_id(w, role):
+    """The inside patient, with a note by the inside doctor (so the chart has a readable row)."""
+    _record(w, "note")
     return Case(w.inside[role], {"patient_id": w.inside[PATIENT]["human_id"]})
 
 
@@ -279,14 +283,19 @@ def _joined_study(w, role):
     return case
 
 
-def _export(w, role):
-    study = _study()(w, RESEARCHER).kwargs["study_id"]
+def _cohort_study(w, role):
+    """An approved study with five consenting patients in its cohort (built once)."""
     cohort = w.cache.setdefault("cohort", [])
     while len(cohort) < 5:
         patient = w.account(PATIENT)
         _record(w, "diagnosis", patient=patient)
         w.call(research_consent.set_choice, patient=patient, choice=research_consent.ALL)
         cohort.append(patient)
+    return _study()(w, role)
+
+
+def _export(w, role):
+    study = _cohort_study(w, RESEARCHER).kwargs["study_id"]
     made = w.call(lambda db: exports.create(db, w.key, researcher=w.inside[RESEARCHER],
                                             study_id=study))
     return Case(w.inside[RESEARCHER], {"export_id": made["export_id"]}, data={"confirm": "y"})
@@ -303,10 +312,11 @@ def _emergency(w, role):
 
 
 def _audit_job(w, role):
+    """One finished audit (its runner thread idle again), read by every cell."""
     if "job" not in w.cache:
         job = w.call(audit_jobs.start, "matrix", app=w.app)
-        w.cache["job"] = w.wait_for(lambda: w.call(audit_jobs.get_job, job["_id"])["state"]
-                                    in ("done", "failed")) and job["_id"]
+        w.app.extensions["medledger"]["audit_runner"].jobs.join()
+        w.cache["job"] = job["_id"]
     return Case(w.inside[AUDITOR], {"job": w.cache["job"]})
 
 
@@ -362,13 +372,13 @@ def _patient_with(data):
 def _lab_patient(w, role):
     _grant(w, w.orgs["lab"], types=["lab_report"])
     return Case(w.inside[LAB], {"patient_id": w.inside[PATIENT]["human_id"]},
-                data=dict(VALID["lab_report"]))
+                data=dict(VALID["lab_report"], test_name="Hijacked", results="Hijacked"))
 
 
 def _record_new(w, role):
     case = _patient_id(w, DOCTOR)
     case.kwargs["type_name"] = "note"
-    case.data = dict(VALID["note"])
+    case.data = dict(NOTE)
     return case
 
 
@@ -443,7 +453,7 @@ REGISTRY = {
         "scope": "all", "purpose": "treatment", "duration_days": "7"}), (DOCTOR,), CHART),
     "doctor.record_new": Entry(_record_new, (DOCTOR,), CHART),
     "doctor.record": Entry(_doctor_record("note"), (DOCTOR,)),
-    "doctor.record_amend": Entry(_doctor_record("note", data=VALID["note"]), (DOCTOR,)),
+    "doctor.record_amend": Entry(_doctor_record("note", data=NOTE), (DOCTOR,)),
     "doctor.prescription_cancel": Entry(_doctor_record("prescription", data={
         "reason": "Wrong dose"}), (DOCTOR,)),
     "doctor.record_entered_in_error": Entry(_doctor_record("note", data={
@@ -472,8 +482,8 @@ REGISTRY = {
     "patient.revoke": Entry(lambda w, role: Case(w.inside[PATIENT], {
         "grant_id": _grant(w, w.inside[DOCTOR])["grant_id"]}), (PATIENT,)),
     "patient.record": Entry(_patient_record(), (PATIENT,)),
-    "patient.document_amend": Entry(_patient_record("patient_provided", data=VALID[
-        "patient_provided"]), (PATIENT,)),
+    "patient.document_amend": Entry(_patient_record("patient_provided", data={
+        "title": "Hijacked", "symptoms": "Hijacked symptoms"}), (PATIENT,)),
     "patient.record_file": Entry(_patient_record("lab_report", uploads=True), (PATIENT,)),
     "patient.record_receipt": Entry(_patient_record(), (PATIENT,)),
     "patient.request_detail": Entry(_patient_request(), (PATIENT,)),
@@ -486,7 +496,7 @@ REGISTRY = {
     "research.study_aggregates": Entry(_study(), (RESEARCHER,)),
     "research.participant_counts": Entry(_joined_study, (PATIENT,), STUDY_PATIENTS),
     "research.study_exports": Entry(_study(), (RESEARCHER,)),
-    "research.create_export": Entry(_study(), (RESEARCHER,)),
+    "research.create_export": Entry(_cohort_study, (RESEARCHER,)),
     "research.join": Entry(_study(), (PATIENT,), STUDY_PATIENTS),
     "research.leave": Entry(_joined_study, (PATIENT,), STUDY_PATIENTS),
     "staff.lab_report_new": Entry(_lab_patient, (LAB,)),

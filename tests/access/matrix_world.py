@@ -7,10 +7,11 @@ cell builds its own fresh resource through the models, so no cell depends on ano
 """
 import hashlib
 import itertools
-import time
 from dataclasses import dataclass, field
 
-from app import create_app
+from flask import Flask
+
+from app import create_app, register_blueprints
 from models.people import organizations, users
 from models.storage.db import get_db
 from tests.conftest import PASSWORD, csrf_token_from, make_config
@@ -59,14 +60,6 @@ class MatrixWorld:
                          name=f"Matrix {role.replace('_', ' ').title()} {n}",
                          password=PASSWORD, rounds=4, **fields)
 
-    @staticmethod
-    def wait_for(condition, timeout=60):
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "timed out"
-            time.sleep(0.05)
-        return True
-
     def client_of(self, account):
         """A test client signed in as `account` (kept for the module); None: anonymous."""
         name = account["username"] if account else None
@@ -96,6 +89,14 @@ def sign_in(client, account):
         data["csrf_token"] = token
     response = client.post("/login", data=data)
     assert response.status_code == 302, (account["username"], response.status_code)
+
+
+def url_map():
+    """The app's routes without an app instance (no database, no keys): for collection, so
+    each route is its own test case."""
+    flask_app = Flask(__name__)
+    register_blueprints(flask_app)
+    return flask_app.url_map
 
 
 def build_world(tmp_path, **config):
