@@ -5,7 +5,7 @@ stands between a stranger and the change).
 
 `owners`: roles that can own the object (each gets 2xx/3xx in the role matrix).
 `never`: declared roles that by design reach nothing here, with the reason.
-`shared`: roles for which the object is everyone's by design (any doctor opens any patient's
+`shared`: roles (or the inside doctor's colleague) for which the object is everyone's by design (any doctor opens any patient's
 chart, seeing only what the access decision allows), with the reason: their strangers are
 tried by GET and must see no clinical value; they do not POST.
 """
@@ -27,6 +27,7 @@ from models.storage.attachments import Upload
 from models.storage.db import get_db
 from tests.auth.two_factor_support import enrolled_now
 from tests.conftest import PASSWORD
+from tests.access.matrix_world import COLLEAGUE
 from tests.records.world import PDF, VALID
 from tests.research.world import STUDY
 
@@ -63,8 +64,8 @@ NOTE = {"title": "Hijacked", "text": "Hijacked text"}
 """What a form sends: no clinical value of the world, so a page that echoes it leaks nothing."""
 ADMINS = {ADMIN: "every administrator administers every account and organization"}
 AUDITORS = {AUDITOR: "every auditor audits the whole ledger"}
-CHART = {DOCTOR: "any doctor opens a patient's chart to treat or ask; it shows only what the "
-                 "access decision allows (hidden rows otherwise)"}
+CHART = {who: "any doctor opens a patient's chart to treat or ask; it shows only what the "
+              "access decision allows (hidden rows otherwise)" for who in (DOCTOR, COLLEAGUE)}
 API_NEVER = {role: "the API serves clinical data only to the patient and to readers the access "
                    "decision allows (tests/fhir_api/test_fhir_matrix.py)"
              for role in (ADMIN, AUDITOR, DESK, RESEARCHER, LAB)}
@@ -415,7 +416,8 @@ REGISTRY = {
     "admin.verification_approve": Entry(_pending_doctor, (ADMIN,), ADMINS),
     "admin.verification_licence": Entry(_pending_doctor, (ADMIN,), ADMINS),
     "admin.verification_reject": Entry(_pending_doctor, (ADMIN,), ADMINS),
-    "admissions.detail": Entry(_admission, (DESK, MANAGER, PATIENT, DOCTOR)),
+    "admissions.detail": Entry(_admission, (DESK, MANAGER, PATIENT, DOCTOR), {
+        COLLEAGUE: "every doctor of the hospital sees its admissions (the ward board)"}),
     "admissions.discharge": Entry(_admission_with({"destination": "home"}), (DESK,)),
     "admissions.entered_in_error": Entry(_admission_with({"reason": "Wrong patient"}), (DESK,)),
     "admissions.summary": Entry(_admission_with({
@@ -441,7 +443,7 @@ REGISTRY = {
     "auditor.public_key": Entry(_public_key, (AUDITOR,), AUDITORS),
     "directory.doctor": Entry(_doctor_entry, tuple(sorted(
         set(users.ROLES) - {AUDITOR})), {role: "the staff directory is open to everyone "
-                                         "signed in" for role in users.ROLES}),
+                                         "signed in" for role in (*users.ROLES, COLLEAGUE)}),
     "directory.edit": Entry(_doctor_entry, (DOCTOR, MANAGER)),
     "doctor.patient": Entry(_patient_id, (DOCTOR,), CHART),
     "doctor.patient_summary": Entry(_patient_id, (DOCTOR,), CHART),

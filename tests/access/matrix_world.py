@@ -21,6 +21,8 @@ NOT_IDS = {"version", "index", "action", "type_name", "resource_type", "filename
            "height", "size"}
 """Path arguments that name no one's object; every other argument (a new one too) is an id."""
 
+COLLEAGUE = "colleague"
+"""The stranger who is another doctor of the inside doctor's own hospital."""
 ORGS = {"hospital": organizations.HOSPITAL, "pharmacy": organizations.PHARMACY,
         "lab": organizations.LAB, "research": organizations.RESEARCH}
 HOME = {users.DOCTOR: "hospital", users.FRONT_DESK: "hospital", users.ORG_MANAGER: "hospital",
@@ -32,7 +34,7 @@ class MatrixWorld:
     app: object
     orgs: dict = field(default_factory=dict)        # "hospital" -> the inside's organization
     inside: dict = field(default_factory=dict)      # role -> the account that owns things
-    strangers: dict = field(default_factory=dict)   # role -> an account that owns nothing here
+    strangers: dict = field(default_factory=dict)   # role (or COLLEAGUE) -> owns nothing here
     clients: dict = field(default_factory=dict)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     cache: dict = field(default_factory=dict)       # what the cells only read, built once
@@ -111,6 +113,7 @@ def build_world(tmp_path, **config):
         home = HOME.get(role)
         world.strangers[role] = world.account(role, org=strange[home] if home else None)
     world.inside["pharmacy_manager"] = world.account(users.ORG_MANAGER, org=world.orgs["pharmacy"])
+    world.strangers[COLLEAGUE] = world.account(users.DOCTOR)  # the inside doctor's hospital
     for account in (*world.inside.values(), *world.strangers.values()):
         world.client_of(account)  # signed in now: a sign-in writes to the account
     return world
