@@ -5,9 +5,10 @@ stands between a stranger and the change).
 
 `owners`: roles that can own the object (each gets 2xx/3xx in the role matrix).
 `never`: declared roles that by design reach nothing here, with the reason.
-`shared`: roles (or the inside doctor's colleague) for which the object is everyone's by design (any doctor opens any patient's
-chart, seeing only what the access decision allows), with the reason: their strangers are
-tried by GET and must see no clinical value; they do not POST.
+`shared`: roles (or COLLEAGUE, another doctor of the inside doctor's hospital) for which the
+object is everyone's by design (any doctor opens any patient's chart, seeing only what the
+access decision allows), with the reason: their strangers are tried by GET and must see no
+clinical value; they do not POST.
 """
 import io
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class Entry:
     never: dict = field(default_factory=dict)
 
 
+ALL_DAY = "\n".join(f"{day} 00:00-24:00" for day in schedules.WEEKDAYS)
 NOTE = {"title": "Hijacked", "text": "Hijacked text"}
 """What a form sends: no clinical value of the world, so a page that echoes it leaks nothing."""
 ADMINS = {ADMIN: "every administrator administers every account and organization"}
@@ -94,34 +96,33 @@ def _grant(w, grantee, types=(), patient=None):
         purpose="treatment", duration_days=7, one_time=False))
 
 
-def _doctor_record(type_name, uploads=(), data=None):
-    def build(w, role):
-        doc = _record(w, type_name, uploads=[Upload("scan.pdf", PDF)] if uploads else [])
-        return Case(w.inside[DOCTOR], {"record_id": doc["record_id"], "version": 1,
-                                       **({"index": 0} if uploads else {})}, data=data or {})
-    return build
+def _record_case(w, owner, type_name, author=None, uploads=False, data=None):
+    doc = _record(w, type_name, author=author, uploads=[Upload("scan.pdf", PDF)] if uploads
+                  else [])
+    kwargs = {"record_id": doc["record_id"], "version": 1, **({"index": 0} if uploads else {})}
+    return Case(owner, kwargs, data=data or {})
+
+
+def _doctor_record(type_name, uploads=False, data=None):
+    return lambda w, role: _record_case(w, w.inside[DOCTOR], type_name, uploads=uploads,
+                                        data=data)
 
 
 def _patient_record(type_name="note", uploads=False, data=None):
     def build(w, role):
         author = w.inside[PATIENT] if type_name == "patient_provided" else None
-        doc = _record(w, type_name, author=author,
-                      uploads=[Upload("scan.pdf", PDF)] if uploads else [])
-        return Case(w.inside[PATIENT], {"record_id": doc["record_id"], "version": 1,
-                                        **({"index": 0} if uploads else {})}, data=data or {})
+        return _record_case(w, w.inside[PATIENT], type_name, author, uploads, data)
     return build
 
 
-def _staff_record(type_name, uploads=False):
-    """A prescription (pharmacist) or lab report (lab tech) their organization was granted."""
+def _staff_record(uploads=False):
+    """A prescription (pharmacist) or a lab report (lab tech), shared with their organization
+    by type."""
     def build(w, role):
-        kind = "pharmacy" if role == PHARMACIST else "lab"
-        shown = "prescription" if role == PHARMACIST else "lab_report"
-        _grant(w, w.orgs[kind], types=[shown])
-        doc = _record(w, shown if not uploads else "lab_report",
-                      uploads=[Upload("scan.pdf", PDF)] if uploads else [])
-        return Case(w.inside[role], {"record_id": doc["record_id"], "version": 1,
-                                     **({"index": 0} if uploads else {})})
+        kind, type_name = ("pharmacy", "prescription") if role == PHARMACIST else \
+            ("lab", "lab_report")
+        _grant(w, w.orgs[kind], types=[type_name])
+        return _record_case(w, w.inside[role], type_name, uploads=uploads)
     return build
 
 
@@ -208,19 +209,18 @@ def _admission_with(data, discharged=False):
     return lambda w, role: _admission(w, role, data, discharged)
 
 
-def _slot(days):
-    day = datetime.now(UTC).date() + timedelta(days=days)
-    return datetime(day.year, day.month, day.day, 9, 30 + 0, tzinfo=UTC)
+def _slot(first_day, n):
+    """The n-th free quarter hour from `first_day` days ahead (6:00-16:00 UTC each day)."""
+    day = datetime.now(UTC).date() + timedelta(days=first_day + n // 40)
+    return datetime(day.year, day.month, day.day, 6 + (n % 40) // 4, (n % 4) * 15, tzinfo=UTC)
 
 
 def _appointment(w, role, action=None):
     doctor = w.inside[DOCTOR]
     if not w.cache.get("schedule"):
-        hours = "\n".join(f"{day} 00:00-24:00" for day in schedules.WEEKDAYS)
         w.cache["schedule"] = w.call(schedules.publish, actor=doctor,
-                                     doctor_id=doctor["human_id"], slot_minutes=15, hours=hours)
-    n = next(w.counter)
-    start = _slot(3 + n // 40).replace(hour=(n % 40) // 4 + 6, minute=(n % 4) * 15)
+                                     doctor_id=doctor["human_id"], slot_minutes=15, hours=ALL_DAY)
+    start = _slot(3, next(w.counter))
     patient = w.account(PATIENT)
     doc = w.call(lambda db: appointments.book(db, patient=patient,
                                               doctor_id=doctor["human_id"], start=start,
@@ -240,16 +240,14 @@ def _requested_appointment(w, role):
                      kind=organizations.HOSPITAL)
         people = {role: w.account(role, org=org) for role in (DOCTOR, DESK, MANAGER)}
         w.call(schedules.set_booking_mode, manager=people[MANAGER], mode=schedules.REQUEST)
-        hours = "\n".join(f"{day} 00:00-24:00" for day in schedules.WEEKDAYS)
         w.call(schedules.publish, actor=people[DOCTOR], doctor_id=people[DOCTOR]["human_id"],
-               slot_minutes=15, hours=hours)
+               slot_minutes=15, hours=ALL_DAY)
         w.cache["request_mode"] = people
     people = w.cache["request_mode"]
     doc = w.call(appointments.request, patient=w.account(PATIENT),
                  doctor_id=people[DOCTOR]["human_id"], reason="Knee pain when running",
                  preferred_days="Tuesday mornings")
-    n = next(w.counter)
-    start = _slot(10 + n // 40).replace(hour=(n % 40) // 4 + 6, minute=(n % 4) * 15)
+    start = _slot(10, next(w.counter))
     return Case(people[role], {"appointment_id": doc["appointment_id"]},
                 data={"start": start.strftime("%Y-%m-%dT%H:%MZ")})
 
@@ -386,15 +384,14 @@ def _record_new(w, role):
 def _book(w, role):
     case = _appointment(w, DOCTOR)  # publishes the schedule; its slot is taken, not ours
     n = next(w.counter)
-    start = _slot(20 + n // 40).replace(hour=(n % 40) // 4 + 6, minute=(n % 4) * 15)
+    start = _slot(20, n)
     return Case(w.account(PATIENT), {"doctor_id": case.owner["human_id"]},
                 data={"start": start.strftime("%Y-%m-%dT%H:%MZ"), "reason": "Headaches"})
 
 
 def _schedule(w, role):
-    hours = "\n".join(f"{day} 00:00-24:00" for day in schedules.WEEKDAYS)
     return Case(w.inside[role], {"doctor_id": w.inside[DOCTOR]["human_id"]},
-                data={"slot_minutes": "15", "hours": hours})
+                data={"slot_minutes": "15", "hours": ALL_DAY})
 
 
 def _admit_patient(w, role):
@@ -502,9 +499,9 @@ REGISTRY = {
     "research.join": Entry(_study(), (PATIENT,), STUDY_PATIENTS),
     "research.leave": Entry(_joined_study, (PATIENT,), STUDY_PATIENTS),
     "staff.lab_report_new": Entry(_lab_patient, (LAB,)),
-    "staff.dispense": Entry(_staff_record("prescription"), (PHARMACIST,)),
-    "staff.record": Entry(_staff_record("prescription"), (PHARMACIST, LAB)),
-    "staff.record_file": Entry(_staff_record("lab_report", uploads=True), (LAB,), never={
+    "staff.dispense": Entry(_staff_record(), (PHARMACIST,)),
+    "staff.record": Entry(_staff_record(), (PHARMACIST, LAB)),
+    "staff.record_file": Entry(_staff_record(uploads=True), (LAB,), never={
         PHARMACIST: "a pharmacist reads prescriptions, and a prescription carries no file"}),
     "auth.revoke_token": Entry(_token, tuple(users.ROLES)),
 }
