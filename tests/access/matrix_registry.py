@@ -30,6 +30,7 @@ from tests.auth.two_factor_support import enrolled_now
 from tests.conftest import PASSWORD
 from tests.access.matrix_world import COLLEAGUE
 from tests.records.world import PDF, VALID
+from tests.support_people import PDF as LICENCE  # not a clinical file
 from tests.research.world import STUDY
 
 UTC = timezone.utc
@@ -176,7 +177,7 @@ def _fresh_org(state=None):
 
 def _pending_doctor(w, role):
     doctor = w.account(DOCTOR, verified=False)
-    w.call(verification.submit_licence, doctor, PDF, "licence.pdf",
+    w.call(verification.submit_licence, doctor, LICENCE, "licence.pdf",
            w.app.config["MAX_ATTACHMENT_BYTES"])
     return Case(w.inside[ADMIN], {"doctor_id": doctor["human_id"]},
                 data={"reason": "The licence number does not match the register"})
