@@ -1,10 +1,11 @@
 """CSRF on every POST route, derived from the url_map, with CSRF enabled as in production.
 
 Each POST route is sent by its owner's signed-in session (the registry's owner for routes with
-arguments, else an account of a role it allows; anonymous for public forms) with the form that
-would otherwise succeed, first without a token, then with a token of another session: 400, the
-CSRF message, nothing changed. Every other test runs with CSRF off, so switching off
-Flask-WTF's global check (WTF_CSRF_CHECK_DEFAULT=False) is caught here and only here.
+arguments, with the registry's valid form; else an account of a role it allows, or anonymous
+for public forms), first without a token, then with a token of another session: 400, the CSRF
+message, nothing changed. The other tests run with CSRF off, so switching off Flask-WTF's
+global check (WTF_CSRF_CHECK_DEFAULT=False: actions without fields then work without a token)
+is caught here.
 """
 import pytest
 from flask import url_for
@@ -23,7 +24,7 @@ EXEMPT = {endpoint: API_REASON for endpoint in (
     "fhir.unknown", "fhir.metadata", "fhir.patient", "fhir.everything", "fhir.search",
     "fhir.read", "fhir.audit_events")}
 """POST routes without CSRF protection on purpose, each with its reason."""
-KWARGS = {"fhir.unknown": {"rest": "Basic"}, "fhir.search": {"resource_type": "Condition"}}
+KWARGS = {"fhir.unknown": {"rest": "Basic"}}  # the one route with arguments and no owner
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def w(tmp_path_factory):
 
 
 def owner_and_request(w, rule):
-    """(owner or None, url, form) of a POST that would succeed with a valid token."""
+    """(owner or None for anonymous, url, form) of the POST."""
     view = w.app.view_functions[rule.endpoint]
     if rule.endpoint in REGISTRY:
         entry = REGISTRY[rule.endpoint]
