@@ -3,6 +3,9 @@
 A view added later without a guard fails here, and so does a guard that lets the wrong role in.
 The FHIR API's routes (`view.api`) answer as an API does: 401 with a Bearer challenge instead
 of the sign-in page, and OperationOutcome JSON, never a page.
+
+Routes with arguments get dummy ids here, so an allowed role may meet 403/404; that each allowed
+role gets in on an object it owns is tests/access/test_idor_matrix.py (the role matrix).
 """
 import re
 
