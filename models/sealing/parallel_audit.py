@@ -5,14 +5,16 @@ worker opens its own client to the same server (the embedded server's TCP addres
 MONGO_URI) and checks the structure (hash chain, links, log root) of its range, and, with
 the registry's `register` given, the contents on the same read (models.sealing.
 contents_workers: block codes, attributes decrypted and compared). This process checks every
-signed checkpoint (the kept one included) and then the coverage and authority codes of the
-documents (one pass each, as the full audit ends). On any finding the single-process full
-audit runs and its report is returned, so the problem list is the full audit's.
+signed checkpoint (the kept one included) and, while the workers run, the coverage and
+authority codes of the documents (as the full audit ends; again if the chain's size moved
+meanwhile). On any finding the single-process full audit runs and its report is returned,
+so the problem list is the full audit's.
 
 A database the workers cannot open (mongomock, an injected client) gets the structural pass
 on copies of the blocks only, and the report's note says what was left out.
 """
 import functools
+from concurrent.futures import ThreadPoolExecutor
 
 import pymongo
 from ledger.parallel import parallel_audit
@@ -84,12 +86,20 @@ def run(db, app, workers, held_checkpoints=(), register=None):
         keys.data_key_path(app), keys.authority_key_path(app),
         app.config.get("AUDIT_PREFETCH_WINDOW", PREFETCH_WINDOW), register)
     parent = _Watched(store_for(db))
-    try:
-        report = parallel_audit(parent, workers, opener=opener, verifiers=trust.verifiers(app),
-                                held_checkpoints=held, batch=batch)
-    except contents_workers.ContentsFinding:
-        report = None
-    if report is None or parent.walked or not report.ok or _documents_unsound(db, report):
+    hint = parent.size_hint()
+    with ThreadPoolExecutor(1, thread_name_prefix="audit-documents") as documents:
+        # Coverage and authority codes read while the workers run (this process waits).
+        unsound = documents.submit(_documents_unsound, db, hint)
+        try:
+            report = parallel_audit(parent, workers, opener=opener,
+                                    verifiers=trust.verifiers(app), held_checkpoints=held,
+                                    batch=batch)
+        except contents_workers.ContentsFinding:
+            report = None
+        unsound = unsound.result()
+    if report is not None and report.ok and report.blocks_checked != hint:
+        unsound = _documents_unsound(db, report.blocks_checked)  # the chain moved meanwhile
+    if report is None or parent.walked or not report.ok or unsound:
         return audit_jobs.run_audit(db, app, held_checkpoints)
     notes = [note for note in (report.offline_note or "").split("; ")
              if note and not note.startswith(LEFT_TO_WORKERS)]
@@ -98,8 +108,9 @@ def run(db, app, workers, held_checkpoints=(), register=None):
     return report
 
 
-def _documents_unsound(db, report):
-    """The end of the full audit: coverage and authority codes of the documents."""
+def _documents_unsound(db, size):
+    """The end of the full audit, for a chain of `size` blocks: coverage and authority codes
+    of the documents."""
     check = CoverageCheck(db)
-    check.size = report.blocks_checked
+    check.size = size
     return bool(check.finish())
