@@ -58,8 +58,8 @@ def decrypt(key, record_id, version, box):
             raise ValueError("bad tag length")
         # OpenSSL's AES-GCM (`cryptography`): ~10x cheaper per record than a pycryptodome
         # cipher, which the full audit pays once per sealed record version.
-        plaintext = _aead(bytes(key)).decrypt(bytes(box["nonce"]), bytes(box["ciphertext"]) + tag,
-                                        associated_data(record_id, version))
+        plaintext = _aead(key).decrypt(bytes(box["nonce"]), bytes(box["ciphertext"]) + tag,
+                                       associated_data(record_id, version))
         return json.loads(plaintext.decode("utf-8"))
     except (InvalidTag, ValueError, KeyError, TypeError, AttributeError):
         raise TamperedCiphertext(
