@@ -1,7 +1,7 @@
 """The full audit through the auditor's page (background job) next to the library's own audit.
 
     python bench/web_audit_bench.py [--blocks 500000] [--records 0] [--prefetch-window N]
-                                    [--also-unbatched] [--no-memory]
+                                    [--also-unbatched] [--no-memory] [--workers 1,2,4]
 
 Starts its own embedded SecantusDB server (free port, temporary storage, stopped by PID),
 creates the app on it, bulk-inserts N prebuilt, linked, hashed blocks of 10 attributes (plus
@@ -22,6 +22,11 @@ heights at a time (AUDIT_PREFETCH_WINDOW, one indexed range query per window);
 --prefetch-window sets it (0: one lookup per block, as before batching), and
 --also-unbatched times the web audit once more with 0, on the same data and server, for a
 before/after comparison.
+
+With --workers 1,2,4 the same full audit (contents, block codes, coverage) is also timed on
+N spawned processes as `flask ledger verify --workers N` runs it (models.sealing.
+parallel_audit.run: height ranges checked by the workers, coverage in this process), next to
+the one-process `run_audit`; process start-up is included.
 """
 import argparse
 import os
@@ -44,7 +49,9 @@ from ledger.block import ZERO_HASH, block_hash  # noqa: E402
 from app import create_app  # noqa: E402
 from models.clinical import records  # noqa: E402
 from models.people import users  # noqa: E402
-from models.sealing import audit_callbacks, checkpoints, trust  # noqa: E402
+from models import startup  # noqa: E402
+from models.sealing import audit_callbacks, audit_jobs, checkpoints, trust  # noqa: E402
+from models.sealing import parallel_audit  # noqa: E402
 from models.sealing.seam import store_for  # noqa: E402
 from models.storage import authority, crypto  # noqa: E402
 from models.storage.db import get_db  # noqa: E402
@@ -205,6 +212,29 @@ def web_audit(client, db, size):
     return doc
 
 
+def worker_rates(app, db, size, counts):
+    """The full audit in one process, then on each number of worker processes."""
+    with app.app_context():
+        report, one = timed(lambda: audit_jobs.run_audit(db, app))
+        assert report.ok and report.blocks_checked == size, report.lines()[:5]
+        print(f"full audit, one process (run_audit): {size / one:,.0f} blocks/s ({one:.1f} s, "
+              f"load {os.getloadavg()[0]:.1f})", flush=True)
+        rows = [("one process (`run_audit`)", one)]
+        for workers in counts:
+            report, seconds = timed(lambda: parallel_audit.run(
+                db, app, workers, register=startup.register_events))
+            assert report.ok and report.blocks_checked == size, report.lines()[:5]
+            assert not report.offline_note, report.offline_note  # contents were checked
+            print(f"full audit, {workers} worker(s): {size / seconds:,.0f} blocks/s "
+                  f"({seconds:.1f} s, load {os.getloadavg()[0]:.1f})", flush=True)
+            rows.append((f"{workers} worker(s)", seconds))
+    print("\n| blocks | full audit with contents | blocks/s | time | x one process |")
+    print("|---|---|---|---|---|")
+    for label, seconds in rows:
+        print(f"| {size:,} | {label} | {size / seconds:,.0f} | {seconds:.1f} s | "
+              f"{one / seconds:.2f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--blocks", type=int, default=500000)
@@ -215,6 +245,8 @@ def main():
                         help="AUDIT_PREFETCH_WINDOW for the web audit (0: a lookup per block)")
     parser.add_argument("--also-unbatched", action="store_true",
                         help="time the web audit once more with one lookup per block")
+    parser.add_argument("--workers", default="",
+                        help="also time the full audit on these numbers of processes (1,2,4)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the server by PID
     server = Server()
@@ -291,6 +323,8 @@ def main():
             print(f"({args.records:,} of the blocks are record versions whose encrypted payloads "
                   "the web audit decrypted and checked; the library audit checks structure only)")
         assert lib_report.ok
+        if args.workers:
+            worker_rates(app, db, size, [int(n) for n in args.workers.split(",")])
     finally:
         server.stop()
         shutil.rmtree(instance, ignore_errors=True)

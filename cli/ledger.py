@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from ledger.export import export
 from ledger.notes import SigningKey
 
+from models import startup
 from models.core.errors import DomainError
 from models.sealing import (activity, audit_jobs, checkpoints, incremental_audit, parallel_audit,
                             reconcile, trust, witnesses)
@@ -26,8 +27,9 @@ ledger_cli = AppGroup("ledger", help="Verify, checkpoint, export and repair the 
               help="Check only the blocks after the last audited checkpoint (for cron); the "
                    "full audit runs instead when there is none that verifies.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Verify the chain's structure and checkpoints in N processes (contents, "
-                   "block MACs and coverage are left to the full audit without this option).")
+              help="The full audit on N processes: each checks the structure, block codes "
+                   "and contents of a height range; on any finding the one-process audit "
+                   "names the problems.")
 def verify_command(held, quiet, workers, since_last):
     """Full audit; exit 0 only when the chain is sound, one line per problem."""
     notes = []
@@ -40,7 +42,8 @@ def verify_command(held, quiet, workers, since_last):
         report = incremental_audit.run_since_last(get_db(), current_app, notes,
                                                   full_audit=audit_jobs.run_audit)
     elif workers:
-        report = parallel_audit.run(get_db(), current_app, workers, held_checkpoints=notes)
+        report = parallel_audit.run(get_db(), current_app, workers, held_checkpoints=notes,
+                                    register=startup.register_events)
     else:
         report = audit_jobs.run_audit(get_db(), current_app, held_checkpoints=notes)
     for line in report.lines():

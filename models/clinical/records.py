@@ -444,21 +444,18 @@ def rebuild_cancellation(db, block, data_key, prefetched=None):
     return cancellation_attributes(doc), doc["rx_cancel"].get("seal_salts", {})
 
 
-def record_coverage(db):
+def version_coverage(doc):
     """Every version must be sealed; so must each status an event set (error, dispensed)."""
-    fields = {"record_id": 1, "version": 1, "sealed_height": 1, "status": 1, "rx_status": 1,
-              "error.sealed_height": 1, "dispense.sealed_height": 1, "rx_cancel.sealed_height": 1}
-    for doc in db.records.find({}, fields):
-        yield "records", version_label(doc), doc.get("sealed_height")
-        if doc.get("status") == ENTERED_IN_ERROR:
-            yield "records", version_label(doc, ENTERED_IN_ERROR), \
-                (doc.get("error") or {}).get("sealed_height")
-        if doc.get("rx_status") == RX_DISPENSED:
-            yield "records", version_label(doc, RX_DISPENSED), \
-                (doc.get("dispense") or {}).get("sealed_height")
-        if doc.get("rx_status") == RX_CANCELLED:
-            yield "records", version_label(doc, RX_CANCELLED), \
-                (doc.get("rx_cancel") or {}).get("sealed_height")
+    yield "records", version_label(doc), doc.get("sealed_height")
+    if doc.get("status") == ENTERED_IN_ERROR:
+        yield "records", version_label(doc, ENTERED_IN_ERROR), \
+            (doc.get("error") or {}).get("sealed_height")
+    if doc.get("rx_status") == RX_DISPENSED:
+        yield "records", version_label(doc, RX_DISPENSED), \
+            (doc.get("dispense") or {}).get("sealed_height")
+    if doc.get("rx_status") == RX_CANCELLED:
+        yield "records", version_label(doc, RX_CANCELLED), \
+            (doc.get("rx_cancel") or {}).get("sealed_height")
 
 
 # What reconcile finishes after a crash -------------------------------------------------------
@@ -520,4 +517,8 @@ EVENTS = (
     _status_event(RX_CANCELLED_KIND, "rx_cancel", rebuild_cancellation, cancellation_attributes,
                   RX_CANCELLED),
 )
+record_coverage = registry.DocumentCoverage(
+    "records", version_coverage,
+    {"record_id": 1, "version": 1, "sealed_height": 1, "status": 1, "rx_status": 1,
+     "error.sealed_height": 1, "dispense.sealed_height": 1, "rx_cancel.sealed_height": 1})
 COVERAGE = (record_coverage,)

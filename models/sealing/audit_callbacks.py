@@ -12,6 +12,7 @@
   `unauthenticated-document`, naming collection, document and field.
 """
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from ledger.audit import AttributeSourceError, Problem
 
@@ -34,12 +35,27 @@ class AttributeSource:
     a window is dropped as soon as the audit has passed it. The rebuild falls back to its own
     lookup for anything the window does not hold (a deleted or edited document), so the
     findings are those of a lookup per block.
+
+    With `read_ahead`, while the audit checks a window a worker thread reads the one after
+    it ([hi, hi + window)): the database server and this process then each keep a core
+    busy. The audit takes it if its next block of the kind lies in it (windows then tile the
+    heights), and reads [height, height + window) itself otherwise; that costs one query per
+    kind past the end of the chain. `close()` stops the worker.
     """
 
-    def __init__(self, db, data_key, window=PREFETCH_WINDOW):
+    def __init__(self, db, data_key, window=PREFETCH_WINDOW, read_ahead=False):
         self.db, self.data_key, self.window = db, data_key, window
+        self.read_ahead = read_ahead
         self.windows = {}  # prefetch fn -> (lo, hi, {height: document})
         self.first_end = None  # the lowest `hi` of the windows held
+        self.ahead = {}  # prefetch fn -> (lo, hi, future of its {height: document})
+        self.reader = None  # the worker thread's executor, started with the first window
+
+    def close(self):
+        """Stop the read-ahead worker (a window it is reading is dropped)."""
+        if self.reader is not None:
+            self.reader.shutdown(wait=False, cancel_futures=True)
+            self.reader, self.ahead = None, {}
 
     def __call__(self, block):
         kind, height = block.get("kind"), block.get("height")
@@ -83,15 +99,26 @@ class AttributeSource:
             return found
         if height < hi:
             return None
+        lo, hi, pending = self.ahead.pop(prefetch, (0, 0, None))
+        if pending is None or not lo <= height < hi:
+            lo, hi, pending = height, height + self.window, None
         try:
-            found = prefetch(self.db, height, height + self.window)
+            found = pending.result() if pending is not None else prefetch(self.db, lo, hi)
         except Exception as exc:  # noqa: BLE001 - unreadable data: each block reads its own
             log.warning("audit: reading the %s documents sealed at %d.. in one query failed "
-                        "(%s); looking them up one by one", kind, height, type(exc).__name__)
+                        "(%s); looking them up one by one", kind, lo, type(exc).__name__)
             found = {}
-        self.windows[prefetch] = (height, height + self.window, found)
-        self.first_end = min(hi for _, hi, _ in self.windows.values())
+        self.windows[prefetch] = (lo, hi, found)
+        self.first_end = min(end for _, end, _ in self.windows.values())
+        if self.read_ahead:
+            self._read_ahead(prefetch, hi)
         return found
+
+    def _read_ahead(self, prefetch, lo):
+        if self.reader is None:
+            self.reader = ThreadPoolExecutor(1, thread_name_prefix="audit-read-ahead")
+        hi = lo + self.window
+        self.ahead[prefetch] = (lo, hi, self.reader.submit(prefetch, self.db, lo, hi))
 
     def _drop_passed(self, height):
         """Forget the windows the audit has moved past (memory stays flat)."""
@@ -100,11 +127,18 @@ class AttributeSource:
 
 
 class CoverageCheck:
-    """Documents that must be sealed but name no block (or a block past the chain's end)."""
+    """Documents that must be sealed but name no block (or a block past the chain's end), and
+    documents that decide who may do what but fail their authority code.
+
+    A protected collection whose coverage is a `registry.DocumentCoverage` (records) is read
+    once for both checks: on the embedded server each pass over it costs about as much as
+    reading it, whatever the projection.
+    """
 
     def __init__(self, db):
         self.db = db
         self.size = 0
+        self.verified = {}  # collection -> its authority problems, from a shared read
 
     def on_block(self, block):
         height = block.get("height")
@@ -119,15 +153,12 @@ class CoverageCheck:
         """Documents that decide who may do what and fail their authority check: changed
         outside the app (a forged grant, a widened scope, a replaced password hash)."""
         problems = []
-        for collection, entry in sorted(authority.PROTECTED.items()):
+        for collection in sorted(authority.PROTECTED):
+            if collection in self.verified:
+                problems += self.verified[collection]
+                continue
             for doc in self.db[collection].find():
-                bad = authority.verify(collection, doc)
-                if bad:
-                    label = entry.label(doc)
-                    problems.append(Problem(
-                        "unauthenticated-document", None,
-                        f"{collection} {label}: {', '.join(bad)} changed outside the app (its "
-                        "authority code does not match)", record=str(label), attribute=bad[0]))
+                problems += _unauthentic(collection, doc)
         return problems
 
     def _coverage(self):
@@ -153,7 +184,21 @@ class CoverageCheck:
 
     def _covered(self):
         for covered in registry.COVERAGE:
-            yield from covered(self.db)
+            if isinstance(covered, registry.DocumentCoverage) \
+                    and covered.collection in authority.PROTECTED \
+                    and covered.collection not in self.verified:
+                yield from self._read_once(covered)
+            else:
+                yield from covered(self.db)
+
+    def _read_once(self, covered):
+        """The coverage of a protected collection, its authority checked in the same read
+        (a second pass, for shared blocks, reads only what the coverage names)."""
+        collection, found = covered.collection, []
+        for doc in self.db[collection].find():
+            found += _unauthentic(collection, doc)
+            yield from covered.of(doc)
+        self.verified[collection] = found
 
     def _shared_blocks(self, heights):
         """A block seals one event: a second document naming it (a copy of a read log entry,
@@ -168,3 +213,14 @@ class CoverageCheck:
                         f"{len(names)} documents name block {height}, which seals one event: "
                         + "; ".join(names), record=names[-1])
                 for height, names in sorted(claimants.items())]
+
+
+def _unauthentic(collection, doc):
+    """[Problem] if the document fails its authority code, naming it and the fields."""
+    bad = authority.verify(collection, doc)
+    if not bad:
+        return []
+    label = authority.PROTECTED[collection].label(doc)
+    return [Problem("unauthenticated-document", None,
+                    f"{collection} {label}: {', '.join(bad)} changed outside the app (its "
+                    "authority code does not match)", record=str(label), attribute=bad[0])]

@@ -48,19 +48,24 @@ def run_audit(db, app=None, held_checkpoints=(), progress=None):
     """One full audit of the app's ledger, with the app's callbacks (the library's report).
 
     Blocks are read (and progress reported) in windows of AUDIT_BATCH heights, the documents
-    behind them in windows of AUDIT_PREFETCH_WINDOW heights. Besides the held checkpoints
-    given, the chain must extend the latest checkpoint kept outside the database. A sound
-    audit records the checkpoint an incremental audit may resume from.
+    behind them in windows of AUDIT_PREFETCH_WINDOW heights (the next one read ahead).
+    Besides the held checkpoints given, the chain must extend the latest checkpoint kept
+    outside the database. A sound audit records the checkpoint an incremental audit may
+    resume from.
     """
     app = app or current_app
     source = AttributeSource(db, app.extensions["medledger"]["data_key"],
-                             app.config.get("AUDIT_PREFETCH_WINDOW", PREFETCH_WINDOW))
+                             app.config.get("AUDIT_PREFETCH_WINDOW", PREFETCH_WINDOW),
+                             read_ahead=True)
     kept = checkpoint_log.latest(app)  # the latest signed checkpoint, kept outside MongoDB
     held = list(held_checkpoints) + ([kept] if kept and kept not in held_checkpoints else [])
-    report = audit(store_for(db), verifiers=trust.verifiers(app), attribute_source=source,
-                   document_check=CoverageCheck(db), held_checkpoints=held,
-                   block_check=authority.keyring(app).block_authentic,
-                   progress=progress, batch=app.config.get("AUDIT_BATCH", DEFAULT_BATCH))
+    try:
+        report = audit(store_for(db), verifiers=trust.verifiers(app), attribute_source=source,
+                       document_check=CoverageCheck(db), held_checkpoints=held,
+                       block_check=authority.keyring(app).block_authentic,
+                       progress=progress, batch=app.config.get("AUDIT_BATCH", DEFAULT_BATCH))
+    finally:
+        source.close()
     incremental_audit.record_anchor(db, report)  # where `verify --since-last` resumes
     return report
 

@@ -35,6 +35,7 @@ DECLARED = {}  # kind -> EventKind
 ATTRIBUTE_SOURCES = {}  # kind -> rebuild, derived from DECLARED
 PREFETCH = {}  # kind -> fn(db, lo, hi) -> {height: document}, derived from DECLARED
 COVERAGE = []  # fn(db) -> iterable of (collection, doc_id, sealed_height | None)
+"""Plain functions, or DocumentCoverage (the same call, and a per-document form)."""
 PENDING = "pending_seals"
 """[{kind, at}]: the events whose block a document's change still waits for, written in the
 same update as the change (with the event's salts) and pulled when the block's height is
@@ -78,6 +79,21 @@ class EventKind:
     @property
     def heights(self):
         return ((self.sealed_at,) if self.sealed_at else ()) + tuple(self.also_at)
+
+
+@dataclass(frozen=True, eq=False)
+class DocumentCoverage:
+    """A coverage check that names each document's sealing heights from the document alone:
+    `of(doc)` yields (collection, doc_id, sealed_height | None). Called with `db` it is a
+    plain coverage check (one read with `fields`); the audit instead reads the collection
+    once for it and for the authority check of the same documents."""
+    collection: str
+    of: Callable
+    fields: dict | None = None
+
+    def __call__(self, db):
+        for doc in db[self.collection].find({}, self.fields):
+            yield from self.of(doc)
 
 
 _shared_readers = {}  # (collection, path, projection) -> prefetch companion, one window for all

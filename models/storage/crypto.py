@@ -5,6 +5,7 @@ ciphertext onto another record (or another version) fails the tag check just lik
 byte does. A failed tag is `TamperedCiphertext`: the audit reports it as tampering and a page
 that meets it refuses to show anything.
 """
+import functools
 import json
 
 from bson import Binary
@@ -40,6 +41,13 @@ def encrypt(key, record_id, version, payload):
             "tag": Binary(tag)}
 
 
+@functools.lru_cache(maxsize=8)
+def _aead(key):
+    """One OpenSSL AES-GCM object per key (a handful of keys per process), not one per record:
+    the full audit decrypts every sealed record version."""
+    return AESGCM(key)
+
+
 def decrypt(key, record_id, version, box):
     """The payload back, or TamperedCiphertext if anything about the box or its binding changed."""
     try:
@@ -50,8 +58,8 @@ def decrypt(key, record_id, version, box):
             raise ValueError("bad tag length")
         # OpenSSL's AES-GCM (`cryptography`): ~10x cheaper per record than a pycryptodome
         # cipher, which the full audit pays once per sealed record version.
-        plaintext = AESGCM(key).decrypt(bytes(box["nonce"]), bytes(box["ciphertext"]) + tag,
-                                        associated_data(record_id, version))
+        plaintext = _aead(key).decrypt(bytes(box["nonce"]), bytes(box["ciphertext"]) + tag,
+                                       associated_data(record_id, version))
         return json.loads(plaintext.decode("utf-8"))
     except (InvalidTag, ValueError, KeyError, TypeError, AttributeError):
         raise TamperedCiphertext(

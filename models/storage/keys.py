@@ -61,6 +61,11 @@ def load_data_key(app):
         if not app.config.get("GENERATE_MISSING_KEYS"):
             raise KeyProblem(f"data key file {path} is missing (set DATA_KEY_FILE)")
         _write_private(path, secrets.token_bytes(DATA_KEY_BYTES).hex().encode() + b"\n")
+    return read_data_key(path)
+
+
+def read_data_key(path):
+    """The data key in an existing key file (an audit worker reads the app's own file)."""
     with open(path, "rb") as handle:
         key = bytes.fromhex(handle.read().decode().strip())
     if len(key) != DATA_KEY_BYTES:
