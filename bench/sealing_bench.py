@@ -10,14 +10,18 @@ audited in full (structure, attributes, MACs, coverage): it must be sound (but f
 bench accounts, created directly without a block) and hold exactly one block more per record
 created, so nothing is lost. Each writer also counts the database commands it sent while
 timed (pymongo command monitoring): commands and writes per sealed event, the figure that
-sets the throughput on a replica set, where every write waits for a majority.
+sets the throughput on a replica set, where every write waits for a majority. CPU seconds
+per event (the writers' own, and the database server's when its PID is known) depend far
+less on what else the machine runs than events/s, since on a shared machine N writer
+processes also get N shares of the CPU against everyone else's.
 
 With `--mongo-uri URI` the writers go to a server started by hand instead (a shared hospital
 server; bench/README.md has the command): the run uses a database of its own with a fresh
 name, refuses a name that already exists, and drops that database at the end, also on failure.
 MONGO_URI is deliberately not read: a benchmark writes only where it is told to.
 
-    python bench/sealing_bench.py [--writers 1,2,4,8] [--events 240] [--repeat 2] [--mongo-uri URI]
+    python bench/sealing_bench.py [--writers 1,2,4,8] [--events 240] [--repeat 2]
+                                  [--mongo-uri URI [--server-pid PID]]
 """
 import argparse
 import logging
@@ -40,6 +44,7 @@ from bench.durability_bench import NOTE, PASSWORD, make_app  # noqa: E402
 from ledger import store as ledger_store  # noqa: E402
 from models.sealing import audit_jobs  # noqa: E402
 from models.storage.db import get_db  # noqa: E402
+from bench.page_bench import process_cpu  # noqa: E402
 from tests.fault_support import DatabaseProcess  # noqa: E402
 
 
@@ -94,16 +99,16 @@ def writer(workdir, uri, name, username, patient, count, ready, go, results):
     path = f"/doctor/patients/{patient}/records/new/note"
     ready.put(os.getpid())
     go.wait()
-    before = commands.sent.copy()
+    before, cpu = commands.sent.copy(), time.process_time()
     failed = 0
     for _ in range(count):
         failed += client.post(path, data=NOTE).status_code != 302
     sent = commands.sent - before
     results.put((time.perf_counter(), _lost_races, failed, sum(sent.values()),
-                 sum(n for name, n in sent.items() if name in WRITES)))
+                 sum(n for name, n in sent.items() if name in WRITES), time.process_time() - cpu))
 
 
-def run(workdir, uri, name, username, patient, writers, events):
+def run(workdir, uri, name, username, patient, writers, events, server_pid):
     """One run: spawn the writers, release them at once; the totals of what they counted."""
     ctx = multiprocessing.get_context("spawn")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
@@ -114,21 +119,29 @@ def run(workdir, uri, name, username, patient, writers, events):
         proc.start()
     for _ in procs:
         ready.get(timeout=120)
-    started = time.perf_counter()
+    started, server_cpu = time.perf_counter(), process_cpu(server_pid) if server_pid else 0.0
     go.set()
     done = [results.get(timeout=600) for _ in procs]
+    server_cpu = process_cpu(server_pid) - server_cpu if server_pid else None
     for proc in procs:
         proc.join()
-    retries, failed, sent, writes = (sum(row[column] for row in done) for column in (1, 2, 3, 4))
+    retries, failed, sent, writes, cpu = (sum(row[column] for row in done)
+                                          for column in (1, 2, 3, 4, 5))
     return {"created": share * writers, "wall": max(row[0] for row in done) - started,
-            "retries": retries, "failed": failed, "sent": sent, "writes": writes}
+            "retries": retries, "failed": failed, "sent": sent, "writes": writes,
+            "writer_cpu": cpu, "server_cpu": server_cpu}
 
 
-def measure(app, workdir, uri, name, username, patient, writers, events):
+def cpu_ms(row, key):
+    """CPU milliseconds per event, or '-' when not measured."""
+    return "-" if row[key] is None else f"{1000 * row[key] / row['created']:.1f}"
+
+
+def measure(app, workdir, uri, name, username, patient, writers, events, server_pid):
     """One run, checked: every request answered 302 and exactly one block per record."""
     with app.app_context():
         before = get_db().ledger_blocks.count_documents({})
-    row = run(workdir, uri, name, username, patient, writers, events)
+    row = run(workdir, uri, name, username, patient, writers, events, server_pid)
     with app.app_context():
         added = get_db().ledger_blocks.count_documents({}) - before
     created = row["created"]
@@ -136,8 +149,9 @@ def measure(app, workdir, uri, name, username, patient, writers, events):
     print(f"  {writers} writers: {row['rate']:7.1f} sealed events/s ({created} in "
           f"{row['wall']:.2f} s), {row['retries']} retries "
           f"({row['retries'] / created:.2f} per event), {row['sent'] / created:.1f} commands "
-          f"({row['writes'] / created:.1f} writes) per event, {row['failed']} failed, "
-          f"blocks +{added}, load {row['load']:.2f}", flush=True)
+          f"({row['writes'] / created:.1f} writes) per event, CPU ms per event "
+          f"{cpu_ms(row, 'writer_cpu')} writers + {cpu_ms(row, 'server_cpu')} server, "
+          f"{row['failed']} failed, blocks +{added}, load {row['load']:.2f}", flush=True)
     assert row["failed"] == 0 and added == created, "events were lost"
     return row
 
@@ -188,13 +202,16 @@ def audit(app):
 def summary(best, counts):
     base = best[counts[0]]["rate"]
     print(f"\n{'writers':>8} {'events/s':>9} {'x ' + str(counts[0]) + ' writer':>11} "
-          f"{'retries/event':>14} {'commands/event':>15} {'writes/event':>13} {'load':>6}")
+          f"{'retries/event':>14} {'commands/event':>15} {'writes/event':>13} "
+          f"{'CPU ms/event':>13} {'load':>6}")
     for writers in counts:
         row = best[writers]
         created = row["created"]
         print(f"{writers:>8} {row['rate']:9.1f} {row['rate'] / base:11.2f} "
               f"{row['retries'] / created:14.2f} {row['sent'] / created:15.1f} "
-              f"{row['writes'] / created:13.1f} {row['load']:6.2f}")
+              f"{row['writes'] / created:13.1f} "
+              f"{cpu_ms(row, 'writer_cpu') + ' + ' + cpu_ms(row, 'server_cpu'):>13} "
+              f"{row['load']:6.2f}")
     if 4 in best and 1 in best:
         share = best[4]["rate"] / best[1]["rate"]
         print(f"\n4 writers reach {share:.0%} of 1 writer's events/s (target >= 80%): "
@@ -208,18 +225,22 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--mongo-uri", help="a server started by hand (mongodb://...); "
                         "default: a SecantusDB started here")
+    parser.add_argument("--server-pid", type=int, help="the shared server's PID, if it runs "
+                        "on this host: its CPU per event is then measured too")
     args = parser.parse_args(argv)
     if args.mongo_uri and not args.mongo_uri.startswith(("mongodb://", "mongodb+srv://")):
         parser.error("--mongo-uri takes a mongodb:// or mongodb+srv:// URI")
+    if args.server_pid and not args.mongo_uri:
+        parser.error("--server-pid goes with --mongo-uri")
     counts = [int(c) for c in args.writers.split(",")]
     workdir = tempfile.mkdtemp(prefix="sealing-bench-")
-    database = None
+    database, server_pid = None, args.server_pid
     if args.mongo_uri:
         uri, name = args.mongo_uri, fresh_database(args.mongo_uri)
         server = f"shared server {where(uri)}, database {name} (dropped at the end)"
     else:
         database = DatabaseProcess(os.path.join(workdir, "db")).start()
-        uri, name = database.uri, "bench_sealing"
+        uri, name, server_pid = database.uri, "bench_sealing", database.process.pid
         server = f"SecantusDB started by the bench on {where(uri)}"
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.events} record creations "
@@ -230,7 +251,8 @@ def main(argv=None):
         username, patient = people(app)
         for _ in range(args.repeat):
             for writers in counts:
-                row = measure(app, workdir, uri, name, username, patient, writers, args.events)
+                row = measure(app, workdir, uri, name, username, patient, writers,
+                              args.events, server_pid)
                 if writers not in best or row["rate"] > best[writers]["rate"]:
                     best[writers] = row
         audit(app)
