@@ -11,9 +11,9 @@ bench accounts, created directly without a block) and hold exactly one block mor
 created, so nothing is lost. Each writer also counts the database commands it sent while
 timed (pymongo command monitoring): commands and writes per sealed event, the figure that
 sets the throughput on a replica set, where every write waits for a majority. CPU seconds
-per event (the writers' own, and the database server's when its PID is known) depend far
-less on what else the machine runs than events/s, since on a shared machine N writer
-processes also get N shares of the CPU against everyone else's.
+per event (the writers' own, and the database server's when its PID is known) move less
+with what else the machine runs than events/s, since on a shared machine N writer processes
+also get N shares of the CPU against everyone else's.
 
 With `--mongo-uri URI` the writers go to a server started by hand instead (a shared hospital
 server; bench/README.md has the command): the run uses a database of its own with a fresh
