@@ -164,11 +164,14 @@ class MongoStore:
     """Blocks in `<prefix>_blocks` (`_id` = height), plus `<prefix>_meta` and
     `<prefix>_checkpoints`, through the pymongo API (a real server, SecantusDB or mongomock)."""
 
-    def __init__(self, db, prefix: str = "ledger"):
+    def __init__(self, db, prefix: str = "ledger", read_concern=None):
+        """read_concern: a pymongo ReadConcern for every read (a replica set's appender needs
+        "majority", docs/scaling.md); None keeps the database's."""
         self.db = db
-        self.blocks = db[f"{prefix}_blocks"]
-        self.meta = db[f"{prefix}_meta"]
-        self.checkpoints = db[f"{prefix}_checkpoints"]
+        self.blocks, self.meta, self.checkpoints = (
+            db[f"{prefix}_{name}"] if read_concern is None
+            else db[f"{prefix}_{name}"].with_options(read_concern=read_concern)
+            for name in ("blocks", "meta", "checkpoints"))
 
     def ensure_indexes(self) -> None:
         """Idempotent: the unique `height` index that every range query relies on."""

@@ -252,3 +252,13 @@ def test_a_flask_command_on_a_mongodb_uri_exits_without_a_traceback(tmp_path, em
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("SOUND")
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+def test_the_ledger_reads_at_majority_and_keeps_the_write_concern(db):
+    """On a replica set a tip read at `local` after a lost race could link to a block that a
+    failover rolls back (docs/scaling.md): every ledger read goes at majority."""
+    from models.sealing.seam import store_for
+    store = store_for(db)
+    for collection in (store.blocks, store.meta, store.checkpoints):
+        assert collection.read_concern.level == "majority"
+        assert collection.write_concern == db.blocks.write_concern

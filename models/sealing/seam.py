@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass, field
 
 from flask import current_app
+from pymongo.read_concern import ReadConcern
 from ledger.attributes import new_salt
 from ledger.chain import Ledger
 from ledger.store import MongoStore
@@ -48,7 +49,9 @@ class Hooks:
 
 
 def store_for(db):
-    return MongoStore(db, prefix="ledger")
+    """Ledger reads at majority: on a replica set, a tip read after a lost height race must not
+    be a block a failover could roll back, or the next block would link to nothing."""
+    return MongoStore(db, prefix="ledger", read_concern=ReadConcern("majority"))
 
 
 def ledger_for(db):
