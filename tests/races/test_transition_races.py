@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from models.clinical import records
-from models.consent import emergency
+from models.consent import access, emergency
 from models.consent import workflow as consent
 from models.core.clock import now_ms
 from models.people import users
@@ -35,6 +35,8 @@ def test_a_one_time_grant_serves_exactly_one_of_racing_reads(sealed_world):
         winner = one_winner(responses, won=200, lost=403)
         shown = [SECRET["allergy"] in response.text for response in responses]
         assert shown == [index == winner for index in range(READERS)], round_
+        assert all(access.USED in response.text for index, response in enumerate(responses)
+                   if index != winner)
         assert world.count("record_reads", {"record_id": rec["record_id"]}) == 1
         used = world.find_one("grants", {"grant_id": grant["grant_id"]})
         assert (used["state"], used["used_record"]) == (consent.USED, rec["record_id"])
