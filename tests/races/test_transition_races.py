@@ -135,6 +135,20 @@ def test_a_request_is_approved_rejected_or_cancelled_once(sealed_world):
     settled(world.app)
 
 
+def test_break_glass_clicked_in_three_tabs_opens_one_emergency(sealed_world, make_account):
+    world = sealed_world
+    tabs = clients(world.app, *[world.outsider] * 3)
+    for round_ in range(ROUNDS):
+        patient = make_account(users.PATIENT, f"unconscious{round_}")
+        url = f"/doctor/patients/{patient['human_id']}/emergency"
+        one_winner(race(*[(tab, lambda c: c.post(url, data={
+            "password": PASSWORD, "reason": "Unconscious on arrival, needs history"}))
+            for tab in tabs]))
+        assert world.count("emergencies", {"patient_id": patient["human_id"]}) == 1, round_
+        assert blocks(world.app, emergency.OPENED_KIND) == round_ + 1
+    settled(world.app)
+
+
 def test_an_emergency_access_is_reviewed_once(sealed_world, make_account):
     world = sealed_world
     auditors = [world.auditor] + [make_account(users.AUDITOR, f"auditor{n}") for n in (2, 3)]
