@@ -11,6 +11,7 @@ import time
 
 import pymongo
 import pytest
+from hypothesis import HealthCheck, settings
 
 from app import create_app
 from models.people import users
@@ -18,6 +19,15 @@ from models.storage.db import get_db
 from models.storage.embedded import free_port, server_binary
 
 PASSWORD = "correct horse battery"
+
+# Hypothesis: 25 examples per property in the default run, 200 with HYPOTHESIS_PROFILE=slow
+# (README, Tests). A property that sets its own max_examples (the ledger's) keeps it.
+settings.register_profile("default", max_examples=25)
+settings.register_profile("slow", max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+FORM_SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+"""For the form properties (hostile input posted through the test client): the examples come
+from the profile; no deadline, since each example is a request."""
 _db_counter = itertools.count()
 
 

@@ -4,8 +4,14 @@ An emergency lets one doctor read one patient's records (read-only: it gives no 
 amend) for `EMERGENCY_MINUTES`. It is sealed as `emergency.access`, shown to the patient, and
 waits in the auditor's queue (`pending-review`) until an auditor marks it justified or not
 (`emergency.reviewed`).
+
+A doctor holds at most one open emergency per patient, even when two opens race: each case
+takes the next `turn` of its (doctor, patient) pair under a unique index, so of two opens that
+read the same history one inserts and the other gets a Conflict (409).
 """
 from datetime import timedelta
+
+from pymongo.errors import DuplicateKeyError
 
 from models.core import ids
 from models.core.clock import now_ms, ts
@@ -23,6 +29,7 @@ PENDING_REVIEW, JUSTIFIED, UNJUSTIFIED = "pending-review", "justified", "unjusti
 MIN_REASON, MAX_REASON = 10, 500
 MAX_NOTE = 1000
 LIST_LIMIT = 500
+ALREADY_OPEN = "You already have emergency access to this patient."
 
 AUTHORITY = (authority.Protected(
     "emergencies", ("emergency_id", "doctor_id", "patient_id", "org_id", "opened_at", "ends_at",
@@ -34,6 +41,7 @@ INDEXES = {
         ([("patient_id", 1)], {}),
         ([("doctor_id", 1)], {}),
         ([("review_state", 1)], {}),
+        ([("turn", 1)], {"unique": True, "sparse": True}),
     ],
 }
 
@@ -54,9 +62,20 @@ def reviewed_attributes(case):
 def open_for(db, doctor_id, patient_id, now):
     """The doctor's emergencies on this patient that are open now."""
     found = db.emergencies.find({"patient_id": patient_id}, limit=LIST_LIMIT)  # one field: cheaper
-    return [case for case in found
+    return _open_among(found, doctor_id, now)
+
+
+def _open_among(cases, doctor_id, now):
+    return [case for case in cases
             if case["doctor_id"] == doctor_id and case["opened_at"] <= now < case["ends_at"]
             and authority.authentic("emergencies", case) is not None]
+
+
+def _next_turn(cases, doctor_id, patient_id):
+    """"<doctor>/<patient>/<n>": one past the pair's latest turn in `cases`."""
+    taken = [int(case["turn"].rsplit("/", 1)[1]) for case in cases
+             if case["doctor_id"] == doctor_id and isinstance(case.get("turn"), str)]
+    return f"{doctor_id}/{patient_id}/{max(taken, default=0) + 1}"
 
 
 def open_emergency(db, *, doctor, patient_id, password, reason, minutes, now=None):
@@ -78,18 +97,25 @@ def open_emergency(db, *, doctor, patient_id, password, reason, minutes, now=Non
         error = Forbidden if set(errors) == {"password"} else InvalidInput
         raise error("Check the highlighted fields.", errors)
     now = now or now_ms()
-    if open_for(db, doctor["human_id"], patient["human_id"], now):
-        raise Conflict("You already have emergency access to this patient.")
+    # One read for the check and the turn: an open that reads after another's insert sees it
+    # open; two that read before either insert take the same turn, and the index keeps one.
+    history = list(db.emergencies.find({"patient_id": patient["human_id"]}))
+    if _open_among(history, doctor["human_id"], now):
+        raise Conflict(ALREADY_OPEN)
     case = {
         "emergency_id": ids.next_id(db, "emergency"), "doctor_id": doctor["human_id"],
         "doctor_name": doctor["name"], "org_id": doctor.get("org_id"),
         "patient_id": patient["human_id"], "reason": reason, "opened_at": now,
         "ends_at": now + timedelta(minutes=int(minutes)), "review_state": PENDING_REVIEW,
         "review": None, "sealed_height": None, "seals": {},
+        "turn": _next_turn(history, doctor["human_id"], patient["human_id"]),
     }
     salts = new_salts(opened_attributes(case))
-    db.emergencies.insert_one(authority.stamp("emergencies",
-                                              pending_fields(case, OPENED_KIND, salts)))
+    try:
+        db.emergencies.insert_one(authority.stamp("emergencies",
+                                                  pending_fields(case, OPENED_KIND, salts)))
+    except DuplicateKeyError:
+        raise Conflict(ALREADY_OPEN) from None
     seal_pending(db, OPENED_KIND, case, doctor, opened_attributes(case), salts)
     return case
 

@@ -2,15 +2,14 @@
 wrong): 400 with the messages on the page, never a 500, and nothing written — no admission,
 hold, record, block or notification, and the admission unchanged."""
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from models.care import admission_rules as rules
 from models.storage.db import get_db
 from tests.care.admission_world import SUMMARY, ward, world  # noqa: F401
+from tests.conftest import FORM_SETTINGS
 
-PROPERTY_SETTINGS = settings(max_examples=25, deadline=None,
-                             suppress_health_check=[HealthCheck.function_scoped_fixture])
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 
@@ -83,7 +82,7 @@ def test_bad_input_is_refused_with_messages_and_writes_nothing(ward, client, aut
     db = get_db(ward.app)
     before = (ward.counts(), db.admissions.find_one({"_id": doc["_id"]}) if doc else None)
 
-    @PROPERTY_SETTINGS
+    @FORM_SETTINGS
     @given(values=hostile(valid(ward)))
     def refused(values):
         response = client.post(url, data=values)

@@ -1,11 +1,12 @@
 """Bad input on every appointment form (hypothesis): 400 with messages, never a 500, nothing
 created or changed; and any text at all is never a 500."""
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.auditor_support import login
 from tests.care.support import ask, book, future_slot, publish
+from tests.conftest import FORM_SETTINGS
 
 anything = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
 blank_or_short = st.text(" \t\nab", max_size=4).filter(lambda text: len(" ".join(text.split())) < 3)
@@ -14,8 +15,6 @@ too_long = st.text("abcdefghij ", min_size=520, max_size=600).filter(
 bad_text = st.one_of(blank_or_short, too_long)
 not_a_slot = st.one_of(anything, st.just("2099-01-05T09:07Z"), st.just("1999-01-04T09:00Z"),
                        st.just("2099-01-05T03:00Z"))
-PROPERTY = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 GOOD_SLOT = future_slot(3, hour=9).strftime("%Y-%m-%dT%H:%MZ")
 
 
@@ -42,7 +41,7 @@ def patient_client(world, client):
     return client
 
 
-@PROPERTY
+@FORM_SETTINGS
 @given(start=not_a_slot, reason=anything)
 def test_booking_a_time_that_is_not_offered(world, patient_client, start, reason):
     before = _counts(world)
@@ -51,7 +50,7 @@ def test_booking_a_time_that_is_not_offered(world, patient_client, start, reason
     _refused(response, world, before, "Choose one of the free times shown")
 
 
-@PROPERTY
+@FORM_SETTINGS
 @given(reason=bad_text)
 def test_booking_without_a_proper_reason(world, patient_client, reason):
     before = _counts(world)
@@ -60,7 +59,7 @@ def test_booking_without_a_proper_reason(world, patient_client, reason):
     _refused(response, world, before, "characters")
 
 
-@PROPERTY
+@FORM_SETTINGS
 @given(reason=bad_text, preferred=st.one_of(st.just(""), st.text("xyz ", min_size=205,
                                                                  max_size=260)))
 def test_requesting_without_a_proper_reason(world, client, manager_a, reason, preferred):
@@ -74,7 +73,7 @@ def test_requesting_without_a_proper_reason(world, client, manager_a, reason, pr
     _refused(response, world, before, "characters")
 
 
-@PROPERTY
+@FORM_SETTINGS
 @given(action=st.sampled_from(["cancelled", "entered_in_error"]), note=bad_text)
 def test_cancelling_or_marking_in_error_needs_a_reason(world, client, action, note):
     if world.count("appointments") == 0:
@@ -89,7 +88,7 @@ def test_cancelling_or_marking_in_error_needs_a_reason(world, client, action, no
     assert world.find_one("appointments", {})["history"] == appt["history"]
 
 
-@PROPERTY
+@FORM_SETTINGS
 @given(start=not_a_slot)
 def test_proposing_a_time_that_is_not_offered(world, client, desk, manager_a, start):
     if world.count("appointments") == 0:
@@ -103,7 +102,7 @@ def test_proposing_a_time_that_is_not_offered(world, client, desk, manager_a, st
     _refused(response, world, before, "Choose one of the free times shown")
 
 
-@PROPERTY
+@FORM_SETTINGS
 @given(slot=st.one_of(anything, st.sampled_from(["5", "7", "121", "0", "-30"])),
        hours=st.one_of(anything.map(lambda text: "x" + text), st.just("Mon 10:00-09:00")),
        leave=st.one_of(st.just(""), st.just("2030-02-30"), anything.map(lambda t: "q" + t)))
@@ -115,7 +114,7 @@ def test_publishing_a_bad_schedule(world, client, slot, hours, leave):
     _refused(response, world, before, 'data-testid="field-error-')
 
 
-@PROPERTY
+@FORM_SETTINGS
 @given(mode=anything.filter(lambda text: text not in ("direct", "request")))
 def test_choosing_an_unknown_booking_mode(world, client, manager_a, mode):
     login(client, manager_a)
@@ -124,14 +123,14 @@ def test_choosing_an_unknown_booking_mode(world, client, manager_a, mode):
     _refused(response, world, before, "Choose direct booking or requests")
 
 
-@PROPERTY
+@FORM_SETTINGS
 @given(text=st.text("abc ", min_size=121, max_size=200))
 def test_searching_with_a_too_long_name(world, patient_client, text):
     response = patient_client.get("/appointments/find", query_string={"q": text})
     assert response.status_code == 400 and 'id="q-error"' in response.text
 
 
-@PROPERTY
+@FORM_SETTINGS
 @given(data=st.fixed_dictionaries({name: anything for name in (
     "start", "reason", "preferred_days", "note", "slot_minutes", "hours", "leave", "mode")}))
 def test_any_text_on_any_form_is_never_a_500(world, client, desk, data):

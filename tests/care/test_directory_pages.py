@@ -2,7 +2,7 @@
 "On call now" on the results with a fixed clock, and bad input on the edit forms (hypothesis):
 400 with messages, never a 500, nothing written."""
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from models.care import doctor_directory
@@ -10,10 +10,8 @@ from models.core import clock
 from models.people import users
 from models.storage.db import get_db
 from tests.care.conftest import MONDAY_NIGHT, utc
-from tests.conftest import PASSWORD
+from tests.conftest import FORM_SETTINGS, PASSWORD
 
-PROPERTY_SETTINGS = settings(max_examples=30, deadline=None,
-                             suppress_health_check=[HealthCheck.function_scoped_fixture])
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 VALID_FORM = {"department": "Cardiology ward B", "phone": "+33 1 23 45 67 89",
               "extension": "4412", "email": "c.heartley@saint-anne.example",
@@ -207,7 +205,7 @@ def test_hostile_input_to_the_edit_form_is_refused_with_its_field_named(doctors,
     login(client, doctors.manager_a)
     url = f"/directory/doctors/{doctors.heartley['human_id']}/edit"
 
-    @PROPERTY_SETTINGS
+    @FORM_SETTINGS
     @given(case=hostile_form())
     def check(case):
         target, values = case
@@ -223,7 +221,7 @@ def test_hostile_input_to_the_edit_form_is_refused_with_its_field_named(doctors,
 def test_any_input_is_saved_once_or_refused_never_a_500(doctors, client):
     login(client, doctors.heartley)
 
-    @PROPERTY_SETTINGS
+    @FORM_SETTINGS
     @given(values=st.fixed_dictionaries({name: TEXT for name in FIELDS}))
     def check(values):
         before = entries(doctors.app)

@@ -4,9 +4,14 @@ Each trial builds a fresh chain (30-60 events of 1-10 attributes), with the app'
 data beside it and checkpoints that the auditor also kept outside the database; then performs
 one attack and audits. Every attack must be reported with the right kind at the right height
 (and attribute), with no other problem anywhere else. Untouched chains must report nothing.
+Each attacked chain is audited twice: with the held checkpoints, and without any (what the
+database alone shows). Without them the attacks in HELD_ONLY are invisible by design: they
+erase every trace the database kept (spec: the held checkpoint is what catches a truncated or
+rewritten chain), so there the audit must report nothing rather than a false location.
 
-The seed is printed; rerun one with LEDGER_TAMPER_SEED=<seed>. LEDGER_TAMPER_TRIALS sets the
-number of trials (default 1,000; the `slow` test runs 10,000).
+The seed is fixed (DEFAULT_SEED) so a run is reproducible; LEDGER_TAMPER_SEED=<n> picks one,
+LEDGER_TAMPER_SEED=random draws a new one and prints it. LEDGER_TAMPER_TRIALS sets the number of
+trials (default 650, 50 per attack; the `slow` test runs 10,000, in CI's second step).
 """
 import copy
 import os
@@ -19,7 +24,7 @@ import pytest
 from ledger.attributes import new_salt, sorted_names
 from ledger.audit import AttributeSourceError, audit
 from ledger.block import block_hash, header_of
-from ledger.chain import Ledger
+from ledger.chain import HINT_EVERY, Ledger
 from ledger.notes import SigningKey
 from ledger.store import MemoryStore, MongoStore
 
@@ -29,6 +34,8 @@ KINDS = ("record.created", "record.amended", "access.requested", "access.approve
          "access.revoked", "record.read", "emergency.access", "account.verified")
 NAMES = ("blood_group", "diagnosis", "dose_mg", "note", "sex", "weight_kg", "allergy", "ward",
          "code", "flag", "dob", "result", "unit")
+DEFAULT_SEED = 18
+DEFAULT_TRIALS = 650
 VALUES = ("A+", "0-", "72.5", "Müller", "", "x" * 40, 7, -123456, True, False, None,
           ["a", 1], {"k": "v"})
 
@@ -238,6 +245,18 @@ def attack_truncate(app, attacker, n, rng):
     return _expect("truncated", keep)
 
 
+def attack_truncate_keep_tip(app, attacker, n, rng):
+    """The tail deleted and the stored checkpoints above it dropped, but the stored tip height
+    left in place: without held checkpoints the tip height is the only evidence. The ledger
+    records it every HINT_EVERY heights, so the cut starts at or below the height recorded."""
+    hint = app.store.tip_hint()
+    keep = rng.randint(max(0, hint - 10), hint)
+    for h in range(keep, n):
+        attacker.delete(h)
+    attacker.drop_checkpoints(keep)
+    return _expect("truncated", keep)
+
+
 def attack_rollback(app, attacker, n, rng):
     """Restore an earlier snapshot of the chain, then write new history after it."""
     m = rng.randint(1, n - 2)
@@ -274,6 +293,8 @@ def attack_rewrite(app, attacker, n, rng):
 
 ATTACKS = {name[len("attack_"):]: fn for name, fn in globals().items()
            if name.startswith("attack_")}
+HELD_ONLY = {"truncate", "rollback", "rollback_truncate", "rewrite"}
+"""Attacks that lower or rewrite the stored tip and checkpoints too: only held ones show them."""
 
 
 def _judge(report, expectation):
@@ -305,6 +326,7 @@ def _judge(report, expectation):
 
 
 def run_trials(trials, seed, store_factory, attacker_cls, sizes=(30, 60), every=(7, 13)):
+    """Matrix rows per attack, with and without held checkpoints ("<attack> (no held)")."""
     rng = random.Random(seed)
     matrix = defaultdict(Counter)
     failures = []
@@ -316,60 +338,86 @@ def run_trials(trials, seed, store_factory, attacker_cls, sizes=(30, 60), every=
         store = store_factory()
         app = App(store, trial_rng, n, trial_rng.randint(*every))
         expectation = ATTACKS[name](app, attacker_cls(store), n, trial_rng)
-        report = audit(store, verifiers=[KEY.public()], attribute_source=app.source,
-                       held_checkpoints=app.held)
-        why = _judge(report, expectation)
-        matrix[name]["total"] += 1
-        if why is None:
-            matrix[name]["detected"] += 1
-            for kind in {p.kind for p in report.problems}:
-                matrix[name][kind] += 1
-        else:
-            failures.append(f"trial {trial} ({name}, n={n}): {why}")
+        blind = None if name in HELD_ONLY else expectation
+        for row, held, wanted in ((name, app.held, expectation), (f"{name} (no held)", [], blind)):
+            report = audit(store, verifiers=[KEY.public()], attribute_source=app.source,
+                           held_checkpoints=held)
+            why = _judge(report, wanted)
+            matrix[row]["total"] += 1
+            if why is None:
+                matrix[row]["detected"] += 1
+                for kind in {p.kind for p in report.problems}:
+                    matrix[row][kind] += 1
+            else:
+                failures.append(f"trial {trial} ({row}, n={n}): {why}")
     return matrix, failures
 
 
 def print_matrix(title, seed, matrix, elapsed):
     print(f"\n{title} (seed {seed}, {sum(m['total'] for m in matrix.values())} trials, "
           f"{elapsed:.1f} s)")
-    print(f"{'attack':<20} {'detected':>12}  kinds reported (trials)")
+    print(f"{'attack':<28} {'detected':>12}  kinds reported (trials)")
     for name in sorted(matrix):
         row = matrix[name]
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(row.items())
                           if k not in ("total", "detected")) or "(none: clean)"
-        label = f"{row['detected']}/{row['total']}" + (" clean" if name == "none" else "")
-        print(f"{name:<20} {label:>12}  {kinds}")
+        clean = name.split()[0] == "none" or (name.endswith("(no held)")
+                                                and name.split()[0] in HELD_ONLY)
+        label = f"{row['detected']}/{row['total']}" + (" clean" if clean else "")
+        print(f"{name:<28} {label:>12}  {kinds}")
 
 
-def _seed():
-    return int(os.environ.get("LEDGER_TAMPER_SEED", random.SystemRandom().getrandbits(32)))
+def _seed(offset=0):
+    """DEFAULT_SEED (+ offset), LEDGER_TAMPER_SEED=<n> (+ offset), or a fresh one for =random."""
+    chosen = os.environ.get("LEDGER_TAMPER_SEED", "").strip()
+    if chosen == "random":
+        return random.SystemRandom().getrandbits(32)
+    return int(chosen or DEFAULT_SEED) + offset
 
 
-def _suite(trials, capsys=None):
-    seed = _seed()
+def _suite(trials, seed):
     print(f"\ntamper suite seed: {seed} (rerun with LEDGER_TAMPER_SEED={seed})")
     started = time.perf_counter()
     matrix, failures = run_trials(trials, seed, MemoryStore, MemoryAttacker)
     print_matrix("MemoryStore", seed, matrix, time.perf_counter() - started)
     assert not failures, f"seed {seed}: {len(failures)} failures:\n" + "\n".join(failures[:15])
     assert all(row["detected"] == row["total"] for row in matrix.values())
-    assert set(matrix) == set(ATTACKS)
+    assert set(matrix) == set(ATTACKS) | {f"{name} (no held)" for name in ATTACKS}
 
 
 def test_every_attack_is_detected_with_kind_and_location():
-    _suite(int(os.environ.get("LEDGER_TAMPER_TRIALS", "1000")))
+    _suite(int(os.environ.get("LEDGER_TAMPER_TRIALS", DEFAULT_TRIALS)), _seed())
 
 
 @pytest.mark.slow
-def test_ten_thousand_trials(request):
+@pytest.mark.parametrize("half", [0, 1])
+def test_ten_thousand_trials(request, half):
+    """Two halves of 5,000 trials (seeds seed+1 and seed+2), so two workers share the run."""
     if "slow" not in (request.config.option.markexpr or ""):
         pytest.skip("run with -m slow (or LEDGER_TAMPER_TRIALS=10000 for the default test)")
-    _suite(10000)
+    _suite(5000, _seed(1 + half))
+
+
+def test_a_truncation_below_the_stored_tip_is_reported_without_held_checkpoints():
+    """Blocks 10-19 of a 20-block chain deleted with the stored checkpoints, the stored tip
+    height left in place (16: it is written every HINT_EVERY heights), nothing held outside:
+    the tip height alone shows the truncation."""
+    store = MemoryStore()
+    app = App(store, random.Random(DEFAULT_SEED), 20, checkpoint_every=5)
+    attacker = MemoryAttacker(store)
+    for h in range(10, 20):
+        attacker.delete(h)
+    attacker.drop_checkpoints(10)
+    assert store.tip_hint() == HINT_EVERY == 16 and store.latest_checkpoint_size() == 10
+    report = audit(store, verifiers=[KEY.public()], attribute_source=app.source,
+                   held_checkpoints=[])
+    assert [(p.kind, p.height, p.height_end) for p in report.problems] == [("truncated", 10, 16)]
 
 
 def test_mongo_store_shows_the_same_detections():
     import mongomock
     seed = _seed()
+    print(f"\ntamper suite seed: {seed} (rerun with LEDGER_TAMPER_SEED={seed})")
     client = mongomock.MongoClient()
     counter = iter(range(10**6))
 

@@ -3,16 +3,15 @@ hostile input gets 400 with a message next to a field, never a 500, and creates 
 import io
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from models.core import record_types
+from tests.conftest import FORM_SETTINGS
 from tests.records.world import PDF, PNG, VALID
 
 CLINICIAN_TYPES = list(record_types.CLINICIAN_TYPES)
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
-PROPERTY_SETTINGS = settings(max_examples=25, deadline=None,
-                             suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def invalid_value(field):
@@ -96,7 +95,7 @@ def test_hostile_input_to_each_doctor_form_is_refused(world, client, auth, type_
     _login(auth, world.doctor)
     before = _counts(world)
 
-    @PROPERTY_SETTINGS
+    @FORM_SETTINGS
     @given(values=hostile_submission(type_name))
     def check(values):
         response = client.post(_doctor_url(world, type_name), data=values)
@@ -112,7 +111,7 @@ def test_any_input_is_either_saved_once_or_refused_never_a_500(world, client, au
     _login(auth, world.doctor)
     spec = record_types.TYPES[type_name]
 
-    @PROPERTY_SETTINGS
+    @FORM_SETTINGS
     @given(values=st.fixed_dictionaries({field.name: TEXT for field in spec.fields}))
     def check(values):
         before = world.count("records")
@@ -127,7 +126,7 @@ def test_hostile_input_to_the_patient_document_form_is_refused(world, client, au
     _login(auth, world.patient)
     before = _counts(world)
 
-    @PROPERTY_SETTINGS
+    @FORM_SETTINGS
     @given(values=hostile_submission("patient_provided"))
     def check(values):
         values.pop("sensitivity")
@@ -145,7 +144,7 @@ def test_hostile_input_to_the_lab_form_is_refused(world, client, auth):
     url = f"/staff/lab/patients/{world.patient['human_id']}/reports/new"
     before = _counts(world)
 
-    @PROPERTY_SETTINGS
+    @FORM_SETTINGS
     @given(values=hostile_submission("lab_report"))
     def check(values):
         response = client.post(url, data=values)

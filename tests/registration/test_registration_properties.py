@@ -3,10 +3,11 @@ refused form leaves no account behind."""
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from models.people import patients
+from tests.conftest import FORM_SETTINGS
 from tests.support_people import store
 
 FIELDS = ("name", "date_of_birth", "sex", "email", "phone", "username", "password", "confirm")
@@ -17,8 +18,6 @@ TODAY = date.today()
 
 # Any text a browser could send (lone surrogates cannot be encoded as form data).
 anything = st.text(st.characters(blacklist_categories=("Cs",)), max_size=120)
-PROPERTY_SETTINGS = settings(max_examples=60, deadline=None,
-                             suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 INVALID = {
     "name": st.one_of(st.text(st.characters(blacklist_categories=("Cs",)), max_size=1),
@@ -41,7 +40,7 @@ def generous_rate_limit(app):
     app.config["REGISTRATION_RATE_LIMIT"] = "100000 per minute"
 
 
-@PROPERTY_SETTINGS
+@FORM_SETTINGS
 @given(data=st.fixed_dictionaries({field: anything for field in FIELDS}))
 def test_random_forms_never_fail_and_refusals_create_nothing(app, client, data):
     before = store(app).users.count_documents({})
@@ -55,7 +54,7 @@ def test_random_forms_never_fail_and_refusals_create_nothing(app, client, data):
         assert after == before
 
 
-@PROPERTY_SETTINGS
+@FORM_SETTINGS
 @given(field=st.sampled_from(sorted(INVALID)), data=st.data())
 def test_one_bad_field_is_a_400_and_creates_nothing(app, client, field, data):
     form = dict(GOOD)
