@@ -7,7 +7,6 @@ so the chain of block hashes is also the leaf sequence of the log tree that chec
 import re
 from datetime import datetime
 from json.encoder import encode_basestring
-from operator import itemgetter
 
 from ledger.encoding import MAX_SAFE_INT, CanonicalError, canonical, rfc3339
 from ledger.merkle import leaf_hash
@@ -29,8 +28,6 @@ ROTATION_KIND = "checkpoint"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _FIELD_SET = frozenset(HEADER_FIELDS)
 _enc = encode_basestring  # JSON string literal, non-ASCII left as is (like canonical())
-_HEADER_VALUES = itemgetter("v", "height", "attr_count", "subject", "actor", "attr_root", "kind",
-                            "prev_hash", "timestamp")  # one C call for the nine fields
 
 
 class BlockError(ValueError):
@@ -97,11 +94,12 @@ def fast_header_bytes(doc: dict) -> bytes | None:
     headers); anything else returns None.
     """
     try:
-        v, height, count, subject, actor, root, kind, prev, stamp = _HEADER_VALUES(doc)
-        if not (type(v) is type(height) is type(count) is int and type(subject) is dict
+        v, height, count = doc["v"], doc["height"], doc["attr_count"]
+        subject = doc["subject"]
+        if not (type(v) is int and type(height) is int and type(count) is int
                 and -MAX_SAFE_INT <= v <= MAX_SAFE_INT
                 and -MAX_SAFE_INT <= height <= MAX_SAFE_INT
-                and -MAX_SAFE_INT <= count <= MAX_SAFE_INT):
+                and -MAX_SAFE_INT <= count <= MAX_SAFE_INT and type(subject) is dict):
             return None
         parts = []
         for key, value in sorted(subject.items()):  # keys are unique: values never compared
@@ -111,9 +109,10 @@ def fast_header_bytes(doc: dict) -> bytes | None:
                 parts.append(f"{_enc(key)}:{value}")
             else:
                 return None
-        return (f'{{"actor":{_enc(actor)},"attr_count":{count},"attr_root":{_enc(root)},'
-                f'"height":{height},"kind":{_enc(kind)},"prev_hash":{_enc(prev)},'
-                f'"subject":{{{",".join(parts)}}},"timestamp":{_enc(stamp)},'
+        return (f'{{"actor":{_enc(doc["actor"])},"attr_count":{count},'
+                f'"attr_root":{_enc(doc["attr_root"])},"height":{height},'
+                f'"kind":{_enc(doc["kind"])},"prev_hash":{_enc(doc["prev_hash"])},'
+                f'"subject":{{{",".join(parts)}}},"timestamp":{_enc(doc["timestamp"])},'
                 f'"v":{v}}}').encode("ascii")
     except (KeyError, TypeError, UnicodeEncodeError):  # a missing field, a non-str, non-ASCII
         return None
