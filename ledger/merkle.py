@@ -95,8 +95,8 @@ _FOLDS = (None,) + tuple(_straight_fold(n) for n in range(1, _UNROLLED + 1))
 def _joined_fold(n: int):
     """_straight_fold for n leaf hashes stored back to back in one buffer from offset s.
 
-    The audit decodes a whole window of stored leaves with one bytes.fromhex, so no list of
-    leaves is built per block; two neighbouring leaves are one 64-byte slice and one update.
+    The audit decodes a block's stored leaves with one bytes.fromhex, so no list of leaves
+    is built per block; two neighbouring leaves are one 64-byte slice and one update.
     """
     def ref(i):
         return f"n{i}" if i >= n else f"data[s + {32 * i}:s + {32 * i + 32}]"
