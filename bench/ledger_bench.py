@@ -334,19 +334,56 @@ def bench_workers(n, counts, server, pool, repeat, embedded_max):
         uri = f"mongodb://127.0.0.1:{server.port}/?directConnection=true"
         stores.append(("embedded", mongo, functools.partial(_open_bench_store, uri, db.name)))
     for name, store, opener in stores:
-        single = best_of(repeat, lambda: audit(store, verifiers=[KEY.public()]))
+        pid = server.process.pid if opener else None
+        single, single_cpu, single_server = _timed_audit(
+            repeat, lambda: audit(store, verifiers=[KEY.public()]), pid)
         print(f"  {name:>8} {n:>9,} blocks  audit() 1 process: {n / single:>9,.0f} blocks/s "
-              f"({single:.2f} s, load {load_average():.2f})", flush=True)
+              f"({single:.2f} s wall, {single_cpu:.2f} s CPU{_server_note(single_server)}, "
+              f"load {load_average():.2f})", flush=True)
         for count in counts:
+            cpu = []
+
             def run():
-                report = parallel_audit(store, count, opener=opener, verifiers=[KEY.public()])
+                cpu.clear()
+                report = parallel_audit(store, count, opener=opener, verifiers=[KEY.public()],
+                                        cpu=cpu)
                 assert report.ok and report.blocks_checked == n, report.lines()[:3]
-            elapsed = best_of(repeat, run)
+            elapsed, _, server_cpu = _timed_audit(repeat, run, pid)
+            slowest = max(cpu)
             print(f"  {name:>8} {n:>9,} blocks  --workers {count}: {n / elapsed:>9,.0f} blocks/s "
-                  f"({elapsed:.2f} s, {single / elapsed:.2f}x the single process, load "
+                  f"({elapsed:.2f} s, {single / elapsed:.2f}x the single process; workers' CPU "
+                  f"{' / '.join(f'{c:.2f}' for c in cpu)} s, single-process CPU / slowest "
+                  f"worker's = {single_cpu / slowest:.2f}x{_server_note(server_cpu)}, load "
                   f"{load_average():.2f})", flush=True)
     if server and n <= embedded_max:
         server.client.drop_database("bench_workers")
+
+
+def _cpu_of(pid):
+    """CPU seconds (user + system) used so far by process `pid` (the database server)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed_audit(repeat, fn, server_pid=None):
+    """(best wall seconds, this process's CPU seconds in that run, the server's CPU seconds in
+    that run or None) over `repeat` runs: CPU time is what other work on the machine cannot
+    inflate, so it is reported beside the wall time."""
+    best = None
+    for _ in range(repeat):
+        server = _cpu_of(server_pid) if server_pid else None
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        server = _cpu_of(server_pid) - server if server_pid else None
+        if best is None or wall < best[0]:
+            best = (wall, cpu, server)
+    return best
+
+
+def _server_note(seconds):
+    return "" if seconds is None else f", server CPU {seconds:.2f} s"
 
 
 def bench_since_last(n, tails, server, pool, repeat, embedded_max):

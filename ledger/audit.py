@@ -23,14 +23,13 @@ How the per-block checks interplay, so that one edit gives one precise report, n
 """
 import copy
 import time
-from binascii import unhexlify
 from dataclasses import asdict, dataclass, field
 
 from ledger.attributes import attribute_leaf_hashes, attribute_root, find_mismatches
 from ledger.block import ZERO_HASH, block_hash, fast_header_bytes, header_of
 from ledger.chain import Ledger, LedgerError
 from ledger.encoding import NOT_NFC, CanonicalError, to_nfc
-from ledger.merkle import CompactRange, leaf_hash, root_from_hashes, verify_consistency
+from ledger.merkle import CompactRange, leaf_hash, root_from_joined, verify_consistency
 from ledger.notes import Checkpoint, NoteError, TrustFile, VerifierKey, open_note
 from ledger.store import DEFAULT_BATCH
 from ledger.strict import STRICT_KINDS
@@ -198,19 +197,31 @@ def _subject_ref(subject) -> tuple:
     return record, subject.get("version")
 
 
-def _parse_leaves(raw) -> list | None:
-    """attr_leaves as 32-byte hashes, or None unless it is a list of 64-digit hex strings
-    (exactly what _parse_hash accepts one by one: no whitespace, no bytes)."""
+def _leaf_bytes(raw) -> bytes | None:
+    """attr_leaves decoded with one bytes.fromhex (32 bytes per leaf, back to back), or None
+    unless it is a list of 64-digit hex strings (exactly what _parse_hash accepts one by one:
+    no whitespace, no bytes)."""
     if type(raw) is not list:
         return None
+    count = len(raw)
     try:
-        "".join(raw)  # TypeError unless every entry is a str
-        leaves = list(map(unhexlify, raw))  # ValueError unless hex digits in pairs
+        text = " ".join(raw)  # TypeError unless every entry is a str
+        # A separator exactly every 65 characters, and no other whitespace (the decoded
+        # length): every entry is 64 characters long.
+        if len(text) != 65 * count - 1 + (not count) or text[64::65] != " " * (count - 1):
+            return None
+        leaves = bytes.fromhex(text)  # ValueError unless hex digits in pairs
     except (TypeError, ValueError):
         return None
-    if leaves and set(map(len, leaves)) != {32}:
+    return leaves if len(leaves) == 32 * count else None
+
+
+def _parse_leaves(raw) -> list | None:
+    """attr_leaves as 32-byte hashes, or None unless it is a list of 64-digit hex strings."""
+    leaves = _leaf_bytes(raw)
+    if leaves is None:
         return None
-    return leaves
+    return [leaves[i:i + 32] for i in range(0, len(leaves), 32)]
 
 
 def _fast_block(doc, height, prev_ok) -> bytes | None:
@@ -219,6 +230,7 @@ def _fast_block(doc, height, prev_ok) -> bytes | None:
     The common case, checked with as little Python per block as possible: the same checks
     as _Auditor._block (header hash against `hash`, `_id`, the link, the attribute leaves,
     their count and root); on None, _block checks the block again and names each problem.
+    The leaves are folded straight from their decoded buffer (no list of hashes per block).
     """
     text = fast_header_bytes(doc)
     if text is None:
@@ -227,9 +239,9 @@ def _fast_block(doc, height, prev_ok) -> bytes | None:
     if (digest.hex() != doc.get("hash") or doc.get("_id") != height
             or doc["prev_hash"] not in prev_ok):
         return None
-    leaves = _parse_leaves(doc.get("attr_leaves"))
-    if (leaves is None or len(leaves) != doc["attr_count"]
-            or root_from_hashes(leaves).hex() != doc["attr_root"]):
+    leaves, count = _leaf_bytes(doc.get("attr_leaves")), doc["attr_count"]
+    if (leaves is None or len(leaves) != 32 * count
+            or root_from_joined(leaves, 0, count).hex() != doc["attr_root"]):
         return None
     return digest
 

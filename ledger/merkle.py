@@ -13,7 +13,7 @@ __all__ = ["EMPTY_ROOT", "leaf_hash", "node_hash", "merkle_root", "inclusion_pro
            "verify_inclusion", "consistency_proof", "verify_consistency", "root_from_hashes",
            "inclusion_proof_from_hashes", "consistency_proof_from_hashes",
            "verify_inclusion_hash", "root_from_inclusion", "inclusion_ranges",
-           "consistency_ranges", "CompactRange"]
+           "consistency_ranges", "CompactRange", "root_from_joined"]
 
 EMPTY_ROOT = sha256(b"").digest()
 """MTH({}) = SHA-256() (RFC 9162 §2.1.1)."""
@@ -90,6 +90,40 @@ def _straight_fold(n: int):
 
 _UNROLLED = 32
 _FOLDS = (None,) + tuple(_straight_fold(n) for n in range(1, _UNROLLED + 1))
+
+
+def _joined_fold(n: int):
+    """_straight_fold for n leaf hashes stored back to back in one buffer from offset s.
+
+    The audit decodes a block's stored leaves with one bytes.fromhex, so no list of leaves
+    is built per block; two neighbouring leaves are one 64-byte slice and one update.
+    """
+    def ref(i):
+        return f"n{i}" if i >= n else f"data[s + {32 * i}:s + {32 * i + 32}]"
+
+    lines = ["def fold(data, s, new=_new_node):"]
+    for node, (left, right) in enumerate(_PLANS[n], start=n):
+        if right == left + 1 < n:
+            update = f"h.update(data[s + {32 * left}:s + {32 * left + 64}])"
+        else:
+            update = f"h.update({ref(left)}); h.update({ref(right)})"
+        lines.append(f"    h = new(); {update}; n{node} = h.digest()")
+    lines.append(f"    return {ref(n + len(_PLANS[n]) - 1) if n > 1 else ref(0)}")
+    namespace = {"_new_node": _new_node}
+    exec("\n".join(lines), namespace)  # noqa: S102 - generated from integers only
+    return namespace["fold"]
+
+
+_JOINED_FOLDS = ((lambda data, s: EMPTY_ROOT),) + tuple(
+    _joined_fold(n) for n in range(1, _UNROLLED + 1))
+
+
+def root_from_joined(data: bytes, start: int, count: int) -> bytes:
+    """MTH (RFC 9162 §2.1.1) over `count` 32-byte leaf hashes stored back to back in `data`
+    from `start` (the caller checks the buffer is long enough)."""
+    if count <= _UNROLLED:
+        return _JOINED_FOLDS[count](data, start)
+    return root_from_hashes([data[i:i + 32] for i in range(start, start + 32 * count, 32)])
 
 
 def root_from_hashes(leaf_hashes: list[bytes]) -> bytes:

@@ -11,10 +11,13 @@ checkpoint finds anything, the single-process audit runs instead and its report 
 problems are then named, in height order, by the one code that names them, so the verdict and
 problem list are identical by construction (a tampered chain costs one more pass).
 
-Workers are started with `spawn` (no fork: a forked pymongo client is unsafe) and open the
-store themselves: a picklable `opener()` (a client of their own) or a pickled copy of it.
+A store in memory is read by forked workers from the parent's memory (copy-on-write, nothing
+pickled). Workers with an `opener()` (a database client of their own) are started with
+`spawn` (a forked pymongo client is unsafe); with a reusable `pool`, each gets a pickled copy
+of its range.
 """
 import functools
+import gc
 import multiprocessing
 import time
 
@@ -24,6 +27,9 @@ from ledger.merkle import CompactRange, RangeCompact
 from ledger.store import DEFAULT_BATCH
 
 __all__ = ["parallel_audit", "split_ranges"]
+
+_FORKED = None
+"""The parent's store while a forked pool runs: its workers read it, nothing is pickled."""
 
 
 def split_ranges(size: int, workers: int) -> list[tuple[int, int | None]]:
@@ -36,8 +42,13 @@ def split_ranges(size: int, workers: int) -> list[tuple[int, int | None]]:
 
 
 def _scan(source, lo, hi, cp_sizes, batch):
-    """One worker's range: None if any block leaves the fast path, else what the parent joins."""
-    store = source() if callable(source) else source
+    """One worker's range: None if any block leaves the fast path, else what the parent joins.
+
+    `source`: None in a forked worker (the parent's store, `_FORKED`, read copy-on-write), an
+    opener that returns a store of the worker's own, or a store.
+    """
+    started = time.process_time()
+    store = _FORKED if source is None else source() if callable(source) else source
     rc = RangeCompact(lo)
     cps = sorted(s for s in cp_sizes if s > lo and (hi is None or s <= hi))
     at_cp = {}
@@ -62,28 +73,59 @@ def _scan(source, lo, hi, cp_sizes, batch):
         while cps and cps[0] == expected:
             at_cp[cps.pop(0)] = rc.subtrees()
     return {"lo": lo, "end": expected, "first_prev": first_prev, "last_hash": last_hash,
-            "subtrees": rc.subtrees(), "at_cp": at_cp, "macs": macs}
+            "subtrees": rc.subtrees(), "at_cp": at_cp, "macs": macs,
+            "cpu": time.process_time() - started}
 
 
 def parallel_audit(store, workers: int, *, opener=None, worker_store=None, verifiers=None,
-                   held_checkpoints=(), batch: int = DEFAULT_BATCH, pool=None) -> Report:
+                   held_checkpoints=(), batch: int = DEFAULT_BATCH, pool=None,
+                   cpu: list | None = None) -> Report:
     """The structural audit (links, block hashes, attribute roots, log root, checkpoints) on
     `workers` processes; the same Report as audit(store, verifiers=..., held_checkpoints=...).
 
     `store` is read by this process (checkpoints, size hint, the fallback); workers call
-    `opener()` or get a pickled copy of `worker_store` (default: `store`). `pool`: a reusable multiprocessing pool.
+    `opener()`, or read `worker_store` (default: `store`) forked, or get a pickled copy of
+    their range from a reusable multiprocessing `pool`. `cpu`, if a list, receives each
+    worker's CPU seconds (benchmarks on a shared machine: CPU time is what load cannot inflate).
     """
     started = time.perf_counter()
     held = list(held_checkpoints)
     source = opener or (worker_store if worker_store is not None else store)
-    report = _parallel(store, workers, source, verifiers, held, batch, pool)
+    report = _parallel(store, workers, source, verifiers, held, batch, pool, cpu)
     if report is None:
         report = audit(store, verifiers=verifiers, held_checkpoints=held, batch=batch)
     report.elapsed = time.perf_counter() - started
     return report
 
 
-def _parallel(store, workers, source, verifiers, held, batch, pool):
+def _run(scan, source, ranges, pool):
+    """Each range's part, in range order, from its own process.
+
+    A store in memory goes to forked workers that read the parent's copy (copy-on-write:
+    nothing is pickled, only the compact ranges come back); with a `pool` given, or where
+    fork is unavailable, each worker gets a pickled copy of its own range only. An opener
+    runs in spawned workers (a forked pymongo client is unsafe; each opens its own).
+    """
+    global _FORKED
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    if pool is None and not callable(source) and forkable:
+        _FORKED = source
+        gc.freeze()  # a worker's collections would touch, and so copy, every page of the store
+        try:
+            with multiprocessing.get_context("fork").Pool(len(ranges)) as own:
+                return own.starmap(scan, [(None, lo, hi) for lo, hi in ranges])
+        finally:
+            gc.unfreeze()
+            _FORKED = None
+    tasks = [(source.slice(lo, hi) if hasattr(source, "slice") else source, lo, hi)
+             for lo, hi in ranges]
+    if pool is not None:
+        return pool.starmap(scan, tasks)
+    with multiprocessing.get_context("spawn").Pool(len(ranges)) as own:
+        return own.starmap(scan, tasks)
+
+
+def _parallel(store, workers, source, verifiers, held, batch, pool, cpu):
     report = Report()
     trust = Trust(verifiers)
     checkpoints = _Checkpoints(store, held, trust, report)
@@ -92,14 +134,9 @@ def _parallel(store, workers, source, verifiers, held, batch, pool):
     ranges = split_ranges(store.size_hint(), workers)
     cp_sizes = [size for size, _, _ in checkpoints.pending]
     scan = functools.partial(_scan, cp_sizes=cp_sizes, batch=batch)
-    # A store in memory goes to each worker as a copy of its own range only.
-    tasks = [(source.slice(lo, hi) if hasattr(source, "slice") else source, lo, hi)
-             for lo, hi in ranges]
-    if pool is None:
-        with multiprocessing.get_context("spawn").Pool(len(ranges)) as own:
-            parts = own.starmap(scan, tasks)
-    else:
-        parts = pool.starmap(scan, tasks)
+    parts = _run(scan, source, ranges, pool)
+    if cpu is not None:
+        cpu.extend(part["cpu"] for part in parts if part is not None)
     auditor = _Auditor(store, trust, None, None, checkpoints, report, None, batch)
     auditor._compare(0)
     cr, prev = auditor.cr, ZERO_HASH

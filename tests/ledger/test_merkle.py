@@ -11,8 +11,8 @@ import pytest
 from ledger.merkle import (EMPTY_ROOT, CompactRange, consistency_proof,
                            consistency_proof_from_hashes, consistency_ranges, inclusion_proof,
                            inclusion_proof_from_hashes, inclusion_ranges, leaf_hash, merkle_root,
-                           node_hash, root_from_hashes, root_from_inclusion, verify_consistency,
-                           verify_inclusion, verify_inclusion_hash)
+                           node_hash, root_from_hashes, root_from_inclusion, root_from_joined,
+                           verify_consistency, verify_inclusion, verify_inclusion_hash)
 
 LEAVES = [bytes.fromhex(h) for h in [
     "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
@@ -400,3 +400,11 @@ def test_large_tree_proofs_round_trip():
     old_root = root_from_hashes(hashes[:70_001])
     proof = consistency_proof_from_hashes(hashes, 70_001)
     assert verify_consistency(70_001, len(hashes), old_root, root, proof)
+
+
+def test_root_from_joined_folds_leaves_stored_back_to_back():
+    """The audit folds a block's leaves straight from their decoded buffer, at any offset."""
+    for n in list(range(0, 35)) + [64, 65]:
+        leaves = [leaf_hash(bytes([n, i])) for i in range(n)]
+        data = b"\xaa" * 7 + b"".join(leaves) + b"\xbb" * 5
+        assert root_from_joined(data, 7, n) == root_from_hashes(leaves), n

@@ -85,3 +85,37 @@ def test_without_keys_the_same_offline_note(pool):
     store = MemoryStore()
     App(store, random.Random(3), 20, 5)
     _same(audit(store), parallel_audit(store, 2, pool=pool))
+
+
+def test_forked_workers_read_the_parents_store_and_pickle_no_block(monkeypatch):
+    """Without a pool, workers are forked and read the parent's store: nothing is pickled to
+    them, only compact ranges come back; the report is still the single process's."""
+    store = MemoryStore()
+    app = App(store, random.Random(5), 45, 6)
+    serial = audit(store, verifiers=[KEY.public()], held_checkpoints=app.held)
+
+    def no_pickle(self):
+        raise AssertionError("a block store was pickled for a worker")
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("a sound chain must be reported by the workers, not the fallback")
+    monkeypatch.setattr(MemoryStore, "__getstate__", no_pickle)
+    monkeypatch.setattr("ledger.parallel.audit", no_fallback)
+    cpu = []
+    parallel = parallel_audit(store, 3, verifiers=[KEY.public()], held_checkpoints=app.held,
+                              batch=8, cpu=cpu)
+    _same(serial, parallel)
+    assert serial.ok and len(cpu) == 3 and all(seconds >= 0 for seconds in cpu)
+
+
+def test_forked_workers_on_a_tampered_chain_give_the_same_problems(monkeypatch):
+    rng = random.Random("forked")
+    store = MemoryStore()
+    app = App(store, rng, 50, 9)
+    name = sorted(set(ATTACKS) - UNSEEN_WITHOUT_DATA)[0]
+    ATTACKS[name](app, MemoryAttacker(store), 50, rng)
+    serial = audit(store, verifiers=[KEY.public()], held_checkpoints=app.held)
+    parallel = parallel_audit(store, 2, verifiers=[KEY.public()], held_checkpoints=app.held,
+                              batch=8)
+    assert not serial.ok
+    _same(serial, parallel)
