@@ -1,0 +1,156 @@
+"""Mutation testing by group (issue 18), driven by mutmut 2: see scripts/mutation.
+
+mutmut 2 mutates files in place, so each run works on a fresh copy of the checkout (tracked and
+untracked-but-not-ignored files) under a scratch directory: the checkout is never touched, and
+editing it while a run goes on is safe. Each group keeps its own mutmut cache there.
+"""
+import argparse
+import hashlib
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUPS_FILE = ROOT / "scripts" / "mutation_groups.toml"
+MARKERS = "not integration and not slow and not browser"
+STATUSES = {"ok_killed": "killed", "bad_survived": "survived", "bad_timeout": "timeout",
+            "ok_suspicious": "suspicious", "skipped": "skipped", "untested": "untested"}
+
+
+def load_groups():
+    with open(GROUPS_FILE, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def workdir():
+    """Outside the checkout, so that no test or tool that walks the repository meets a copy."""
+    if os.environ.get("MUTATION_WORKDIR"):
+        return Path(os.environ["MUTATION_WORKDIR"])
+    tag = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]
+    return Path(os.environ.get("TMPDIR", "/tmp")) / f"medledger-mutation-{tag}"
+
+
+def copy_checkout(tree):
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                            check=True, capture_output=True).stdout.decode().split("\0")
+    shutil.rmtree(tree, ignore_errors=True)
+    for name in filter(None, listed):
+        source = ROOT / name
+        if name == ".venv" or name.startswith(".venv/") or not source.is_file():
+            continue
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, tree / name)
+
+
+def runner(group):
+    tests = " ".join(shlex.quote(path) for path in group["tests"])
+    return (f"{shlex.quote(sys.executable)} -m pytest -p no:cacheprovider -x -q "
+            f"-m {shlex.quote(MARKERS)} {tests}")
+
+
+def mutmut(tree, *args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "mutmut", *args], cwd=tree, **kwargs)
+
+
+def run_group(name, group, tree, caches, keep):
+    """Runs one group's mutants; its counts and the seconds it took."""
+    cache, saved = tree / ".mutmut-cache", caches / f"{name}.sqlite"
+    cache.unlink(missing_ok=True)
+    if keep and saved.exists():
+        shutil.copy2(saved, cache)
+    started = time.monotonic()
+    done = mutmut(tree, "run", "--paths-to-mutate", ",".join(group["modules"]),
+                  "--runner", runner(group), "--tests-dir", "tests",
+                  "--test-time-multiplier", "2", "--test-time-base", "20",
+                  "--no-progress", "--simple-output")
+    seconds = time.monotonic() - started
+    if done.returncode & 1:
+        sys.exit(f"mutation: mutmut failed on group {name} (do its tests pass unmutated?)")
+    shutil.copy2(cache, saved)
+    return counts(cache), seconds
+
+
+def counts(cache):
+    with sqlite3.connect(cache) as db:
+        rows = db.execute("SELECT status, COUNT(*) FROM Mutant GROUP BY status").fetchall()
+    result = {label: 0 for label in STATUSES.values()}
+    for status, number in rows:
+        result[STATUSES.get(status, status)] = number
+    return result
+
+
+def survivors(cache):
+    with sqlite3.connect(cache) as db:
+        return [row[0] for row in db.execute(
+            "SELECT id FROM Mutant WHERE status IN ('bad_survived', 'bad_timeout') ORDER BY id")]
+
+
+def show(names, groups, tree, caches):
+    """Each surviving (or timed-out) mutant's id and diff, from the group's last run."""
+    for name in names:
+        saved = caches / f"{name}.sqlite"
+        if not saved.exists():
+            print(f"== {name}: no run yet")
+            continue
+        shutil.copy2(saved, tree / ".mutmut-cache")
+        ids = survivors(saved)
+        print(f"== {name}: {len(ids)} survived or timed out")
+        for mutant in ids:
+            print(f"-- {name} #{mutant}")
+            mutmut(tree, "show", str(mutant))
+
+
+def table_row(name, found, seconds):
+    total = sum(found.values())
+    caught = found["killed"] + found["timeout"]
+    score = 100.0 * caught / total if total else 100.0
+    return (f"| {name} | {total} | {found['killed']} | {found['survived']} | "
+            f"{found['timeout']} | {score:.1f} % | {seconds:.0f} |")
+
+
+def main():
+    groups = load_groups()
+    parser = argparse.ArgumentParser(prog="scripts/mutation", description=__doc__.split("\n")[0])
+    parser.add_argument("groups", nargs="*", metavar="GROUP", help=", ".join(groups))
+    parser.add_argument("--list", action="store_true", help="the groups, modules and tests")
+    parser.add_argument("--keep", action="store_true",
+                        help="reuse the group's last results (killed mutants are not rerun)")
+    parser.add_argument("--show", action="store_true", help="the survivors of the last run")
+    args = parser.parse_args()
+    unknown = [name for name in args.groups if name not in groups]
+    if unknown:
+        parser.error(f"unknown group(s) {', '.join(unknown)}; known: {', '.join(groups)}")
+    names = args.groups or list(groups)
+    if args.list:
+        for name in names:
+            group = groups[name]
+            print(f"{name}: {group['about']}\n  modules: {' '.join(group['modules'])}\n"
+                  f"  tests:   {' '.join(group['tests'])}")
+        return
+    base = workdir()
+    tree, caches = base / "tree", base / "caches"
+    caches.mkdir(parents=True, exist_ok=True)
+    copy_checkout(tree)
+    if args.show:
+        show(names, groups, tree, caches)
+        return
+    rows = []
+    for name in names:
+        print(f"== {name}: {groups[name]['about']}", flush=True)
+        found, seconds = run_group(name, groups[name], tree, caches, args.keep)
+        rows.append(table_row(name, found, seconds))
+        print(rows[-1], flush=True)
+    print("\n| group | mutants | killed | survived | timeout | score | seconds |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print("score = (killed + timeout) / mutants; `scripts/mutation --show GROUP` lists survivors")
+
+
+if __name__ == "__main__":
+    main()
