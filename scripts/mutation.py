@@ -49,9 +49,12 @@ def copy_checkout(tree):
 
 
 def runner(group):
+    """mutmut 2 counts only exit code 1 as failing tests: a mutant that breaks the import
+    (pytest's 2) or leaves nothing to collect (5) would "survive", so every failure becomes 1."""
     tests = " ".join(shlex.quote(path) for path in group["tests"])
-    return (f"{shlex.quote(sys.executable)} -m pytest -p no:cacheprovider -x -q "
-            f"-m {shlex.quote(MARKERS)} {tests}")
+    pytest = (f"{shlex.quote(sys.executable)} -m pytest -p no:cacheprovider -x -q "
+              f"-m {shlex.quote(MARKERS)} {tests}")
+    return f"bash -c {shlex.quote(pytest + ' || exit 1')}"
 
 
 def mutmut(tree, *args, **kwargs):
