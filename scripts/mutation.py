@@ -2,7 +2,8 @@
 
 mutmut 2 mutates files in place, so each run works on a fresh copy of the checkout (tracked and
 untracked-but-not-ignored files) under a scratch directory: the checkout is never touched, and
-editing it while a run goes on is safe. Each group keeps its own mutmut cache there.
+editing it while a run goes on is safe. Each group has its own copy and mutmut cache there,
+so two groups can run at once (two shells).
 """
 import argparse
 import hashlib
@@ -52,8 +53,9 @@ def runner(group):
     """mutmut 2 counts only exit code 1 as failing tests: a mutant that breaks the import
     (pytest's 2) or leaves nothing to collect (5) would "survive", so every failure becomes 1."""
     tests = " ".join(shlex.quote(path) for path in group["tests"])
+    extra = " ".join(shlex.quote(arg) for arg in group.get("pytest_args", []))
     pytest = (f"{shlex.quote(sys.executable)} -m pytest -p no:cacheprovider -x -q "
-              f"-m {shlex.quote(MARKERS)} {tests}")
+              f"-m {shlex.quote(MARKERS)} {extra} {tests}")
     return f"bash -c {shlex.quote(pytest + ' || exit 1')}"
 
 
@@ -61,9 +63,11 @@ def mutmut(tree, *args, **kwargs):
     return subprocess.run([sys.executable, "-m", "mutmut", *args], cwd=tree, **kwargs)
 
 
-def run_group(name, group, tree, caches, keep):
-    """Runs one group's mutants; its counts and the seconds it took."""
-    cache, saved = tree / ".mutmut-cache", caches / f"{name}.sqlite"
+def run_group(name, group, base, keep):
+    """Runs one group's mutants on a fresh copy; its counts and the seconds it took."""
+    tree = base / name
+    copy_checkout(tree)
+    cache, saved = tree / ".mutmut-cache", base / "caches" / f"{name}.sqlite"
     cache.unlink(missing_ok=True)
     if keep and saved.exists():
         shutil.copy2(saved, cache)
@@ -94,13 +98,14 @@ def survivors(cache):
             "SELECT id FROM Mutant WHERE status IN ('bad_survived', 'bad_timeout') ORDER BY id")]
 
 
-def show(names, groups, tree, caches):
+def show(names, base):
     """Each surviving (or timed-out) mutant's id and diff, from the group's last run."""
     for name in names:
-        saved = caches / f"{name}.sqlite"
+        saved, tree = base / "caches" / f"{name}.sqlite", base / name
         if not saved.exists():
             print(f"== {name}: no run yet")
             continue
+        copy_checkout(tree)
         shutil.copy2(saved, tree / ".mutmut-cache")
         ids = survivors(saved)
         print(f"== {name}: {len(ids)} survived or timed out")
@@ -137,16 +142,14 @@ def main():
                   f"  tests:   {' '.join(group['tests'])}")
         return
     base = workdir()
-    tree, caches = base / "tree", base / "caches"
-    caches.mkdir(parents=True, exist_ok=True)
-    copy_checkout(tree)
+    (base / "caches").mkdir(parents=True, exist_ok=True)
     if args.show:
-        show(names, groups, tree, caches)
+        show(names, base)
         return
     rows = []
     for name in names:
         print(f"== {name}: {groups[name]['about']}", flush=True)
-        found, seconds = run_group(name, groups[name], tree, caches, args.keep)
+        found, seconds = run_group(name, groups[name], base, args.keep)
         rows.append(table_row(name, found, seconds))
         print(rows[-1], flush=True)
     print("\n| group | mutants | killed | survived | timeout | score | seconds |")

@@ -50,7 +50,8 @@ def test_the_plaintext_is_canonical_json():
 
 
 @pytest.mark.parametrize("record_id, version, key", [
-    ("R-2", 3, KEY), ("R-1", 4, KEY), ("R-1", 3, OTHER_KEY)])
+    ("R-2", 3, KEY), ("R-1", 4, KEY), ("R-1", 3, OTHER_KEY)],
+    ids=["other record", "other version", "other key"])
 def test_a_record_box_moved_to_another_record_or_version_fails(record_id, version, key):
     box = crypto.encrypt(KEY, "R-1", 3, {"a": 1})
     with pytest.raises(crypto.TamperedCiphertext) as caught:
@@ -96,7 +97,8 @@ def test_an_attachment_round_trips_as_nonce_tag_ciphertext():
 
 
 @pytest.mark.parametrize("patient_id, sha256, key", [
-    ("P-2", "ab" * 32, KEY), ("P-1", "cd" * 32, KEY), ("P-1", "ab" * 32, OTHER_KEY)])
+    ("P-2", "ab" * 32, KEY), ("P-1", "cd" * 32, KEY), ("P-1", "ab" * 32, OTHER_KEY)],
+    ids=["other patient", "other hash", "other key"])
 def test_an_attachment_is_bound_to_its_patient_and_its_hash(patient_id, sha256, key):
     blob = crypto.encrypt_file(KEY, "P-1", "ab" * 32, b"scan")
     with pytest.raises(crypto.TamperedCiphertext):
