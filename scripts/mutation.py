@@ -7,6 +7,7 @@ so two groups can run at once (two shells).
 """
 import argparse
 import hashlib
+import json
 import os
 import shlex
 import shutil
@@ -17,6 +18,8 @@ import time
 import tomllib
 from pathlib import Path
 
+import mutation_scope
+
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS_FILE = ROOT / "scripts" / "mutation_groups.toml"
 MARKERS = "not integration and not slow and not browser"
@@ -25,8 +28,17 @@ STATUSES = {"ok_killed": "killed", "bad_survived": "survived", "bad_timeout": "t
 
 
 def load_groups():
+    """The groups; a function a group names that its module lacks is an error, not a no-op."""
     with open(GROUPS_FILE, "rb") as handle:
-        return tomllib.load(handle)
+        groups = tomllib.load(handle)
+    for name, group in groups.items():
+        for path, names in group.get("functions", {}).items():
+            lost = set(names) - set(mutation_scope.spans_of(ROOT / path, names))
+            if path not in group["modules"]:
+                sys.exit(f"mutation: group {name}: {path} is not one of its modules")
+            if lost:
+                sys.exit(f"mutation: group {name}: {path} has no {', '.join(sorted(lost))}")
+    return groups
 
 
 def workdir():
@@ -47,6 +59,7 @@ def copy_checkout(tree):
             continue
         (tree / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, tree / name)
+    shutil.copy2(ROOT / "scripts" / "mutation_scope.py", tree / "mutmut_config.py")
 
 
 def runner(group):
@@ -75,7 +88,8 @@ def run_group(name, group, base, keep):
     done = mutmut(tree, "run", "--paths-to-mutate", ",".join(group["modules"]),
                   "--runner", runner(group), "--tests-dir", "tests",
                   "--test-time-multiplier", "2", "--test-time-base", "20",
-                  "--no-progress", "--simple-output")
+                  "--no-progress", "--simple-output",
+                  env=dict(os.environ, MUTATION_SCOPE=json.dumps(group.get("functions", {}))))
     seconds = time.monotonic() - started
     if done.returncode & 1:
         sys.exit(f"mutation: mutmut failed on group {name} (do its tests pass unmutated?)")
@@ -115,7 +129,7 @@ def show(names, base):
 
 
 def table_row(name, found, seconds):
-    total = sum(found.values())
+    total = sum(found.values()) - found["skipped"]  # skipped: outside the group's functions
     caught = found["killed"] + found["timeout"]
     score = 100.0 * caught / total if total else 100.0
     return (f"| {name} | {total} | {found['killed']} | {found['survived']} | "
