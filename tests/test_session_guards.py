@@ -1,7 +1,7 @@
 """The session rules around every guarded view (app.py, blueprints/guards.py), at their edges:
 the idle limit to the second, what a static file or an anonymous visit does to the clock,
-the way back after signing in again, an account changed outside the app, and the confinement to enrolment (mutation testing:
-scripts/mutation guards)."""
+the way back after signing in again, an account changed outside the app, and the
+confinement to enrolment (mutation testing: scripts/mutation guards)."""
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
