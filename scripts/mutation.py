@@ -94,10 +94,11 @@ def run_group(name, group, base, keep):
                       "--test-time-multiplier", "2", "--test-time-base", "20",
                       "--no-progress", "--simple-output",
                       env=dict(os.environ, MUTATION_SCOPE=json.dumps(group.get("functions", {}))))
-    finally:  # an interrupted run keeps what it found, for --keep
+    finally:  # an interrupted run keeps what it found, for --keep and --table
+        seconds = time.monotonic() - started
+        (base / "caches" / f"{name}.seconds").write_text(f"{seconds:.0f}\n")
         if cache.exists():
             shutil.copy2(cache, saved)
-    seconds = time.monotonic() - started
     if done.returncode & 1:
         sys.exit(f"mutation: mutmut failed on group {name} (do its tests pass unmutated?)")
     return counts(cache), seconds
@@ -134,12 +135,29 @@ def show(names, base):
             mutmut(tree, "show", str(mutant))
 
 
+HEADER = ("| group | mutants | killed | survived | timeout | not run yet | score | seconds |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|")
+
+
 def table_row(name, found, seconds):
+    """Score over the mutants tested (an interrupted run says how many are still to run)."""
     total = sum(found.values()) - found["skipped"]  # skipped: outside the group's functions
     caught = found["killed"] + found["timeout"]
-    score = 100.0 * caught / total if total else 100.0
+    tested = total - found["untested"]
+    score = f"{100.0 * caught / tested:.1f} %" if tested else "-"
     return (f"| {name} | {total} | {found['killed']} | {found['survived']} | "
-            f"{found['timeout']} | {score:.1f} % | {seconds:.0f} |")
+            f"{found['timeout']} | {found['untested']} | {score} | {seconds} |")
+
+
+def table(names, base):
+    """The table of the groups' last runs, finished or not."""
+    print(HEADER)
+    for name in names:
+        saved = base / "caches" / f"{name}.sqlite"
+        if saved.exists():
+            timed = base / "caches" / f"{name}.seconds"
+            seconds = timed.read_text().strip() if timed.exists() else "-"
+            print(table_row(name, counts(saved), seconds))
 
 
 def main():
@@ -150,6 +168,7 @@ def main():
     parser.add_argument("--keep", action="store_true",
                         help="reuse the group's last results (killed mutants are not rerun)")
     parser.add_argument("--show", action="store_true", help="the survivors of the last run")
+    parser.add_argument("--table", action="store_true", help="the score table of the last runs")
     args = parser.parse_args()
     unknown = [name for name in args.groups if name not in groups]
     if unknown:
@@ -163,17 +182,16 @@ def main():
         return
     base = workdir()
     (base / "caches").mkdir(parents=True, exist_ok=True)
-    if args.show:
-        show(names, base)
+    if args.show or args.table:
+        (show if args.show else table)(names, base)
         return
     rows = []
     for name in names:
         print(f"== {name}: {groups[name]['about']}", flush=True)
         found, seconds = run_group(name, groups[name], base, args.keep)
-        rows.append(table_row(name, found, seconds))
+        rows.append(table_row(name, found, f"{seconds:.0f}"))
         print(rows[-1], flush=True)
-    print("\n| group | mutants | killed | survived | timeout | score | seconds |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"\n{HEADER}")
     print("\n".join(rows))
     print("score = (killed + timeout) / mutants; `scripts/mutation --show GROUP` lists survivors")
 
