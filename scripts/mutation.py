@@ -142,10 +142,11 @@ HEADER = ("| group | mutants | killed | survived | timeout | not run yet | score
 def table_row(name, found, seconds):
     """Score over the mutants tested (an interrupted run says how many are still to run)."""
     total = sum(found.values()) - found["skipped"]  # skipped: outside the group's functions
-    caught = found["killed"] + found["timeout"]
+    killed = found["killed"] + found["suspicious"]  # suspicious: killed, but slowly
+    caught = killed + found["timeout"]
     tested = total - found["untested"]
     score = f"{100.0 * caught / tested:.1f} %" if tested else "-"
-    return (f"| {name} | {total} | {found['killed']} | {found['survived']} | "
+    return (f"| {name} | {total} | {killed} | {found['survived']} | "
             f"{found['timeout']} | {found['untested']} | {score} | {seconds} |")
 
 
