@@ -165,3 +165,14 @@ def test_the_signed_in_person_as_flask_login_sees_them(app, ctx):
     assert not patient.needs_verification and patient.must_set_password is True
     assert patient.is_active is False
     assert users.User({k: v for k, v in doctor.items() if k != "active"}).is_active is True
+
+
+def test_a_password_is_checked_by_its_bytes_and_only_against_a_hash():
+    """bcrypt reads 72 bytes: a longer password is refused rather than cut or crashed on, and
+    an account with no password yet (a setup code) matches no password at all."""
+    longest = "é" * 36  # 72 bytes
+    user = {"password_hash": users.hash_password(longest, 4)}
+    assert users.check_password(user, longest)
+    assert not users.check_password(user, longest + "e")
+    assert not users.check_password({"password_hash": None}, PASSWORD)
+    assert not users.check_password({}, PASSWORD)
