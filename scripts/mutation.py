@@ -101,15 +101,25 @@ def run_group(name, group, base, keep):
             shutil.copy2(cache, saved)
     if done.returncode & 1:
         sys.exit(f"mutation: mutmut failed on group {name} (do its tests pass unmutated?)")
-    return counts(cache), seconds
+    return counts(cache, group), seconds
 
 
-def counts(cache):
+def counts(cache, group):
+    """Mutants by status; one not run yet outside the group's functions counts as skipped."""
     with sqlite3.connect(cache) as db:
-        rows = db.execute("SELECT status, COUNT(*) FROM Mutant GROUP BY status").fetchall()
+        rows = db.execute("SELECT m.status, s.filename, l.line_number FROM Mutant m "
+                          "JOIN Line l ON m.line = l.id "
+                          "JOIN SourceFile s ON l.sourcefile = s.id").fetchall()
+    scope = {path: list(mutation_scope.spans_of(ROOT / path, names).values())
+             for path, names in group.get("functions", {}).items()}
     result = {label: 0 for label in STATUSES.values()}
-    for status, number in rows:
-        result[STATUSES.get(status, status)] = number
+    for status, path, line in rows:
+        label = STATUSES.get(status, status)
+        spans = scope.get(path)
+        if label == "untested" and spans is not None and not any(
+                first <= line + 1 <= last for first, last in spans):
+            label = "skipped"
+        result[label] += 1
     return result
 
 
@@ -150,7 +160,7 @@ def table_row(name, found, seconds):
             f"{found['timeout']} | {found['untested']} | {score} | {seconds} |")
 
 
-def table(names, base):
+def table(names, groups, base):
     """The table of the groups' last runs, finished or not."""
     print(HEADER)
     for name in names:
@@ -158,7 +168,7 @@ def table(names, base):
         if saved.exists():
             timed = base / "caches" / f"{name}.seconds"
             seconds = timed.read_text().strip() if timed.exists() else "-"
-            print(table_row(name, counts(saved), seconds))
+            print(table_row(name, counts(saved, groups[name]), seconds))
 
 
 def main():
@@ -184,7 +194,7 @@ def main():
     base = workdir()
     (base / "caches").mkdir(parents=True, exist_ok=True)
     if args.show or args.table:
-        (show if args.show else table)(names, base)
+        show(names, base) if args.show else table(names, groups, base)
         return
     rows = []
     for name in names:

@@ -163,7 +163,7 @@ def test_key_files_are_private_and_refuse_a_short_key(tmp_path):
     path.write_text(KEY.hex()[:-2] + "\n")
     with pytest.raises(ValueError, match="holds a key that is not 32 bytes"):
         authority.Keyring.load(str(path))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="an authority keyring needs a key"):
         authority.Keyring([])
 
 

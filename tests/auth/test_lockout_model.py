@@ -176,3 +176,11 @@ def test_a_password_is_checked_by_its_bytes_and_only_against_a_hash():
     assert not users.check_password(user, longest + "e")
     assert not users.check_password({"password_hash": None}, PASSWORD)
     assert not users.check_password({}, PASSWORD)
+
+
+def test_by_default_the_fifth_failure_locks_for_fifteen_minutes(ctx):
+    account = _account(ctx)
+    results = [users.authenticate(ctx, "pat.lock", WRONG) for _ in range(5)]
+    assert [result.locked for result in results] == [False] * 4 + [True]
+    until = _stored(ctx, account)["locked_until"]
+    assert timedelta(minutes=14, seconds=59) < until - clock.now() <= timedelta(minutes=15)
