@@ -98,6 +98,21 @@ def test_lock_expires_and_unlock_clears_it(app, db, auth, make_account):
     assert auth.login(account["username"]).status_code == 302
 
 
+def test_a_successful_sign_in_starts_the_failure_count_again(app, db, auth, make_account):
+    """Lock-out counts failures in a row: a right password in between clears the count, so a
+    person who mistypes now and then is never locked out by old mistakes."""
+    account = make_account(users.PATIENT)
+    almost = app.config["LOCKOUT_THRESHOLD"] - 1
+    for _ in range(almost):
+        assert auth.login(account["username"], "not the password!").status_code == 401
+    assert auth.login(account["username"]).status_code == 302
+    auth.logout()
+    for _ in range(almost):
+        assert auth.login(account["username"], "not the password!").status_code == 401
+    assert not users.is_locked(db.users.find_one({"_id": account["_id"]}))
+    assert auth.login(account["username"]).status_code == 302
+
+
 def test_disabled_account_cannot_sign_in(db, auth, make_account):
     account = make_account(users.PHARMACIST)
     users.set_active(db, account["_id"], False)
@@ -127,6 +142,17 @@ def test_idle_session_is_signed_out(app, client, auth, make_account):
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
     assert client.get("/patient/").status_code == 302
+
+
+def test_activity_keeps_the_session_open(app, client, auth, make_account):
+    """The idle timeout counts from the last request, not from the sign-in: two spells of
+    almost the limit, with a request between them, keep the person signed in."""
+    account = make_account(users.PATIENT)
+    auth.login(account["username"])
+    for _ in range(2):
+        with client.session_transaction() as session:
+            session["last_seen"] -= app.config["SESSION_IDLE_MINUTES"] * 60 - 30
+        assert client.get("/patient/").status_code == 200
 
 
 def test_next_is_followed_only_when_local(client, make_account):
