@@ -1,0 +1,53 @@
+"""Receipt edges the mutation run found unguarded: base64url spelling and exact refusals.
+
+A receipt is handed to strangers, so its reasons are part of the interface: each test pins
+one branch of ledger/receipt.py that a one-token change would silently move.
+"""
+import pytest
+
+from ledger.receipt import b64, unb64, verify_receipt
+
+HASH = bytes(range(32))
+
+
+@pytest.mark.parametrize("raw, text", [
+    (b"", ""), (b"f", "Zg"), (b"fo", "Zm8"), (b"foo", "Zm9v"), (b"foob", "Zm9vYg"),
+    (b"\x00\x00\x17", "AAAX"), (b"\xfb\xff", "-_8"),
+])
+def test_b64_is_unpadded_base64url(raw, text):
+    """RFC 4648 §10 vectors without padding, one ending in X and the two url-safe letters."""
+    assert b64(raw) == text
+
+
+def test_unb64_reads_hashes_back():
+    assert unb64(b64(HASH), "h", 32) == HASH
+    assert unb64(b64(HASH * 2), "path") == HASH * 2
+    assert unb64("", "path") == b""
+
+
+@pytest.mark.parametrize("text, exact, message", [
+    (5, None, "h is not unpadded base64url"),
+    ("AB+/", None, "h is not unpadded base64url"),
+    ("A", None, "h is not unpadded base64url"),
+    (b64(HASH) + "AA", None, "h is not unpadded base64url"),
+    (b64(HASH)[:-1] + "B", None, "h is not canonical base64url"),
+    ("AAAA", None, "h is not a list of 32-byte hash(es)"),
+    (b64(HASH[:31]), 32, "h is not one 32-byte hash(es)"),
+    (b64(HASH * 2), 32, "h is not one 32-byte hash(es)"),
+])
+def test_unb64_refuses_with_the_reason(text, exact, message):
+    with pytest.raises(ValueError) as caught:
+        unb64(text, "h", exact)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("receipt", ["junk", None, {}, {"block": {}}])
+def test_what_is_not_a_receipt_names_the_fields(receipt):
+    assert verify_receipt(receipt, []) == (False, "a receipt has exactly the fields "
+                                           "['block', 'checkpoint', 'disclosed', 'format', "
+                                           "'inclusion']")
+
+
+def test_an_unknown_format_is_named():
+    assert verify_receipt({"format": "medledger-receipt/3"}, []) == (
+        False, "unknown format 'medledger-receipt/3'")
