@@ -8,6 +8,7 @@ import pytest
 from ledger.audit import (MAX_PROBLEMS, PROBLEM_KINDS, AttributeSourceError, Problem, Report,
                           Trust, audit)
 from ledger.notes import Checkpoint, NoteError, TrustFile, sign_checkpoint
+from ledger.merkle import root_from_hashes
 from ledger.store import MemoryStore
 
 DOCUMENTED_KINDS = ("broken-link", "bad-block-hash", "bad-attr-root", "attribute-mismatch",
@@ -96,3 +97,14 @@ def test_a_badly_signed_stored_checkpoint_is_named(memory_chain, key, other_key)
     held = sign_checkpoint(Checkpoint("log", 40, bytes(32)), other_key)
     report = audit(MemoryStore(), verifiers=[key.public()], held_checkpoints=[held])
     assert report.problems[0].detail == "held checkpoint #1: no signature by a known key"
+
+
+def test_a_block_without_any_readable_hash_is_a_zero_leaf_in_the_root(memory_chain):
+    """The log keeps its size: an unreadable block counts as 32 zero bytes, not as nothing."""
+    last = memory_chain.store.get_block(39)
+    del last["actor"]
+    last["hash"] = "not hex"
+    report = audit(memory_chain.store)
+    hashes = [bytes.fromhex(memory_chain.store.get_block(h)["hash"]) for h in range(39)]
+    assert report.root == root_from_hashes(hashes + [bytes(32)]).hex()
+    assert [(p.kind, p.height) for p in report.problems] == [("bad-block-hash", 39)]

@@ -24,6 +24,7 @@ def header(**overrides):
     ({"subject": ["record"]}, "subject must be a dict"),
     ({"subject": {"": "x"}}, "subject keys must be non-empty strings, not ''"),
     ({"subject": {1: "x"}}, "subject keys must be non-empty strings, not 1"),
+    ({"subject": {"version": 2.0}}, "subject.version must be a str or an int (the subject is flat)"),
     ({"height": 0}, "prev_hash is all zeros exactly at height 0"),
     ({"actor": ""}, "actor must be a non-empty pseudonymous id string"),
     ({"actor": 7}, "actor must be a non-empty pseudonymous id string"),

@@ -46,6 +46,7 @@ def test_verifier_key_refusals(key):
         "verifier key id does not match the key"
     assert refusal(VerifierKey, "n", b"\x00" * 31) == "not an Ed25519 public key"
     assert refusal(VerifierKey, "a+b", raw[1:]) == "invalid key name 'a+b'"
+    assert repr(key.public()) == f"VerifierKey('{vkey}')"
 
 
 def test_signing_key_refusals(key, tmp_path):
