@@ -32,6 +32,7 @@ def test_unb64_reads_hashes_back():
     (b64(HASH) + "AA", None, "h is not unpadded base64url"),
     (b64(HASH)[:-1] + "B", None, "h is not canonical base64url"),
     ("AAAA", None, "h is not a list of 32-byte hash(es)"),
+    (b64(HASH[:7]), None, "h is not a list of 32-byte hash(es)"),  # 10 letters, 2 pad
     (b64(HASH[:31]), 32, "h is not one 32-byte hash(es)"),
     (b64(HASH * 2), 32, "h is not one 32-byte hash(es)"),
 ])
