@@ -35,6 +35,7 @@ def header(**overrides):
     ({"height": MAX_SAFE_INT + 1},
      f"height must be a non-negative safe integer, not {MAX_SAFE_INT + 1}"),
     ({"attr_root": "ab" * 31}, "attr_root must be 64 lowercase hex digits"),
+    ({"prev_hash": "AB" * 32}, "prev_hash must be 64 lowercase hex digits"),
     ({"kind": 5}, "kind 5 does not match ^[a-z]+(\\.[a-z_]+)+$"),
 ])
 def test_refusals_say_exactly_what_is_wrong(overrides, message):

@@ -68,6 +68,7 @@ def test_signing_key_refusals(key, tmp_path):
         "signing key id does not match the key"
     assert refusal(SigningKey, "n", SEED[:31]) == "an Ed25519 seed is 32 bytes"
     assert refusal(SigningKey, "n", "x" * 32) == "an Ed25519 seed is 32 bytes"
+    assert refusal(SigningKey, "a b", SEED) == "invalid key name 'a b'"
     assert SigningKey.parse(text).public() == key.public()
 
 
