@@ -1,4 +1,4 @@
-"""mutmut runner: send pytest stages (separated by '--next--') to a forkserver; exit with its code."""
+"""mutmut runner: send pytest stages (split at "--next--") to a forkserver; exit with 0 or 1."""
 import json
 import socket
 import sys
