@@ -6,7 +6,7 @@ vocabulary of problem kinds, the exact line and verdict text, and the cap on lis
 import pytest
 
 from ledger.audit import (MAX_PROBLEMS, PROBLEM_KINDS, AttributeSourceError, Problem, Report,
-                          Trust, audit)
+                          Trust, audit, check_consistency)
 from ledger.notes import Checkpoint, NoteError, TrustFile, sign_checkpoint
 from ledger.merkle import root_from_hashes
 from ledger.store import MemoryStore
@@ -108,3 +108,14 @@ def test_a_block_without_any_readable_hash_is_a_zero_leaf_in_the_root(memory_cha
     hashes = [bytes.fromhex(memory_chain.store.get_block(h)["hash"]) for h in range(39)]
     assert report.root == root_from_hashes(hashes + [bytes(32)]).hex()
     assert [(p.kind, p.height) for p in report.problems] == [("bad-block-hash", 39)]
+
+
+def test_a_consistency_check_against_an_untrusted_note_reports_nothing_checked(
+        memory_chain, key, other_key):
+    held = memory_chain.ledger.checkpoint(other_key, "medledger.test/log")
+    report = check_consistency(memory_chain.store, held, [key.public()])
+    assert [(p.kind, p.height) for p in report.problems] == [("bad-signature", None)]
+    assert report.problems[0].detail == "held checkpoint: no signature by a known key"
+    assert (report.size, report.blocks_checked, report.checkpoints_checked) == (0, 0, 0)
+    assert report.root is None and report.offline_note is None
+    assert report.to_dict()["size"] == 0

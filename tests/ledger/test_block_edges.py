@@ -44,6 +44,12 @@ def test_refusals_say_exactly_what_is_wrong(overrides, message):
     assert str(caught.value) == message
 
 
+def test_a_header_outside_the_canonical_domain_is_refused_as_such():
+    with pytest.raises(BlockError) as caught:
+        header(subject={"record": "x\ud800"})
+    assert str(caught.value).startswith("header is outside the canonical domain: ")
+
+
 def test_headers_at_the_edges_of_the_domain_are_accepted():
     assert header(height=MAX_SAFE_INT)["height"] == MAX_SAFE_INT
     assert header(attr_count=0)["attr_count"] == 0

@@ -5,7 +5,7 @@ one branch of ledger/receipt.py that a one-token change would silently move.
 """
 import pytest
 
-from ledger.receipt import b64, unb64, verify_receipt
+from ledger.receipt import b64, make_receipt, unb64, verify_receipt
 
 HASH = bytes(range(32))
 
@@ -52,3 +52,20 @@ def test_what_is_not_a_receipt_names_the_fields(receipt):
 def test_an_unknown_format_is_named():
     assert verify_receipt({"format": "medledger-receipt/3"}, []) == (
         False, "unknown format 'medledger-receipt/3'")
+
+
+@pytest.mark.parametrize("where, reason", [
+    (("block", "prev_hash"), "block.prev_hash is not unpadded base64url"),
+    (("block", "attr_root"), "block.attr_root is not unpadded base64url"),
+    (("inclusion",), "inclusion is not unpadded base64url"),
+])
+def test_an_undecodable_receipt_names_the_field(memory_chain, key, where, reason):
+    note = memory_chain.ledger.checkpoint(key, "medledger.test/log")
+    receipt = make_receipt(memory_chain.ledger, 5, note)
+    assert verify_receipt(receipt, key.public())[0]
+    target = receipt
+    for name in where[:-1]:
+        target = target[name]
+    target[where[-1]] = "~"
+    assert verify_receipt(receipt, key.public()) == (
+        False, f"block header or inclusion cannot be decoded: {reason}")
