@@ -119,3 +119,11 @@ def test_a_consistency_check_against_an_untrusted_note_reports_nothing_checked(
     assert (report.size, report.blocks_checked, report.checkpoints_checked) == (0, 0, 0)
     assert report.root is None and report.offline_note is None
     assert report.to_dict()["size"] == 0
+
+
+def test_an_empty_report_is_sound_and_says_it_checked_nothing():
+    assert Report().to_dict() == {
+        "ok": True, "size": 0, "root": None, "blocks_checked": 0, "checkpoints_checked": 0,
+        "first_failing_height": None, "elapsed": 0.0, "offline_note": None, "problems": [],
+        "problems_not_listed": 0}
+    assert Report().verdict() == "SOUND: 0 blocks, size 0, root None, 0 checkpoints, 0.00 s"

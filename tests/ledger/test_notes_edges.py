@@ -70,6 +70,7 @@ def test_signing_key_refusals(key, tmp_path):
     assert refusal(SigningKey, "n", "x" * 32) == "an Ed25519 seed is 32 bytes"
     assert refusal(SigningKey, "a b", SEED) == "invalid key name 'a b'"
     assert SigningKey.parse(text).public() == key.public()
+    assert repr(key) == f"SigningKey(name='medledger.example', key_id='{key_id}')"
 
 
 def test_signing_refusals(key):

@@ -69,3 +69,18 @@ def test_an_undecodable_receipt_names_the_field(memory_chain, key, where, reason
     target[where[-1]] = "~"
     assert verify_receipt(receipt, key.public()) == (
         False, f"block header or inclusion cannot be decoded: {reason}")
+
+
+def test_structural_refusals_of_a_signed_receipt(memory_chain, key):
+    note = memory_chain.ledger.checkpoint(key, "medledger.test/log")
+    doc = memory_chain.store.get_block(5)
+    attributes, salts = memory_chain.source(doc)
+    name = sorted(attributes)[0]
+    receipt = make_receipt(memory_chain.ledger, 5, note, {name: (attributes[name], salts[name])})
+    other = make_receipt(memory_chain.ledger, 6, note)
+    for change, reason in [
+            (("inclusion", other["inclusion"]),
+             "inclusion proof does not lead to the checkpoint root"),
+            (("disclosed", {}), "disclosed must be a list"),
+            (("disclosed", receipt["disclosed"] * 2), "an attribute is disclosed twice")]:
+        assert verify_receipt({**receipt, change[0]: change[1]}, key.public()) == (False, reason)
