@@ -14,7 +14,8 @@ from ledger.store import MemoryStore
 DOCUMENTED_KINDS = ("broken-link", "bad-block-hash", "bad-attr-root", "attribute-mismatch",
                     "missing-block", "unsealed-document", "missing-document", "bad-signature",
                     "inconsistent-with-checkpoint", "truncated", "unauthenticated-document",
-                    "unauthenticated-block")
+                    "unauthenticated-block", "duplicate-key", "not-nfc", "not-canonical",
+                    "unknown-field")
 
 
 def test_the_problem_vocabulary_is_the_documented_one():

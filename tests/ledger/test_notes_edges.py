@@ -130,4 +130,4 @@ def test_trust_file_refusals(key, tmp_path):
         path.write_text(json.dumps(data))
         assert refusal(TrustFile.load, path) == message
     path.write_text("{")
-    assert refusal(TrustFile.load, path).startswith("trust file is not JSON: ")
+    assert refusal(TrustFile.load, path).startswith("trust file: not-json: ")

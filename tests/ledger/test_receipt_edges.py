@@ -42,11 +42,17 @@ def test_unb64_refuses_with_the_reason(text, exact, message):
     assert str(caught.value) == message
 
 
-@pytest.mark.parametrize("receipt", ["junk", None, {}, {"block": {}}])
+@pytest.mark.parametrize("receipt", [None, {}, {"block": {}}])
 def test_what_is_not_a_receipt_names_the_fields(receipt):
-    assert verify_receipt(receipt, []) == (False, "a receipt has exactly the fields "
-                                           "['block', 'checkpoint', 'disclosed', 'format', "
-                                           "'inclusion']")
+    assert verify_receipt(receipt, []) == (False, "the receipt must be an object with exactly "
+                                           "the fields block, checkpoint, disclosed, format, "
+                                           "inclusion")
+
+
+def test_text_that_is_not_json_is_named():
+    """A str is the receipt's text, read by the strict rule (docs/ledger.md §2)."""
+    assert verify_receipt("junk", []) == (
+        False, "not-json: Expecting value: line 1 column 1 (char 0)")
 
 
 def test_an_unknown_format_is_named():
