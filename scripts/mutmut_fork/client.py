@@ -15,12 +15,8 @@ stages.append(current)
 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
     s.connect(path)
     s.sendall(json.dumps(stages).encode() + b"\n")
-    reply = b""
-    while not reply.endswith(b"\n"):
-        chunk = s.recv(64)
-        if not chunk:
-            break
-        reply += chunk
+    with s.makefile("rb") as lines:
+        reply = lines.readline().strip()
 code = int(reply or b"98")
 # mutmut 2 counts only exit code 1 as a kill; a mutant that breaks the import (pytest exits
 # 2 or 4: collection or conftest error) or crashes the run fails the tests just as surely.

@@ -53,14 +53,8 @@ def main(path, workdir):
     server.listen(4)
     while True:
         conn, _ = server.accept()
-        with conn:
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            code = run(json.loads(data), workdir)
+        with conn, conn.makefile("rb") as lines:
+            code = run(json.loads(lines.readline()), workdir)
             conn.sendall(f"{code}\n".encode())
 
 
