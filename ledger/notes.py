@@ -30,6 +30,15 @@ from hashlib import sha256
 
 from Crypto.Signature import eddsa
 
+try:  # OpenSSL's Ed25519: 4x faster to sign and verify (identical, deterministic signatures)
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ed25519 as openssl_ed25519
+except ImportError:  # the receipt verifier's zip application needs only pycryptodome
+    openssl_ed25519 = None
+
+    class InvalidSignature(Exception):
+        """Never raised: stands in for cryptography's when it is not installed."""
+
 from ledger.strict import StrictError, check_fields, loads_strict
 
 __all__ = ["NoteError", "SigningKey", "VerifierKey", "Checkpoint", "sign_note", "open_note",
@@ -87,10 +96,16 @@ class VerifierKey:
     def __init__(self, name: str, public_key: bytes):
         if not _valid_name(name):
             raise NoteError(f"invalid key name {name!r}")
-        try:
+        try:  # pycryptodome decides what is a key (a point on the curve), whichever verifies
             self._key = eddsa.import_public_key(bytes(public_key))
         except (ValueError, TypeError):
             raise NoteError("not an Ed25519 public key") from None
+        if openssl_ed25519:
+            self._check = openssl_ed25519.Ed25519PublicKey.from_public_bytes(
+                bytes(public_key)).verify
+        else:
+            self._check = lambda signature, message: eddsa.new(self._key, "rfc8032").verify(
+                message, signature)
         self.name = name
         self.public_key = bytes(public_key)
         self.key_id = _key_id(name, self.public_key)
@@ -130,8 +145,8 @@ class VerifierKey:
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         try:
-            eddsa.new(self._key, "rfc8032").verify(message, signature)
-        except (ValueError, TypeError):
+            self._check(bytes(signature), bytes(message))
+        except (ValueError, TypeError, InvalidSignature):
             return False
         return True
 
@@ -154,8 +169,14 @@ class SigningKey:
         if not isinstance(seed, (bytes, bytearray)) or len(seed) != 32:
             raise NoteError("an Ed25519 seed is 32 bytes")
         self._seed = bytes(seed)
-        self._key = eddsa.import_private_key(self._seed)
-        self._public = VerifierKey(name, self._key.public_key().export_key(format="raw"))
+        if openssl_ed25519:
+            key = openssl_ed25519.Ed25519PrivateKey.from_private_bytes(self._seed)
+            public, self._sign = key.public_key().public_bytes_raw(), key.sign
+        else:
+            key = eddsa.import_private_key(self._seed)
+            public = key.public_key().export_key(format="raw")
+            self._sign = eddsa.new(key, "rfc8032").sign
+        self._public = VerifierKey(name, public)
 
     @classmethod
     def from_seed(cls, name: str, seed32: bytes) -> "SigningKey":
@@ -206,7 +227,7 @@ class SigningKey:
 
     def sign(self, message: bytes) -> bytes:
         """The 64-byte RFC 8032 Ed25519 signature of `message`."""
-        return eddsa.new(self._key, "rfc8032").sign(message)
+        return self._sign(bytes(message))
 
     def __repr__(self) -> str:
         return f"SigningKey(name={self.name!r}, key_id={self.key_id.hex()!r})"
