@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from models.care import schedules
 from models.storage.db import get_db
 from tests.browser.journey import front_desk, hospital_people, sign_in, sign_out
-from tests.browser.test_accessibility import AXE_OPTIONS, describe
+from tests.browser.a11y_walk import AXE_OPTIONS, describe
 
 REASON = "Dizzy spells when standing up"
 EVERY_DAY = "\n".join(f"{day} 07:00-21:00" for day in schedules.WEEKDAYS)

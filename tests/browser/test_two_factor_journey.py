@@ -10,7 +10,7 @@ from models.people import users
 from models.storage.db import get_db
 from tests.browser.conftest import LiveServer
 from tests.browser.journey import PASSWORD, sign_in, sign_out
-from tests.browser.test_accessibility import _axe, AXE_OPTIONS, describe
+from tests.browser.a11y_walk import _axe, AXE_OPTIONS, describe
 
 
 def assert_accessible(page):

@@ -13,7 +13,7 @@ from models.care import doctor_directory
 from models.people import organizations, users
 from models.storage.db import get_db
 from tests.browser.journey import PASSWORD, sign_in
-from tests.browser.test_accessibility import AXE_OPTIONS, DESKTOP, OUT_OF_REACH, PHONE, describe
+from tests.browser.a11y_walk import AXE_OPTIONS, DESKTOP, OUT_OF_REACH, PHONE, describe
 
 pytestmark = pytest.mark.browser
 

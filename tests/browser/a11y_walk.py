@@ -1,8 +1,10 @@
-"""Every page state of every role, walked in chromium over the seeded demo: axe-core at
-WCAG 2.2 AA finds nothing, and at 390 px no page scrolls sideways.
+"""The accessibility walk's machinery: every page state of every role, walked in chromium over
+the seeded demo. The tests are split by role group so that both test workers share the walk
+(test_a11y_*.py: axe-core at WCAG 2.2 AA finds nothing; at 390 px no page scrolls sideways;
+the guide's pictures).
 
-One live server and one demo world for the module; one browser context per role, signed in
-once. A state is a path, optionally followed by an action on the page (filling a form wrongly
+One live server and one demo world per test worker (session fixtures, registered in conftest);
+one browser context per role, signed in once. A state is a path, optionally followed by an action on the page (filling a form wrongly
 and sending it, for the error states). Axe comes bundled with `axe-playwright-python` (no
 network).
 
@@ -12,7 +14,6 @@ To cover a new page, add a `State(name, path)` (or a `form_error(name, path, but
 """
 import json
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests.browser import demo_world
-from tests.browser.conftest import LiveServer
+from tests.browser.live_server import LiveServer
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 # Best practices too: one h1 per page, unique landmarks, no empty table header, content in
@@ -248,8 +249,10 @@ def states(world):
     }
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory, embedded_uri):
+@pytest.fixture(scope="session")
+def a11y_demo(tmp_path_factory, embedded_uri):
+    """The walk's server, world and states: built once per test worker (conftest), shared by the
+    walk's test files."""
     server = LiveServer(tmp_path_factory.mktemp("a11y"), embedded_uri)
     server.db_name = f"a11y_{int(time.time())}"
     server.start()
@@ -260,10 +263,10 @@ def demo(tmp_path_factory, embedded_uri):
         client.drop_database(server.db_name)
 
 
-@pytest.fixture(scope="module")
-def role_pages(demo, browser):
+@pytest.fixture(scope="session")
+def role_pages(a11y_demo, browser):
     """One signed-in page per role (created on first use, closed at the end)."""
-    server, world, _ = demo
+    server, world, _ = a11y_demo
     opened = {}
 
     def page_for(username):
@@ -307,6 +310,16 @@ def roles():
             "desk.stmarys", "research.khan"]
 
 
+# The axe walk of each group runs in its own test file; the groups are sized by the walk's time
+# (dr.brooks alone is about a quarter of it). Together they are every role (checked).
+AXE_GROUPS = {
+    "doctor": ["dr.brooks"],
+    "patient": ["patient00001", "patient00002", "fresh.user", "anonymous", "research.khan"],
+    "staff": ["admin", "manager.stmarys", "auditor", "desk.stmarys", "dr.new", "dr.waiting",
+              "pharm.wilson", "lab.mendes"],
+}
+
+
 def _username(role):
     return None if role == "anonymous" else role
 
@@ -320,29 +333,6 @@ def describe(violations):
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("role", roles())
-def test_every_page_state_passes_axe_at_wcag22_aa(demo, role_pages, role):
-    server, _, all_states = demo
-    page = role_pages(_username(role))
-    page.set_viewport_size(DESKTOP)
-    problems = []
-    for state in all_states[_username(role)]:
-        visit(page, server.url, state)
-        if state.button:
-            assert page.locator(SHOWN_ERRORS).count(), f"{state.name}: no error was shown"
-        started = time.monotonic()
-        found = _axe.run(page, options=AXE_OPTIONS).response["violations"]
-        if REPORT:
-            with open(REPORT, "a") as out:
-                out.write(json.dumps({"role": role, "state": state.name, "path": state.path,
-                                      "seconds": round(time.monotonic() - started, 2),
-                                      "violations": {v["id"]: len(v["nodes"]) for v in found}})
-                          + "\n")
-        if found:
-            problems.append(f"{state.name} ({state.path}):\n{describe(found)}")
-    assert not problems, "\n".join(problems)
-
-
 # Controls of the page's content that a phone user cannot reach: outside the viewport's width
 # and not inside a container that scrolls sideways by itself (a wide table's wrapper).
 OUT_OF_REACH = """() => Array.from(document.querySelectorAll(
@@ -350,35 +340,6 @@ OUT_OF_REACH = """() => Array.from(document.querySelectorAll(
   .filter(e => e.offsetParent !== null && !e.closest('.table-responsive'))
   .filter(e => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > innerWidth; })
   .map(e => e.outerHTML.slice(0, 80))"""
-
-
-@pytest.mark.parametrize("role", roles())
-def test_no_page_scrolls_sideways_at_390px(demo, role_pages, role):
-    server, _, all_states = demo
-    page = role_pages(_username(role))
-    page.set_viewport_size(PHONE)
-    too_wide = []
-    try:
-        for state in all_states[_username(role)]:
-            visit(page, server.url, state)
-            width = page.evaluate("document.scrollingElement.scrollWidth")
-            if width > PHONE["width"]:
-                too_wide.append(f"{state.name} ({state.path}): {width} px")
-            cut_off = page.evaluate(OUT_OF_REACH)
-            if cut_off:
-                too_wide.append(f"{state.name} ({state.path}): out of reach: {cut_off}")
-    finally:
-        page.set_viewport_size(DESKTOP)
-    assert not too_wide, "\n".join(too_wide)
-
-
-def test_the_walk_covers_every_role_and_many_states(demo):
-    _, _, all_states = demo
-    assert set(map(_username, roles())) == set(all_states)
-    total = sum(len(found) for found in all_states.values())
-    assert total >= 100, total
-    paths = {state.path for found in all_states.values() for state in found}
-    assert any(re.search(r"/records/new/general$", path) for path in paths)
 
 
 # The user guide's pictures (docs/guide/): a state of the walk per picture. They are taken on
@@ -415,19 +376,44 @@ GUIDE = (
 )
 
 
-def test_guide_pictures_of_each_roles_main_pages(demo, role_pages, tmp_path):
-    server, _, all_states = demo
-    folder = Path(os.environ.get("MEDLEDGER_GUIDE_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    for role, name, filename in GUIDE:
-        state = next(found for found in all_states[role] if found.name == name)
-        page = role_pages(role)
+def axe_problems(a11y_demo, role_pages, role):
+    """Every state of the role's walk at desktop width: what axe found, one paragraph a state."""
+    server, _, all_states = a11y_demo
+    page = role_pages(_username(role))
+    page.set_viewport_size(DESKTOP)
+    problems = []
+    for state in all_states[_username(role)]:
+        visit(page, server.url, state)
+        if state.button:
+            assert page.locator(SHOWN_ERRORS).count(), f"{state.name}: no error was shown"
+        started = time.monotonic()
+        found = _axe.run(page, options=AXE_OPTIONS).response["violations"]
+        if REPORT:
+            with open(REPORT, "a") as out:
+                out.write(json.dumps({"role": role, "state": state.name, "path": state.path,
+                                      "seconds": round(time.monotonic() - started, 2),
+                                      "violations": {v["id"]: len(v["nodes"]) for v in found}})
+                          + "\n")
+        if found:
+            problems.append(f"{state.name} ({state.path}):\n{describe(found)}")
+    return problems
+
+
+def too_wide_at_390px(a11y_demo, role_pages, role):
+    """The role's states that scroll sideways on a phone or leave a control out of reach."""
+    server, _, all_states = a11y_demo
+    page = role_pages(_username(role))
+    page.set_viewport_size(PHONE)
+    too_wide = []
+    try:
+        for state in all_states[_username(role)]:
+            visit(page, server.url, state)
+            width = page.evaluate("document.scrollingElement.scrollWidth")
+            if width > PHONE["width"]:
+                too_wide.append(f"{state.name} ({state.path}): {width} px")
+            cut_off = page.evaluate(OUT_OF_REACH)
+            if cut_off:
+                too_wide.append(f"{state.name} ({state.path}): out of reach: {cut_off}")
+    finally:
         page.set_viewport_size(DESKTOP)
-        response = visit(page, server.url, state)
-        assert response.status == 200, f"{name}: {response.status}"
-        assert page.locator("h1").count() == 1, name
-        page.screenshot(path=str(folder / filename), full_page=True)
-        picture = (folder / filename).read_bytes()
-        assert picture.startswith(b"\x89PNG") and len(picture) > 10_000, filename
-    assert {role for role, _, _ in GUIDE} >= {"patient00001", "dr.brooks", "pharm.wilson",
-                                              "lab.mendes", "manager.stmarys", "admin", "auditor"}
+    return too_wide
