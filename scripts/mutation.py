@@ -6,6 +6,7 @@ editing it while a run goes on is safe. Each group has its own copy and mutmut c
 so two groups can run at once (two shells).
 """
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -65,14 +66,37 @@ def copy_checkout(tree):
     shutil.copy2(ROOT / "scripts" / "mutation_scope.py", tree / "mutmut_config.py")
 
 
-def runner(group):
-    """mutmut 2 counts only exit code 1 as failing tests: a mutant that breaks the import
-    (pytest's 2) or leaves nothing to collect (5) would "survive", so every failure becomes 1."""
-    tests = " ".join(shlex.quote(path) for path in group["tests"])
-    extra = " ".join(shlex.quote(arg) for arg in group.get("pytest_args", []))
-    pytest = (f"{shlex.quote(sys.executable)} -m pytest {PLUGINS_OFF} -x -q "
-              f"-m {shlex.quote(MARKERS)} {extra} {tests}")
-    return f"bash -c {shlex.quote(pytest + ' || exit 1')}"
+def pytest_args(group):
+    return [*PLUGINS_OFF.split(), "-x", "-q", "-m", MARKERS, *group.get("pytest_args", []),
+            *group["tests"]]
+
+
+def runner(group, socket_path):
+    """Each mutant's test run goes to the group's fork server (scripts/mutmut_fork), which has
+    pytest and the heavy libraries imported already: a mutant then costs its tests, not an
+    interpreter start. mutmut 2 counts only exit code 1 as failing tests: the client turns every
+    failure (an import broken by the mutant is pytest's 2) into 1."""
+    client = ROOT / "scripts" / "mutmut_fork" / "client.py"
+    return shlex.join([sys.executable, str(client), str(socket_path), *pytest_args(group)])
+
+
+@contextlib.contextmanager
+def fork_server(tree):
+    """The group's fork server, listening on a socket in its work copy until the run ends."""
+    socket_path = tree / ".fork.sock"
+    server = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "mutmut_fork" /
+                                                   "forkserver.py"), str(socket_path), str(tree)])
+    try:
+        for _ in range(600):
+            if socket_path.exists() or server.poll() is not None:
+                break
+            time.sleep(0.05)
+        if not socket_path.exists():
+            sys.exit("mutation: the fork server did not start")
+        yield socket_path
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def mutmut(tree, *args, **kwargs):
@@ -89,11 +113,13 @@ def run_group(name, group, base, keep):
         shutil.copy2(saved, cache)
     started = time.monotonic()
     try:
-        done = mutmut(tree, "run", "--paths-to-mutate", ",".join(group["modules"]),
-                      "--runner", runner(group), "--tests-dir", "tests",
-                      "--test-time-multiplier", "2", "--test-time-base", "20",
-                      "--no-progress", "--simple-output",
-                      env=dict(os.environ, MUTATION_SCOPE=json.dumps(group.get("functions", {}))))
+        with fork_server(tree) as socket_path:
+            done = mutmut(tree, "run", "--paths-to-mutate", ",".join(group["modules"]),
+                          "--runner", runner(group, socket_path), "--tests-dir", "tests",
+                          "--test-time-multiplier", "2", "--test-time-base", "20",
+                          "--no-progress", "--simple-output",
+                          env=dict(os.environ,
+                                   MUTATION_SCOPE=json.dumps(group.get("functions", {}))))
     finally:  # an interrupted run keeps what it found, for --keep and --table
         seconds = time.monotonic() - started
         (base / "caches" / f"{name}.seconds").write_text(f"{seconds:.0f}\n")

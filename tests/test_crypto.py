@@ -145,3 +145,10 @@ def test_any_change_to_a_secret_fails(change):
     change(box)
     with pytest.raises(crypto.TamperedCiphertext):
         crypto.decrypt_secret(KEY, "user:1", box)
+
+
+def test_one_aes_gcm_object_per_key_not_one_per_record():
+    """The full audit decrypts every sealed record version: the cipher object is made once."""
+    first, second = bytes(range(32)), bytes(range(1, 33))
+    assert crypto._aead(first) is crypto._aead(bytes(first))
+    assert crypto._aead(first) is not crypto._aead(second)
