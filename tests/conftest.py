@@ -17,6 +17,9 @@ from app import create_app
 from models.people import users
 from models.storage.db import get_db
 from models.storage.embedded import free_port, server_binary
+from tests import url_builders
+
+url_builders.install()
 
 PASSWORD = "correct horse battery"
 
