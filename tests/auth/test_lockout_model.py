@@ -184,3 +184,36 @@ def test_by_default_the_fifth_failure_locks_for_fifteen_minutes(ctx):
     assert [result.locked for result in results] == [False] * 4 + [True]
     until = _stored(ctx, account)["locked_until"]
     assert timedelta(minutes=14, seconds=59) < until - clock.now() <= timedelta(minutes=15)
+
+
+def test_an_unknown_username_costs_the_same_bcrypt_check_as_a_wrong_password(ctx, monkeypatch):
+    """Timing must not tell a stranger which usernames exist: one bcrypt check either way."""
+    _account(ctx)
+    checks = []
+    real = users.bcrypt.checkpw
+    monkeypatch.setattr(users.bcrypt, "checkpw",
+                        lambda password, hashed: checks.append(hashed) or real(password, hashed))
+    assert users.authenticate(ctx, "nobody", PASSWORD, rounds=4).error == users.REFUSED
+    assert _login(ctx, WRONG).error == users.REFUSED
+    assert len(checks) == 2 and checks[0] != checks[1]
+    assert checks[0].startswith(b"$2b$04$")  # the decoy, at the configured cost
+
+
+def test_a_sign_in_after_an_ended_lock_clears_it(ctx, monkeypatch):
+    account = _account(ctx)
+    for _ in range(3):
+        _login(ctx, WRONG)
+    until = _stored(ctx, account)["locked_until"]
+    monkeypatch.setattr(clock, "now", lambda: until + timedelta(seconds=1))
+    assert _login(ctx, PASSWORD).user["_id"] == account["_id"]
+    stored = _stored(ctx, account)
+    assert stored["locked_until"] is None and stored["failed_logins"] == 0
+
+
+def test_a_failure_that_cannot_be_written_claims_no_lock(ctx, monkeypatch):
+    """Every compare-and-set lost (the account changing under each attempt): the answer is
+    "not locked", never a lock that was not written."""
+    account = _account(ctx)
+    monkeypatch.setattr(users.authority, "transition", lambda *args, **kwargs: None)
+    assert users.count_failure(ctx, _stored(ctx, account), 1, 7) is False
+    assert not users.is_locked(_stored(ctx, account))
