@@ -1,1 +1,1 @@
-from tests.records.world import world  # noqa: F401  (the shared clinical fixture)
+from tests.auditor_support import sealed_world, world  # noqa: F401  (the shared clinical fixtures)

@@ -1,0 +1,124 @@
+"""Each decision on a request at its edges (mutation testing: scripts/mutation consent): who
+decided and when, the words the patient is shown, what an approval's duration accepts, a
+decision sealed so that the audit can check it, and nothing left behind when an approval loses
+its race."""
+from datetime import timedelta
+
+import pytest
+
+from models.consent import workflow as consent
+from models.core.errors import Conflict, InvalidInput
+from models.sealing.audit_jobs import run_audit
+from models.storage.db import get_db
+from tests.records.world import utc
+
+
+def _request(world, request_id):
+    return world.find_one("access_requests", {"request_id": request_id})
+
+
+def _reject(world, request_id, **kwargs):
+    with world.app.app_context():
+        return consent.reject(get_db(), patient=world.patient, request_id=request_id, **kwargs)
+
+
+def _sound(world):
+    with world.app.app_context():
+        report = run_audit(get_db(), world.app)
+    assert report.ok, report.lines()
+
+
+def test_an_approval_names_its_grant_who_decided_and_when(sealed_world):
+    world = sealed_world
+    req = world.ask(world.doctor, days=7)
+    at = utc(2025, 3, 1, 9)
+    grant = world.approve(req["request_id"], now=at)
+    stored = _request(world, req["request_id"])
+    assert stored["grant_id"] == grant["grant_id"]
+    assert stored["decided_by"] == world.patient["human_id"]
+    assert stored["decided_at"] == grant["valid_from"]
+    assert stored["decided_at"].replace(tzinfo=None) == at.replace(tzinfo=None)
+    assert grant["one_time"] is False  # not asked for, not chosen
+    _sound(world)
+
+
+def test_a_second_decision_is_told_what_happened(world):
+    req = world.ask(world.doctor)
+    world.approve(req["request_id"])
+    with pytest.raises(Conflict) as caught:
+        _reject(world, req["request_id"])
+    assert str(caught.value) == "This request was already approved: nothing was changed."
+
+
+def test_a_rejection_says_who_and_when_and_keeps_no_empty_note(sealed_world):
+    world = sealed_world
+    req = world.ask(world.doctor)
+    decided = _reject(world, req["request_id"])
+    assert decided["decision_note"] is None
+    assert decided["decided_by"] == world.patient["human_id"]
+    assert decided["decided_at"] is not None
+    _sound(world)
+
+
+def test_a_rejection_note_of_the_maximum_length_is_kept_one_more_is_refused(world):
+    longest = "n" * consent.MAX_MESSAGE_LENGTH
+    kept = _reject(world, world.ask(world.doctor)["request_id"], note=longest)
+    assert kept["decision_note"] == longest
+    req = world.ask(world.doctor)
+    with pytest.raises(InvalidInput) as caught:
+        _reject(world, req["request_id"], note=longest + "n")
+    problem = f"Use at most {consent.MAX_MESSAGE_LENGTH} characters."
+    assert str(caught.value) == problem and caught.value.field_errors == {"note": problem}
+    assert _request(world, req["request_id"])["state"] == consent.PENDING
+
+
+def test_a_longer_or_wider_approval_is_refused_with_the_words_the_patient_sees(world):
+    req = world.ask(world.doctor, scope_kind=consent.TYPES, types=["note"], days=30)
+    with pytest.raises(InvalidInput) as caught:
+        world.approve(req["request_id"], duration_days=31, scope={"kind": consent.ALL})
+    assert str(caught.value) == "Check the highlighted fields."
+    assert caught.value.field_errors == {
+        "duration_days": "Choose at most the 30 day(s) asked for (you can shorten the period, "
+                         "not extend it).",
+        "scope": "You can narrow what was asked for, not widen it."}
+    assert world.count("grants") == 0
+
+
+@pytest.mark.parametrize("days", ["abc", "2.5", "0", "-1"])
+def test_an_approval_for_a_duration_that_is_not_a_whole_positive_number_is_refused(world, days):
+    req = world.ask(world.doctor, days=7)
+    with pytest.raises(InvalidInput) as caught:
+        world.approve(req["request_id"], duration_days=days)
+    assert set(caught.value.field_errors) == {"duration_days"}
+    assert world.count("grants") == 0
+
+
+@pytest.mark.parametrize("days", [None, ""])
+def test_an_approval_without_a_duration_grants_the_days_asked_for(world, days):
+    req = world.ask(world.doctor, days=7)
+    grant = world.approve(req["request_id"], duration_days=days)
+    assert grant["valid_until"] - grant["valid_from"] == timedelta(days=7)
+
+
+def test_the_same_named_records_are_within_what_was_asked(world):
+    first, second = world.write(world.doctor, "note"), world.write(world.doctor, "allergy")
+    named = [first["record_id"], second["record_id"]]
+    req = world.ask(world.doctor, scope_kind=consent.RECORDS, records_text=" ".join(named))
+    grant = world.approve(req["request_id"], scope={"kind": consent.RECORDS, "records": named})
+    assert grant["scope"]["records"] == named
+
+
+def test_an_approval_that_loses_its_race_leaves_no_grant(world, monkeypatch):
+    """The patient's other tab rejects between the grant's insert and the request's decision."""
+    req = world.ask(world.doctor)
+    real = consent._decide
+
+    def rejected_meanwhile(db, patient, request_id, to_state, extra, sealing=None):
+        if to_state == consent.APPROVED:
+            real(db, patient, request_id, consent.REJECTED, {"decision_note": None})
+        return real(db, patient, request_id, to_state, extra, sealing)
+
+    monkeypatch.setattr(consent, "_decide", rejected_meanwhile)
+    with pytest.raises(Conflict, match="already rejected"):
+        world.approve(req["request_id"])
+    assert world.count("grants") == 0
