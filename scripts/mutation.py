@@ -108,10 +108,11 @@ def run_group(name, group, base, keep):
     tree = base / name
     copy_checkout(tree)
     cache, saved = tree / ".mutmut-cache", base / "caches" / f"{name}.sqlite"
+    partial = base / "caches" / f"{name}.partial.sqlite"
     cache.unlink(missing_ok=True)
     if keep and saved.exists():
         shutil.copy2(saved, cache)
-    started = time.monotonic()
+    started, finished = time.monotonic(), False
     try:
         with fork_server(tree) as socket_path:
             done = mutmut(tree, "run", "--paths-to-mutate", ",".join(group["modules"]),
@@ -120,11 +121,16 @@ def run_group(name, group, base, keep):
                           "--no-progress", "--simple-output",
                           env=dict(os.environ,
                                    MUTATION_SCOPE=json.dumps(group.get("functions", {}))))
-    finally:  # an interrupted run keeps what it found, for --keep and --table
+        finished = True
+    finally:
+        # An interrupted run's results are kept for --table and --show only: mutmut 2 cannot
+        # resume from the cache of a run stopped mid-mutant ("Mutant.line is required").
         seconds = time.monotonic() - started
         (base / "caches" / f"{name}.seconds").write_text(f"{seconds:.0f}\n")
         if cache.exists():
-            shutil.copy2(cache, saved)
+            shutil.copy2(cache, saved if finished else partial)
+        if finished:
+            partial.unlink(missing_ok=True)
     if done.returncode & 1:
         sys.exit(f"mutation: mutmut failed on group {name} (do its tests pass unmutated?)")
     return counts(cache, group), seconds
@@ -155,10 +161,18 @@ def survivors(cache):
             "SELECT id FROM Mutant WHERE status IN ('bad_survived', 'bad_timeout') ORDER BY id")]
 
 
+def last_results(base, name):
+    """The cache of the group's last run: an interrupted one (partial) if it came later."""
+    saved, partial = base / "caches" / f"{name}.sqlite", base / "caches" / f"{name}.partial.sqlite"
+    if partial.exists() and (not saved.exists() or partial.stat().st_mtime > saved.stat().st_mtime):
+        return partial
+    return saved
+
+
 def show(names, base):
     """Each surviving (or timed-out) mutant's id and diff, from the group's last run."""
     for name in names:
-        saved, tree = base / "caches" / f"{name}.sqlite", base / name
+        saved, tree = last_results(base, name), base / name
         if not saved.exists():
             print(f"== {name}: no run yet")
             continue
@@ -190,7 +204,7 @@ def table(names, groups, base):
     """The table of the groups' last runs, finished or not."""
     print(HEADER)
     for name in names:
-        saved = base / "caches" / f"{name}.sqlite"
+        saved = last_results(base, name)
         if saved.exists():
             timed = base / "caches" / f"{name}.seconds"
             seconds = timed.read_text().strip() if timed.exists() else "-"
@@ -203,7 +217,7 @@ def main():
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=", ".join(groups))
     parser.add_argument("--list", action="store_true", help="the groups, modules and tests")
     parser.add_argument("--keep", action="store_true",
-                        help="reuse the group's last results (killed mutants are not rerun)")
+                        help="reuse the group's last finished run (killed mutants are not rerun)")
     parser.add_argument("--show", action="store_true", help="the survivors of the last run")
     parser.add_argument("--table", action="store_true", help="the score table of the last runs")
     args = parser.parse_args()
