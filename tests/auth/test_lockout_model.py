@@ -217,3 +217,18 @@ def test_a_failure_that_cannot_be_written_claims_no_lock(ctx, monkeypatch):
     monkeypatch.setattr(users.authority, "transition", lambda *args, **kwargs: None)
     assert users.count_failure(ctx, _stored(ctx, account), 1, 7) is False
     assert not users.is_locked(_stored(ctx, account))
+
+
+def test_a_password_change_that_loses_to_another_change_says_so(ctx, monkeypatch):
+    account = _account(ctx)
+    monkeypatch.setattr(users.authority, "transition", lambda *args, **kwargs: None)
+    with pytest.raises(Conflict) as caught:
+        users.set_password(ctx, _stored(ctx, account), "a new long passphrase", 4)
+    assert str(caught.value) == "Your account changed in the meantime; sign in again."
+
+
+def test_set_active_tells_whether_an_account_was_changed(ctx):
+    account = _account(ctx)
+    assert users.set_active(ctx, account["_id"], False) is True
+    assert _stored(ctx, account)["active"] is False
+    assert users.set_active(ctx, ObjectId(), True) is False
