@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user, logout_user, session_protected
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
@@ -78,6 +78,10 @@ def register_extensions(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+    # Flask-Login's "strong" mode only marks a *permanent* session not fresh when it comes back
+    # from another browser or address, and sessions here are permanent (the idle timeout):
+    # the mode is completed below, so such a session is signed out before its user loads.
+    session_protected.connect(_sign_out_a_moved_session, app)
 
     @login_manager.user_loader
     def load_user(user_id):
@@ -111,6 +115,19 @@ def register_extensions(app):
 class _NoClient:
     def close(self):
         pass
+
+
+def _sign_out_a_moved_session(app, **_):
+    """A signed-in session replayed from another browser or address (the identifier Flask-Login
+    stored at sign-in no longer matches) is emptied, in "strong" mode, permanent or not. A
+    session nobody signed in with (anonymous, or half way through two-factor) has none."""
+    mode = app.config.get("SESSION_PROTECTION", app.login_manager.session_protection)
+    if mode == "strong" and session.get("_id") is not None:
+        session.clear()
+        flash("You were signed out: your session was used from another browser or address.",
+              "warning")
+        logging.getLogger(__name__).warning("a session used from another browser or address "
+                                            "was signed out")
 
 
 def _quiet_rate_limit_storage(limiter):

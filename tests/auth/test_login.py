@@ -144,6 +144,21 @@ def test_idle_session_is_signed_out(app, client, auth, make_account):
     assert client.get("/patient/").status_code == 302
 
 
+@pytest.mark.parametrize("moved", [{"headers": {"User-Agent": "Another browser/1.0"}},
+                                   {"environ_overrides": {"REMOTE_ADDR": "10.9.8.7"}}])
+def test_a_session_replayed_from_another_browser_or_address_is_signed_out(client, auth,
+                                                                          make_account, moved):
+    """Flask-Login's "strong" session protection, completed for permanent sessions (app.py)."""
+    account = make_account(users.PATIENT)
+    auth.login(account["username"])
+    assert client.get("/patient/").status_code == 200  # the same browser stays signed in
+    response = client.get("/patient/", **moved)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/patient/").status_code == 302  # the session is gone for both
+    page = client.get("/login").get_data(as_text=True)
+    assert "your session was used from another browser or address" in page
+
+
 def test_activity_keeps_the_session_open(app, client, auth, make_account):
     """The idle timeout counts from the last request, not from the sign-in: two spells of
     almost the limit, with a request between them, keep the person signed in."""
