@@ -172,7 +172,10 @@ def last_results(base, name):
 def show(names, base):
     """Each surviving (or timed-out) mutant's id and diff, from the group's last run."""
     for name in names:
-        saved, tree = last_results(base, name), base / name
+        # Its own copy: `mutmut show` rewrites the cache's line table from the file it finds,
+        # so it must never run in the copy of a group that is running (a mutant applied there
+        # would corrupt that run's cache).
+        saved, tree = last_results(base, name), base / f"{name}.show"
         if not saved.exists():
             print(f"== {name}: no run yet")
             continue
