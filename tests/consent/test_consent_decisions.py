@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from models.consent import workflow as consent
-from models.core.errors import Conflict, InvalidInput
+from models.core.errors import Conflict, InvalidInput, NotFound
 from models.sealing.audit_jobs import run_audit
 from models.storage.db import get_db
 from tests.records.world import utc
@@ -122,3 +122,15 @@ def test_an_approval_that_loses_its_race_leaves_no_grant(world, monkeypatch):
     with pytest.raises(Conflict, match="already rejected"):
         world.approve(req["request_id"])
     assert world.count("grants") == 0
+
+
+def test_a_cancellation_is_sealed_so_the_audit_checks_it(sealed_world):
+    world = sealed_world
+    req = world.ask(world.doctor)
+    with world.app.app_context():
+        with pytest.raises(NotFound) as caught:
+            consent.cancel(get_db(), user=world.colleague, request_id=req["request_id"])
+        assert str(caught.value) == "There is no such request of yours."
+        assert consent.cancel(get_db(), user=world.doctor,
+                              request_id=req["request_id"])["state"] == "cancelled"
+    _sound(world)

@@ -5,9 +5,10 @@ vocabulary of problem kinds, the exact line and verdict text, and the cap on lis
 """
 import pytest
 
+from ledger import audit as audit_module
 from ledger.audit import (MAX_PROBLEMS, PROBLEM_KINDS, AttributeSourceError, Problem, Report,
                           Trust, audit, check_consistency)
-from ledger.notes import Checkpoint, NoteError, TrustFile, sign_checkpoint
+from ledger.notes import Checkpoint, NoteError, TrustEntry, TrustFile, sign_checkpoint, sign_note
 from ledger.merkle import root_from_hashes
 from ledger.store import MemoryStore
 
@@ -90,6 +91,14 @@ def test_trust_by_size_and_its_refusal(key, other_key):
     assert not Trust(None) and Trust([key.public()])
 
 
+def test_a_checkpoint_signed_only_by_keys_out_of_their_range_names_every_one(key, other_key):
+    trust = Trust(TrustFile([TrustEntry(key.public(), 0, 5), TrustEntry(other_key.public(), 0, 5)]))
+    both = sign_note(Checkpoint("log", 6, bytes(32)).body(), [key, other_key])
+    with pytest.raises(NoteError) as caught:
+        trust.open(both)
+    assert str(caught.value) == f"signed by {key.name}, {other_key.name}, not trusted for size 6"
+
+
 def test_a_badly_signed_stored_checkpoint_is_named(memory_chain, key, other_key):
     memory_chain.ledger.checkpoint(other_key, "medledger.test/log")
     report = audit(memory_chain.store, verifiers=[key.public()])
@@ -128,3 +137,15 @@ def test_an_empty_report_is_sound_and_says_it_checked_nothing():
         "first_failing_height": None, "elapsed": 0.0, "offline_note": None, "problems": [],
         "problems_not_listed": 0}
     assert Report().verdict() == "SOUND: 0 blocks, size 0, root None, 0 checkpoints, 0.00 s"
+
+
+@pytest.mark.parametrize("subject, named", [
+    ({"record": "PAT-000001-R1", "version": 2}, ("PAT-000001-R1", 2)),
+    ({"grant": "GRT-000001", "patient": "PAT-000001"}, ("grant=GRT-000001,patient=PAT-000001", None)),
+    ({"request": "REQ-000001", "version": 1}, ("request=REQ-000001", 1)),
+    ({}, (None, None)),
+    ("not a subject", (None, None)),
+])
+def test_a_problem_names_its_document_by_record_or_by_its_subjects_keys(subject, named):
+    """How a problem line names the document when the subject has no record id."""
+    assert audit_module._subject_ref(subject) == named
