@@ -133,4 +133,52 @@ def test_a_cancellation_is_sealed_so_the_audit_checks_it(sealed_world):
         assert str(caught.value) == "There is no such request of yours."
         assert consent.cancel(get_db(), user=world.doctor,
                               request_id=req["request_id"])["state"] == "cancelled"
+    stored = _request(world, req["request_id"])
+    assert stored["decided_by"] == world.doctor["human_id"] and stored["decided_at"] is not None
+    _sound(world)
+
+
+def _grant_doc(world, grant):
+    return world.find_one("grants", {"grant_id": grant["grant_id"]})
+
+
+def test_a_revocation_says_who_and_when_and_is_sealed_for_the_audit(sealed_world):
+    world = sealed_world
+    made = world.grant(world.doctor["human_id"], days=7)
+    at = made["valid_from"] + timedelta(hours=1)
+    with world.app.app_context():
+        revoked = consent.revoke(get_db(), patient=world.patient, grant_id=made["grant_id"],
+                                 now=at)
+    assert revoked["ended_by"] == world.patient["human_id"]
+    assert revoked["ended_at"].replace(tzinfo=None) == at.replace(tzinfo=None)
+    _sound(world)
+
+
+def test_a_grant_ends_at_its_last_instant_by_the_system_and_once(sealed_world):
+    world = sealed_world
+    made = world.grant(world.doctor["human_id"], days=1, now=utc(2020, 1, 1))
+    stale = _grant_doc(world, made)
+    end = stale["valid_until"]
+    with world.app.app_context():
+        before = consent.notice_expiry(get_db(), stale, end - timedelta(milliseconds=1))
+        assert before["state"] == consent.APPROVED
+        expired = consent.notice_expiry(get_db(), stale, end)
+        again = consent.notice_expiry(get_db(), stale, end)  # someone else expired it first
+    assert expired["state"] == again["state"] == consent.EXPIRED
+    assert again["grant_id"] == made["grant_id"]
+    assert (expired["ended_by"], expired["ended_at"]) == ("system", end)
+    _sound(world)
+
+
+def test_a_one_time_grant_used_names_the_record_read(sealed_world):
+    world = sealed_world
+    note = world.write(world.doctor, "note")
+    made = world.grant(world.doctor["human_id"], one_time=True)
+    at = made["valid_from"] + timedelta(minutes=5)
+    with world.app.app_context():
+        assert consent.use_once(get_db(), _grant_doc(world, made), world.doctor,
+                                note["record_id"], at)
+    used = _grant_doc(world, made)
+    assert (used["state"], used["used_record"]) == (consent.USED, note["record_id"])
+    assert used["ended_at"].replace(tzinfo=None) == at.replace(tzinfo=None)
     _sound(world)
