@@ -264,13 +264,13 @@ class _Checkpoints:
         self.trust, self.report = trust, report
         self.results = []  # (size, matched: bool | None, source)
         self.claimed = []  # (size, source) of signed sizes, for truncation
-        self.pending = []  # (size, root, source) verified, not yet compared
         entries = []
         if trust:
             for doc in store.iter_checkpoints():
                 entries.append(self._open(doc.get("note"), f"stored checkpoint {doc.get('_id')}"))
         for i, text in enumerate(held):
             entries.append(self._open(text, f"held checkpoint #{i + 1}"))
+        # (size, root, source) verified, not yet compared; smallest size last
         self.pending = sorted((e for e in entries if e), key=lambda e: e[0], reverse=True)
 
     def _open(self, text, source):
