@@ -182,3 +182,24 @@ def test_a_one_time_grant_used_names_the_record_read(sealed_world):
     assert (used["state"], used["used_record"]) == (consent.USED, note["record_id"])
     assert used["ended_at"].replace(tzinfo=None) == at.replace(tzinfo=None)
     _sound(world)
+
+
+def test_only_a_one_time_grant_is_used_up_by_a_read(world):
+    note = world.write(world.doctor, "note")
+    made = world.grant(world.doctor["human_id"])
+    with world.app.app_context():
+        assert consent.use_once(get_db(), _grant_doc(world, made), world.doctor,
+                                note["record_id"], made["valid_from"]) is False
+    assert _grant_doc(world, made)["state"] == consent.APPROVED
+
+
+def test_a_revocation_refused_says_why(world):
+    made = world.grant(world.doctor["human_id"])
+    with world.app.app_context():
+        with pytest.raises(NotFound) as foreign:
+            consent.revoke(get_db(), patient=world.other_patient, grant_id=made["grant_id"])
+        consent.revoke(get_db(), patient=world.patient, grant_id=made["grant_id"])
+        with pytest.raises(Conflict) as twice:
+            consent.revoke(get_db(), patient=world.patient, grant_id=made["grant_id"])
+    assert str(foreign.value) == "There is no such grant."
+    assert str(twice.value) == "This grant is already revoked: nothing was changed."
