@@ -146,6 +146,8 @@ def counts(cache, group):
              for path, names in group.get("functions", {}).items()}
     result = {label: 0 for label in STATUSES.values()}
     for status, path, line in rows:
+        if path not in group["modules"]:  # a module the group no longer names
+            continue
         label = STATUSES.get(status, status)
         spans = scope.get(path)
         if label == "untested" and spans is not None and not any(
@@ -155,10 +157,13 @@ def counts(cache, group):
     return result
 
 
-def survivors(cache):
+def survivors(cache, group):
     with sqlite3.connect(cache) as db:
         return [row[0] for row in db.execute(
-            "SELECT id FROM Mutant WHERE status IN ('bad_survived', 'bad_timeout') ORDER BY id")]
+            "SELECT m.id, s.filename FROM Mutant m JOIN Line l ON m.line = l.id "
+            "JOIN SourceFile s ON l.sourcefile = s.id "
+            "WHERE m.status IN ('bad_survived', 'bad_timeout') ORDER BY m.id")
+            if row[1] in group["modules"]]
 
 
 def last_results(base, name):
@@ -169,7 +174,7 @@ def last_results(base, name):
     return saved
 
 
-def show(names, base):
+def show(names, groups, base):
     """Each surviving (or timed-out) mutant's id and diff, from the group's last run."""
     for name in names:
         # Its own copy: `mutmut show` rewrites the cache's line table from the file it finds,
@@ -181,7 +186,7 @@ def show(names, base):
             continue
         copy_checkout(tree)
         shutil.copy2(saved, tree / ".mutmut-cache")
-        ids = survivors(saved)
+        ids = survivors(saved, groups[name])
         print(f"== {name}: {len(ids)} survived or timed out")
         for mutant in ids:
             print(f"-- {name} #{mutant}")
@@ -237,7 +242,7 @@ def main():
     base = workdir()
     (base / "caches").mkdir(parents=True, exist_ok=True)
     if args.show or args.table:
-        show(names, base) if args.show else table(names, groups, base)
+        show(names, groups, base) if args.show else table(names, groups, base)
         return
     rows = []
     for name in names:
