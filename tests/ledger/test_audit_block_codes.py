@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from ledger.audit import audit
-from ledger.store import MemoryStore
+from ledger.audit import Problem, audit
+from ledger.store import MemoryStore, MongoStore
 from tests.ledger.conftest import build_chain
 
 UNAUTHENTICATED = ("the block's authentication code does not match: it was not appended by the "
@@ -72,3 +72,31 @@ def test_every_stored_and_held_checkpoint_is_compared(key):
     report = audit(chain.store, verifiers=[key.public()], attribute_source=chain.source,
                    held_checkpoints=held)
     assert report.ok and report.checkpoints_checked == 2 * len(held) == 16
+
+
+def test_a_document_check_alone_sees_every_block_and_its_problems_are_reported(memory_chain,
+                                                                             key):
+    """The app's document coverage without an attribute source (as `flask ledger verify`
+    without the data key runs it): called once per block, its problems in the report, and a
+    block whose subject is a stray document is named as one."""
+    seen = []
+
+    def check(doc):
+        seen.append(doc["height"])
+        return [Problem("unsealed-document", None, "users DOC-1 has no ledger block")] \
+            if doc["height"] == 39 else []
+
+    report = audit(memory_chain.store, verifiers=[key.public()], document_check=check)
+    assert seen == list(range(40))
+    assert [(p.kind, p.detail) for p in report.problems] == [
+        ("unsealed-document", "users DOC-1 has no ledger block")]
+
+
+def test_a_stray_document_among_the_blocks_is_named(mongo_db, key):
+    chain = build_chain(MongoStore(mongo_db, prefix="ledger"), 12, seed=2)
+    stray = copy.deepcopy(chain.store.get_block(5))
+    stray["_id"] = "not-a-block"
+    mongo_db.ledger_blocks.insert_one(stray)
+    report = audit(chain.store, verifiers=[key.public()], attribute_source=chain.source)
+    assert [(p.kind, p.height, p.detail) for p in report.problems] == [
+        ("bad-block-hash", 5, "stray document 'not-a-block' with height 5")]
