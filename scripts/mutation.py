@@ -81,11 +81,13 @@ def runner(group, socket_path):
 
 
 @contextlib.contextmanager
-def fork_server(tree):
-    """The group's fork server, listening on a socket in its work copy until the run ends."""
+def fork_server(tree, env):
+    """The group's fork server, listening on a socket in its work copy until the run ends; its
+    test runs see the group's `env` too."""
     socket_path = tree / ".fork.sock"
     server = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "mutmut_fork" /
-                                                   "forkserver.py"), str(socket_path), str(tree)])
+                                                   "forkserver.py"), str(socket_path), str(tree)],
+                              env=dict(os.environ, **env))
     try:
         for _ in range(600):
             if socket_path.exists() or server.poll() is not None:
@@ -114,7 +116,7 @@ def run_group(name, group, base, keep):
         shutil.copy2(saved, cache)
     started, finished = time.monotonic(), False
     try:
-        with fork_server(tree) as socket_path:
+        with fork_server(tree, group.get("env", {})) as socket_path:
             done = mutmut(tree, "run", "--paths-to-mutate", ",".join(group["modules"]),
                           "--runner", runner(group, socket_path), "--tests-dir", "tests",
                           "--test-time-multiplier", "2", "--test-time-base", "20",
