@@ -128,7 +128,9 @@ def run_group(name, group, base, keep):
         # An interrupted run's results are kept for --table and --show only: mutmut 2 cannot
         # resume from the cache of a run stopped mid-mutant ("Mutant.line is required").
         seconds = time.monotonic() - started
-        (base / "caches" / f"{name}.seconds").write_text(f"{seconds:.0f}\n")
+        # A --keep run's time is not the group's: the table keeps the full run's seconds.
+        timed = f"{name}.keep-seconds" if keep else f"{name}.seconds"
+        (base / "caches" / timed).write_text(f"{seconds:.0f}\n")
         if cache.exists():
             shutil.copy2(cache, saved if finished else partial)
         if finished:
