@@ -10,7 +10,7 @@ import json
 import pytest
 
 from ledger.notes import (Checkpoint, NoteError, SigningKey, TrustFile, VerifierKey, open_note,
-                          sign_note)
+                          read_note, sign_note)
 
 SEED = bytes(range(32))
 ROOT = hashlib.sha256(b"tree").digest()
@@ -131,3 +131,38 @@ def test_trust_file_refusals(key, tmp_path):
         assert refusal(TrustFile.load, path) == message
     path.write_text("{")
     assert refusal(TrustFile.load, path).startswith("trust file: not-json: ")
+
+
+def _signature_line(name, raw):
+    return f"\u2014 {name} {base64.b64encode(raw).decode()}\n"
+
+
+def test_a_note_with_exactly_the_maximum_of_signature_lines_opens(key):
+    """100 signature lines are allowed (unknown keys are ignored); 101 are refused."""
+    signed = sign_note("medledger.example/log\n1\n" + base64.b64encode(ROOT).decode() + "\n",
+                       [key])
+    body, own = signed.split("\n\n")
+    others = "".join(_signature_line(f"other{i}", bytes(4) + bytes(64)) for i in range(99))
+    assert open_note(f"{body}\n\n{others}{own}", [key.public()])[1] == [key.public()]
+    one_more = _signature_line("other99", bytes(4) + bytes(64))
+    assert refusal(open_note, f"{body}\n\n{one_more}{others}{own}", [key.public()]) == \
+        "malformed note"
+
+
+def test_a_signature_of_a_key_id_and_one_byte_parses_and_then_fails(key):
+    """Five bytes (a 4-byte key id and a 1-byte signature) is the shortest signature read; a
+    name that is not a key name is refused whatever follows."""
+    body = "medledger.example/log\n1\n" + base64.b64encode(ROOT).decode() + "\n"
+    short = body + "\n" + _signature_line(key.name, key.key_id + b"\x01")
+    assert read_note(short)[1] == [(key.name, key.key_id, b"\x01")]
+    assert refusal(open_note, short, [key.public()]) == f"bad signature by key {key.name}"
+    assert refusal(read_note, body + "\n" + _signature_line(key.name, key.key_id)) == \
+        "malformed note"
+    assert refusal(read_note, body + "\n" + _signature_line("bad+name", key.key_id + bytes(64))) \
+        == "malformed note"
+
+
+def test_a_note_whose_text_is_one_empty_line_is_read():
+    """The split is at the last blank line: a text of a single newline is still a text."""
+    note = "\n\n" + _signature_line("k", bytes(5))
+    assert read_note(note) == ("\n", [("k", bytes(4), b"\x00")])
