@@ -4,6 +4,7 @@ The CLI and the verification page show these reasons to people checking a key or
 checkpoint by hand, so a reason that silently changes is a regression.
 """
 import base64
+import dataclasses
 import hashlib
 import json
 
@@ -166,3 +167,19 @@ def test_a_note_whose_text_is_one_empty_line_is_read():
     """The split is at the last blank line: a text of a single newline is still a text."""
     note = "\n\n" + _signature_line("k", bytes(5))
     assert read_note(note) == ("\n", [("k", bytes(4), b"\x00")])
+
+
+def test_two_different_keys_under_one_name_and_id_are_refused_by_name(key):
+    twin = SigningKey.from_seed("medledger.example", bytes(range(1, 33))).public()
+    twin.key_id = key.key_id  # a 4-byte id collision, made by hand
+    note = sign_note("medledger.example/log\n1\n" + base64.b64encode(ROOT).decode() + "\n",
+                     [key])
+    assert refusal(open_note, note, [key.public(), twin]) == \
+        f"ambiguous key {key.name}+{key.key_id.hex()}"
+
+
+def test_a_checkpoint_once_read_cannot_be_changed():
+    checkpoint = Checkpoint("medledger.example/log", 3, ROOT)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        checkpoint.size = 4
+    assert {checkpoint} == {Checkpoint("medledger.example/log", 3, ROOT)}
