@@ -84,6 +84,15 @@ def test_each_role_is_refused_where_it_does_not_belong(app, client, auth, make_a
             assert response.status_code == 403, (role, rule.rule, response.status_code)
 
 
+def test_only_the_verification_page_is_open_to_an_unverified_doctor(app):
+    """The declarations the next test trusts: every guarded route that admits doctors requires
+    a verified licence, except the page where the licence is sent."""
+    unverified = sorted(rule.endpoint for rule, view in routes(app)
+                        if view.allowed_roles not in (PUBLIC, ANY_USER)
+                        and users.DOCTOR in view.allowed_roles and not view.requires_verification)
+    assert unverified == ["doctor.verification"]
+
+
 def test_unverified_doctor_reaches_only_the_verification_page(app, client, auth, make_account):
     doctor = make_account(users.DOCTOR, verified=False)
     auth.login(doctor["username"])
