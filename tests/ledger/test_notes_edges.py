@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from ledger.notes import (Checkpoint, NoteError, SigningKey, TrustFile, VerifierKey, open_note,
-                          read_note, sign_note)
+from ledger.notes import (Checkpoint, NoteError, SigningKey, TrustEntry, TrustFile, VerifierKey,
+                          open_note, read_note, sign_note)
 
 SEED = bytes(range(32))
 ROOT = hashlib.sha256(b"tree").digest()
@@ -183,3 +183,23 @@ def test_a_checkpoint_once_read_cannot_be_changed():
     with pytest.raises(dataclasses.FrozenInstanceError):
         checkpoint.size = 4
     assert {checkpoint} == {Checkpoint("medledger.example/log", 3, ROOT)}
+
+
+def test_a_trust_file_is_written_as_documented_and_read_strictly(key, tmp_path):
+    path = tmp_path / "trust.json"
+    trust = TrustFile([TrustEntry(key.public(), 5, 5), TrustEntry(key.public(), 5)])
+    trust.save(path)
+    assert path.read_text() == json.dumps(
+        {"keys": [{"vkey": str(key.public()), "from_size": 5, "to_size": 5},
+                  {"vkey": str(key.public()), "from_size": 5, "to_size": None}]}, indent=2) + "\n"
+    assert [(e.from_size, e.to_size) for e in TrustFile.load(path).entries] == \
+        [(5, 5), (5, None)]  # a range of one size is a range
+    entry = {"vkey": str(key.public()), "from_size": 7, "to_size": 5}
+    for data, message in [
+            ({"keys": [entry]}, "trust file entry has a bad size range: 7..5"),
+            ({"keys": [], "comment": "x"}, "trust file: unknown-field: "),
+            ({"keys": [dict(entry, note="x")]}, "trust file: unknown-field: keys[0]")]:
+        path.write_text(json.dumps(data))
+        assert refusal(TrustFile.load, path).startswith(message), data
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        trust.entries[0].to_size = 9
