@@ -232,3 +232,17 @@ def test_set_active_tells_whether_an_account_was_changed(ctx):
     assert users.set_active(ctx, account["_id"], False) is True
     assert _stored(ctx, account)["active"] is False
     assert users.set_active(ctx, ObjectId(), True) is False
+
+
+def test_an_unlock_clears_the_count_and_refusals_say_why(ctx):
+    account = _account(ctx)
+    lock = {"locked_until": clock.now() + timedelta(minutes=1), "failed_logins": 2}
+    authority.transition(ctx.users, {"_id": account["_id"]}, {"$set": lock})
+    freed = accounts.unlock(ctx, account["human_id"])
+    assert (freed["locked_until"], freed["failed_logins"]) == (None, 0)
+    with pytest.raises(Conflict) as twice:
+        accounts.unlock(ctx, account["human_id"])
+    with pytest.raises(NotFound) as nobody:
+        accounts.unlock(ctx, "PAT-999999")
+    assert str(twice.value) == "That account is not locked."
+    assert str(nobody.value) == "There is no such account."
