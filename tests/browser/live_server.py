@@ -12,6 +12,8 @@ from models.storage.embedded import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 _databases = itertools.count()
+START_SECONDS = 60
+"""Seconds an app process may take to answer (a loaded 2-core machine has needed over 30)."""
 
 
 class LiveServer:
@@ -31,7 +33,7 @@ class LiveServer:
              "--instance", str(self.instance), "--mongo-uri", self.mongo_uri, "--db", self.db_name],
             cwd=str(ROOT), stdout=self.log, stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.log.close()
@@ -41,7 +43,9 @@ class LiveServer:
                 return self
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("live server did not start")
+        self.stop()  # nothing left running or open to trouble the next test
+        raise RuntimeError(f"live server did not start in {START_SECONDS} s: "
+                           + (self.instance / "server.log").read_text()[-2000:])
 
     def stop(self):
         self.process.terminate()
