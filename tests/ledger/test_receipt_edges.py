@@ -5,7 +5,7 @@ one branch of ledger/receipt.py that a one-token change would silently move.
 """
 import pytest
 
-from ledger.receipt import b64, make_receipt, unb64, verify_receipt
+from ledger.receipt import b64, make_receipt, receipt_block_hash, unb64, verify_receipt
 
 HASH = bytes(range(32))
 
@@ -90,3 +90,45 @@ def test_structural_refusals_of_a_signed_receipt(memory_chain, key):
             (("disclosed", {}), "disclosed must be a list"),
             (("disclosed", receipt["disclosed"] * 2), "an attribute is disclosed twice")]:
         assert verify_receipt({**receipt, change[0]: change[1]}, key.public()) == (False, reason)
+
+
+def test_each_refusal_of_a_disclosed_attribute_names_it(memory_chain, key):
+    """A disclosed item with a field too many, a bad name or an index out of range, a proof
+    that does not decode or does not lead to the sealed root: each by its reason."""
+    note = memory_chain.ledger.checkpoint(key, "medledger.test/log")
+    doc = memory_chain.store.get_block(5)
+    attributes, salts = memory_chain.source(doc)
+    name = sorted(attributes)[0]
+    receipt = make_receipt(memory_chain.ledger, 5, note, {name: (attributes[name], salts[name])})
+    item, count = receipt["disclosed"][0], receipt["block"]["attr_count"]
+    ok, summary = verify_receipt(receipt, key.public())
+    assert ok and summary.endswith(f"disclosed attributes: {name}")
+    assert verify_receipt(make_receipt(memory_chain.ledger, 5, note), key.public())[1] \
+        .endswith("disclosed attributes: none")
+    for change, reason in [
+            ({"extra": 1},
+             "unknown-field: a disclosed attribute has the unknown field(s) 'extra'"),
+            ({"name": 7}, "disclosed attribute 7 has a bad name or index"),
+            ({"index": count}, f"disclosed attribute {name!r} has a bad name or index"),
+            ({"index": "0"}, f"disclosed attribute {name!r} has a bad name or index"),
+            ({"proof": "~"}, f"proof of attribute {name!r} is not unpadded base64url"),
+            ({"value": "something else"},
+             f"disclosed attribute {name!r} does not match the sealed attribute root")]:
+        changed = {**receipt, "disclosed": [{**item, **change}]}
+        assert verify_receipt(changed, key.public()) == (False, reason), change
+    nfd = {**receipt, "disclosed": [{**item, "value": "Cafe\u0301"}]}
+    assert verify_receipt(nfd, key.public())[1].startswith("not-nfc")
+    with pytest.raises(ValueError, match="^malformed receipt: "):
+        receipt_block_hash({"format": receipt["format"], "block": {}})
+
+
+def test_a_receipt_names_every_attribute_it_discloses(memory_chain, key):
+    note = memory_chain.ledger.checkpoint(key, "medledger.test/log")
+    height = next(h for h in range(40) if len(memory_chain.source(
+        memory_chain.store.get_block(h))[0]) >= 2)
+    attributes, salts = memory_chain.source(memory_chain.store.get_block(height))
+    first, second = sorted(attributes)[:2]
+    receipt = make_receipt(memory_chain.ledger, height, note,
+                           {name: (attributes[name], salts[name]) for name in (first, second)})
+    ok, summary = verify_receipt(receipt, key.public())
+    assert ok and summary.endswith(f"disclosed attributes: {first}, {second}")
