@@ -102,3 +102,14 @@ def test_a_role_that_must_enrol_reaches_only_enrolment(tmp_path):
     assert client.get(set_password).status_code == 200
     assert auth.logout().status_code == 302
     assert client.get("/doctor/").headers["Location"].startswith("/login")
+
+
+def test_an_account_that_must_set_its_password_reaches_only_that_page(client, auth,
+                                                                       make_account):
+    account = make_account(users.PATIENT, must_set_password=True)
+    auth.login(account["username"])
+    for path in ("/patient/", "/patient/grants"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert urlsplit(response.headers["Location"]).path == "/password", path
+    assert client.get("/password").status_code == 200
