@@ -49,9 +49,12 @@ def test_the_idle_limit_holds_to_the_second(app, client, patient, monkeypatch):
     response = client.get("/patient/?tab=X")
     assert response.status_code == 302
     assert _next_of(response) == ("/login", ["/patient/?tab=X"])
+    with client.session_transaction() as session:
+        assert session["_flashes"] == [("info", "You were signed out after a period of "
+                                                "inactivity.")]
+        assert "_user_id" not in session
     page = client.get("/login").get_data(as_text=True)
     assert 'class="alert alert-info' in page
-    assert "You were signed out after a period of inactivity." in page
 
 
 def test_static_files_neither_sign_out_nor_refresh_the_clock(app, client, patient):

@@ -1,4 +1,5 @@
 """Sign-in, lockout, rate limit, idle timeout, safe redirects and passwords."""
+import logging
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -147,16 +148,23 @@ def test_idle_session_is_signed_out(app, client, auth, make_account):
 @pytest.mark.parametrize("moved", [{"headers": {"User-Agent": "Another browser/1.0"}},
                                    {"environ_overrides": {"REMOTE_ADDR": "10.9.8.7"}}])
 def test_a_session_replayed_from_another_browser_or_address_is_signed_out(client, auth,
-                                                                          make_account, moved):
+                                                                          make_account, moved,
+                                                                          caplog):
     """Flask-Login's "strong" session protection, completed for permanent sessions (app.py)."""
     account = make_account(users.PATIENT)
     auth.login(account["username"])
     assert client.get("/patient/").status_code == 200  # the same browser stays signed in
-    response = client.get("/patient/", **moved)
+    with caplog.at_level(logging.WARNING, logger="app"):
+        response = client.get("/patient/", **moved)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert [(record.levelno, record.getMessage()) for record in caplog.records
+            if record.name == "app"] == [
+        (logging.WARNING, "a session used from another browser or address was signed out")]
+    with client.session_transaction() as session:
+        assert session["_flashes"] == [
+            ("warning",
+             "You were signed out: your session was used from another browser or address.")]
     assert client.get("/patient/").status_code == 302  # the session is gone for both
-    page = client.get("/login").get_data(as_text=True)
-    assert "your session was used from another browser or address" in page
 
 
 def test_activity_keeps_the_session_open(app, client, auth, make_account):
