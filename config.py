@@ -42,6 +42,9 @@ class Config:
     # After a crash, finish the changes it left waiting for their blocks (in the background,
     # once in-flight requests of other processes must have ended).
     RECONCILE_AT_STARTUP = os.environ.get("RECONCILE_AT_STARTUP", "1") != "0"
+    # The auditor page's full audit on this many processes (1: in the job's own thread); more
+    # need a database other processes can open (the embedded server or MONGO_URI).
+    AUDIT_WORKERS = _env_int("AUDIT_WORKERS", 1)
 
     SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 15)
     SESSION_COOKIE_HTTPONLY = True

@@ -222,7 +222,8 @@ def worker_rates(app, db, size, counts):
         rows = [("one process (`run_audit`)", one)]
         for workers in counts:
             report, seconds = timed(lambda: parallel_audit.run(
-                db, app, workers, register=startup.register_events))
+                db, app, workers, register=startup.register_events,
+                full_audit=audit_jobs.run_audit))
             assert report.ok and report.blocks_checked == size, report.lines()[:5]
             assert not report.offline_note, report.offline_note  # contents were checked
             print(f"full audit, {workers} worker(s): {size / seconds:,.0f} blocks/s "

@@ -43,7 +43,8 @@ def verify_command(held, quiet, workers, since_last):
                                                   full_audit=audit_jobs.run_audit)
     elif workers:
         report = parallel_audit.run(get_db(), current_app, workers, held_checkpoints=notes,
-                                    register=startup.register_events)
+                                    register=startup.register_events,
+                                    full_audit=audit_jobs.run_audit)
     else:
         report = audit_jobs.run_audit(get_db(), current_app, held_checkpoints=notes)
     for line in report.lines():

@@ -92,8 +92,10 @@ def install(app):
         keys.check_fingerprints(db, data_key, ledger_key,
                                 keys.data_key_path(app), keys.ledger_key_path(app),
                                 authority_keys, keys.authority_key_path(app))
+        # register_events: what a worker process of a parallel audit runs to know the kinds.
         app.extensions.setdefault("medledger", {}).update(
-            data_key=data_key, ledger_key=ledger_key, authority_keys=authority_keys)
+            data_key=data_key, ledger_key=ledger_key, authority_keys=authority_keys,
+            register_events=register_events)
         authority.install(authority_keys)
         directory.ensure_keys(db)  # once per key format: accounts written before name search
         witnesses.configured(app)  # a malformed LEDGER_WITNESSES stops the app here

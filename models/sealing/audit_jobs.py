@@ -6,6 +6,11 @@ rotation). `audit_jobs` holds each job (state, progress, rate, ETA, report); `au
 holds the single lock, claimed with one atomic update, so a second audit is refused in every
 process. The audit runs in a long-lived runner thread, never in the request, and writes its
 progress every batch, so a page reload (or another worker) sees it.
+
+With AUDIT_WORKERS > 1 and a database other processes can open, the job is the audit on that
+many processes (models.sealing.parallel_audit, as `flask ledger verify --workers`): the
+same report, but no count of blocks until it ends, so a heartbeat keeps the job from being
+taken for dead meanwhile.
 """
 import logging
 import math
@@ -23,7 +28,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models.core import clock, ids
 from models.core.errors import Conflict, NotFound
-from models.sealing import checkpoint_log, explorer, incremental_audit, trust
+from models.sealing import checkpoint_log, explorer, incremental_audit, parallel_audit, trust
 from models.sealing.audit_callbacks import PREFETCH_WINDOW, AttributeSource, CoverageCheck
 from models.sealing.seam import store_for
 from models.storage import authority
@@ -35,6 +40,8 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 LOCK_ID = "audit"
 STALE_AFTER = timedelta(minutes=5)
 """A running audit whose heartbeat is older than this is taken to have died with its process."""
+HEARTBEAT_SECONDS = 30
+"""How often an audit on worker processes (which reports no progress) says it is alive."""
 PROBLEMS_KEPT = 1000
 """Problems stored with a job (the library caps its own list too); the rest are counted."""
 HISTORY = 10
@@ -199,7 +206,7 @@ def execute(app, job, held_checkpoints=()):
             db.audit_state.update_one({"_id": LOCK_ID, "running": job}, {"$set": {"heartbeat": now}})
 
         try:
-            report = run_audit(db, app, held_checkpoints, progress)
+            report = _full_audit(db, app, held_checkpoints, progress)
         except Exception as exc:  # noqa: BLE001 - the job must end failed, never hang "running"
             log.exception("audit %s failed", job)
             now = clock.now()
@@ -215,6 +222,29 @@ def execute(app, job, held_checkpoints=()):
             "rate": round(report.blocks_checked / elapsed, 1), "report": summarize(report)}})
         _release(db, job, now)
         log.info("audit %s: %s", job, "sound" if report.ok else "problems found")
+
+
+def _full_audit(db, app, held_checkpoints, progress):
+    """The job's audit: on AUDIT_WORKERS processes when they can open the database."""
+    workers = app.config.get("AUDIT_WORKERS", 1)
+    register = app.extensions.get("medledger", {}).get("register_events")
+    if workers < 2 or register is None or not parallel_audit.workers_can_reach(app):
+        return run_audit(db, app, held_checkpoints, progress)
+    stop = threading.Event()
+    beat = threading.Thread(target=_beat, args=(stop, progress), name="audit-heartbeat",
+                            daemon=True)
+    beat.start()
+    try:
+        return parallel_audit.run(db, app, workers, held_checkpoints, register,
+                                  full_audit=run_audit)
+    finally:
+        stop.set()
+        beat.join()
+
+
+def _beat(stop, progress):
+    while not stop.wait(HEARTBEAT_SECONDS):
+        progress(0, 0)
 
 
 class AuditRunner:

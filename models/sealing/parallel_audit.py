@@ -20,7 +20,7 @@ import pymongo
 from ledger.parallel import parallel_audit
 from ledger.store import DEFAULT_BATCH, MemoryStore, MongoStore
 
-from models.sealing import audit_jobs, checkpoint_log, contents_workers, incremental_audit, trust
+from models.sealing import checkpoint_log, contents_workers, incremental_audit, trust
 from models.sealing.audit_callbacks import PREFETCH_WINDOW, CoverageCheck
 from models.sealing.seam import store_for
 from models.storage import db as storage_db
@@ -35,7 +35,7 @@ def _open_store(uri, database):
     return MongoStore(pymongo.MongoClient(uri, tz_aware=True)[database], prefix="ledger")
 
 
-def _worker_address(db, app):
+def _worker_address(app):
     """A URI the workers can connect to, or None (mongomock, an injected client: a database
     only this process can see)."""
     uri = app.config.get("MONGO_URI", "")
@@ -67,13 +67,20 @@ class _Watched:
         return getattr(self.store, name)
 
 
-def run(db, app, workers, held_checkpoints=(), register=None):
+def workers_can_reach(app):
+    """Whether spawned workers can open the app's database (not mongomock, not a client
+    injected into this process)."""
+    return _worker_address(app) is not None
+
+
+def run(db, app, workers, held_checkpoints=(), register=None, full_audit=None):
     """The audit on `workers` processes, with the kept checkpoint as run_audit. With
     `register` (the app's registry of event kinds, filled in each worker) and a server the
-    workers can reach, the contents too: the same report as `audit_jobs.run_audit`."""
+    workers can reach, the contents too: the same report as `full_audit(db, app, held)`
+    (`audit_jobs.run_audit`), which runs instead on any finding."""
     kept = checkpoint_log.latest(app)
     held = list(held_checkpoints) + ([kept] if kept and kept not in held_checkpoints else [])
-    address, batch = _worker_address(db, app), app.config.get("AUDIT_BATCH", DEFAULT_BATCH)
+    address, batch = _worker_address(app), app.config.get("AUDIT_BATCH", DEFAULT_BATCH)
     if address is None or register is None:
         opener = functools.partial(_open_store, address, app.config["MONGO_DB"]) \
             if address else None
@@ -100,7 +107,7 @@ def run(db, app, workers, held_checkpoints=(), register=None):
     if report is not None and report.ok and report.blocks_checked != hint:
         unsound = _documents_unsound(db, report.blocks_checked)  # the chain moved meanwhile
     if report is None or parent.walked or not report.ok or unsound:
-        return audit_jobs.run_audit(db, app, held_checkpoints)
+        return full_audit(db, app, held_checkpoints)
     notes = [note for note in (report.offline_note or "").split("; ")
              if note and not note.startswith(LEFT_TO_WORKERS)]
     report.offline_note = "; ".join(notes) or None
