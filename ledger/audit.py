@@ -532,9 +532,9 @@ class _Auditor:
         if not self.attr_root_ok:
             try:
                 data_root = attribute_root(attribute_leaf_hashes(attributes, salts)).hex()
-            except CanonicalError:
+            except CanonicalError:  # a value outside the domain: it matches no root
                 data_root = None
-            if data_root == doc.get("attr_root"):
+            if data_root is not None and data_root == doc.get("attr_root"):
                 for name in [n for n in bad if not n.startswith("#")] or [None]:
                     add(Problem("bad-attr-root", height, "a stored attribute leaf hash was "
                                 "altered (the data still matches attr_root)",

@@ -231,6 +231,26 @@ def test_an_extra_leaf_is_no_attribute_of_its_own(chain):
          "matches attr_root)", record, version, None, None)]
 
 
+@pytest.mark.parametrize("root", [None, ""])
+def test_a_value_outside_the_domain_matches_no_root(chain, root):
+    """Data that cannot be encoded has no root: it is never "the data still matches
+    attr_root", not even when attr_root is gone too (found by the ledger-audit mutation run)."""
+    record, version = ref(chain, 5)
+    attributes, salts = chain.source(chain.store.get_block(5))
+    name = sorted(attributes)[0]
+    chain.data[(record, version)] = ({**attributes, name: 1.5}, salts)
+    edit(chain, 5, lambda doc: doc.pop("attr_root") if root is None
+         else doc.update(attr_root=root))
+    report = audit(chain.store, attribute_source=chain.source)
+    assert found(report) == [
+        ("bad-block-hash", 5, "header fields are missing" if root is None else STORED_HASH,
+         record, version, None, None),
+        ("bad-attr-root", 5, "attr_root does not match the attribute leaves", record, version,
+         None, None),
+        ("attribute-mismatch", 5, "stored value or salt does not match the sealed leaf", record,
+         version, name, None)]
+
+
 def test_a_changed_value_is_named_by_attribute(chain):
     record, version = ref(chain, 5)
     attributes, salts = chain.source(chain.store.get_block(5))
