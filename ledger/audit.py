@@ -354,7 +354,7 @@ class _Auditor:
                     if document_check is not None:
                         self._document(doc)
             elif not isinstance(height, int) or isinstance(height, bool) or height < expected:
-                add(Problem("bad-block-hash", height if isinstance(height, int) else None,
+                add(Problem("bad-block-hash", height if type(height) is int else None,
                             f"stray document {doc.get('_id')!r} with height {height!r}"))
                 continue
             else:

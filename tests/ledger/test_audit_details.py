@@ -298,23 +298,34 @@ def test_a_source_that_reports_a_problem_is_filed_under_its_kind(chain):
 
 
 class _StrayAfter(MemoryStore):
-    """Yields a stray copy of block 2 after block 3, as a database with a duplicate might."""
+    """Yields a stray copy of block 2 after block 3 (under another `_id`, with the height
+    given), as a database with a duplicate or an edited height might."""
+
+    stray_height = 2
 
     def iter_blocks(self, start=0, stop=None, batch=1000):
         for doc in super().iter_blocks(start, stop, batch):
             yield doc
             if doc["height"] == 3:
-                yield {**copy.deepcopy(super().get_block(2)), "_id": "dup"}
+                yield {**copy.deepcopy(super().get_block(2)), "_id": "dup",
+                       "height": self.stray_height}
 
 
-def test_a_stray_document_is_named_and_the_walk_goes_on():
+@pytest.mark.parametrize("stray, named", [(2, 2), ("2", None), (True, None), (None, None)])
+def test_a_stray_document_is_named_and_the_walk_goes_on(stray, named):
+    """A height behind the walk, or one that is no integer at all (a bool is not one), is a
+    stray document; the blocks after it are still checked."""
     chain = build_chain(_StrayAfter(), SIZE, seed=1)
+    chain.store.stray_height = stray
     record, version = ref(chain, 8)
     edit(chain, 8, lambda doc: doc.update(actor="someone else"))
     report = audit(chain.store)
-    assert found(report) == [
-        ("bad-block-hash", 2, "stray document 'dup' with height 2", None, None, None, None),
-        ("bad-block-hash", 8, STORED_HASH, record, version, None, None)]
+    stray_found = ("bad-block-hash", named, f"stray document 'dup' with height {stray!r}",
+                   None, None, None, None)
+    tampered = ("bad-block-hash", 8, STORED_HASH, record, version, None, None)
+    # In height order; a finding with no height comes last.
+    expected = [stray_found, tampered] if named is not None else [tampered, stray_found]
+    assert found(report) == expected
     assert report.blocks_checked == SIZE
 
 
