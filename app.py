@@ -75,8 +75,8 @@ def _is_reloader_parent():
 
 def register_extensions(app):
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message_category = "info"
+    # No login_view: Flask-Login's own "please sign in" is never reached (blueprints/guards.py
+    # redirects to the sign-in page itself; the FHIR API answers 401).
     login_manager.session_protection = "strong"
     # Flask-Login's "strong" mode only marks a *permanent* session not fresh when it comes back
     # from another browser or address, and sessions here are permanent (the idle timeout):
@@ -102,13 +102,13 @@ def register_extensions(app):
 
     csrf.init_app(app)
     if not app.config.get("RATELIMIT_STORAGE_URI"):
-        uri = app.config.get("MONGO_URI", "")
+        uri = app.config["MONGO_URI"]
         app.config["RATELIMIT_STORAGE_URI"] = uri if storage.backend(uri) == "mongodb" else "memory://"
     limiter.init_app(app)
     talisman.init_app(app, content_security_policy=CONTENT_SECURITY_POLICY,
                       force_https=app.config["FORCE_HTTPS"],
-                      session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
-                      strict_transport_security=app.config.get("SESSION_COOKIE_SECURE", False))
+                      session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+                      strict_transport_security=app.config["SESSION_COOKIE_SECURE"])
     bootstrap.init_app(app)
 
 

@@ -167,6 +167,19 @@ def test_a_session_replayed_from_another_browser_or_address_is_signed_out(client
     assert client.get("/patient/").status_code == 302  # the session is gone for both
 
 
+def test_basic_session_protection_leaves_a_moved_session_signed_in(app, client, auth,
+                                                                    make_account):
+    """SESSION_PROTECTION (Flask-Login's setting) is read as Flask-Login reads it: "basic"
+    only marks the session not fresh, so the sign-out above is for "strong" alone."""
+    app.config["SESSION_PROTECTION"] = "basic"
+    account = make_account(users.PATIENT)
+    auth.login(account["username"])
+    assert client.get("/patient/", headers={"User-Agent": "Another browser/1.0"}).status_code \
+        == 200
+    with client.session_transaction() as session:
+        assert session["_fresh"] is False and "_flashes" not in session
+
+
 def test_activity_keeps_the_session_open(app, client, auth, make_account):
     """The idle timeout counts from the last request, not from the sign-in: two spells of
     almost the limit, with a request between them, keep the person signed in."""
