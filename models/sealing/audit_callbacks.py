@@ -6,8 +6,9 @@
   `missing-document`. Documents are read a window of heights at a time (one indexed range
   query per kind and window, the registry's prefetch companions) instead of one lookup per
   block.
-- `CoverageCheck`: the registry's coverage checks; a document with no sealing height (or one
-  past the end of the chain, or one another document already claims) is `unsealed-document`;
+- `CoverageCheck`: the registry's coverage checks (`CoverageCheckAhead`: read while the audit
+  walks the chain); a document with no sealing height (or one past the end of the chain, or
+  one another document already claims) is `unsealed-document`;
   a document that decides who may do what and fails its authority MAC is
   `unauthenticated-document`, naming collection, document and field.
 """
@@ -213,6 +214,29 @@ class CoverageCheck:
                         f"{len(names)} documents name block {height}, which seals one event: "
                         + "; ".join(names), record=names[-1])
                 for height, names in sorted(claimants.items())]
+
+
+class CoverageCheckAhead(CoverageCheck):
+    """The same check, read by a worker thread while the audit walks the chain, against the
+    size the chain is expected to have: the database server reads the documents while this
+    process checks blocks. The findings are used only if the walk ends at that size;
+    otherwise (a chain that grew or was cut meanwhile) `finish` checks again at the size
+    walked, so the findings are always those of the check at the end. `close()` stops the
+    thread."""
+
+    def __init__(self, db, expected_size):
+        super().__init__(db)
+        ahead = CoverageCheck(db)
+        ahead.size = self.expected = expected_size
+        self.reader = ThreadPoolExecutor(1, thread_name_prefix="audit-documents")
+        self.pending = self.reader.submit(ahead.finish)
+
+    def finish(self):
+        found = self.pending.result()
+        return found if self.size == self.expected else super().finish()
+
+    def close(self):
+        self.reader.shutdown(wait=False, cancel_futures=True)
 
 
 def _unauthentic(collection, doc):

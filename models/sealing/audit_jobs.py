@@ -29,7 +29,7 @@ from pymongo.errors import DuplicateKeyError
 from models.core import clock, ids
 from models.core.errors import Conflict, NotFound
 from models.sealing import checkpoint_log, explorer, incremental_audit, parallel_audit, trust
-from models.sealing.audit_callbacks import PREFETCH_WINDOW, AttributeSource, CoverageCheck
+from models.sealing.audit_callbacks import PREFETCH_WINDOW, AttributeSource, CoverageCheckAhead
 from models.sealing.seam import store_for
 from models.storage import authority
 from models.storage.db import get_db
@@ -55,7 +55,8 @@ def run_audit(db, app=None, held_checkpoints=(), progress=None):
     """One full audit of the app's ledger, with the app's callbacks (the library's report).
 
     Blocks are read (and progress reported) in windows of AUDIT_BATCH heights, the documents
-    behind them in windows of AUDIT_PREFETCH_WINDOW heights (the next one read ahead).
+    behind them in windows of AUDIT_PREFETCH_WINDOW heights (the next one read ahead); the
+    coverage and authority codes of the documents are read meanwhile by a thread.
     Besides the held checkpoints given, the chain must extend the latest checkpoint kept
     outside the database. A sound audit records the checkpoint an incremental audit may
     resume from.
@@ -66,13 +67,16 @@ def run_audit(db, app=None, held_checkpoints=(), progress=None):
                              read_ahead=True)
     kept = checkpoint_log.latest(app)  # the latest signed checkpoint, kept outside MongoDB
     held = list(held_checkpoints) + ([kept] if kept and kept not in held_checkpoints else [])
+    store = store_for(db)
+    documents = CoverageCheckAhead(db, store.size_hint())
     try:
-        report = audit(store_for(db), verifiers=trust.verifiers(app), attribute_source=source,
-                       document_check=CoverageCheck(db), held_checkpoints=held,
+        report = audit(store, verifiers=trust.verifiers(app), attribute_source=source,
+                       document_check=documents, held_checkpoints=held,
                        block_check=authority.keyring(app).block_authentic,
                        progress=progress, batch=app.config.get("AUDIT_BATCH", DEFAULT_BATCH))
     finally:
         source.close()
+        documents.close()
     incremental_audit.record_anchor(db, report)  # where `verify --since-last` resumes
     return report
 
