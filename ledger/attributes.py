@@ -85,7 +85,8 @@ def sorted_names(attributes) -> list[str]:
         if not isinstance(name, str):
             raise CanonicalError(f"attribute names must be strings, not {type(name).__name__}",
                                  "attributes")
-        canonical(name)  # rejects lone surrogates before they reach the sort key
+        # Rejects NFD and lone surrogates before they reach the sort key, naming the attribute.
+        canonical({"attributes": {name: None}})
     return sorted(attributes, key=_name_key)
 
 

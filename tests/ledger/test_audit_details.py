@@ -263,7 +263,7 @@ def test_a_changed_value_is_named_by_attribute(chain):
 
 @pytest.mark.parametrize("name, kind, detail", [
     (7, "attribute-mismatch", "attributes: attribute names must be strings, not int"),
-    ("Cafe\u0301", "not-nfc", f"(top level): {NOT_NFC}"),
+    ("Cafe\u0301", "not-nfc", f"attributes.Cafe\\u0301: {NOT_NFC}"),
 ])
 @pytest.mark.parametrize("root_too", [False, True])
 def test_attributes_that_cannot_be_encoded(chain, name, kind, detail, root_too):
