@@ -1,7 +1,7 @@
 """The `flask` commands, one module per subject; add a module here to add commands."""
-from cli import accounts, fhir, ledger, notify, seed
+from cli import access, accounts, fhir, ledger, notify, seed
 
-COMMAND_MODULES = (accounts, seed, ledger, notify, fhir)
+COMMAND_MODULES = (accounts, seed, ledger, notify, fhir, access)
 
 
 def register(app):

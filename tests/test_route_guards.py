@@ -108,3 +108,43 @@ def test_unverified_doctor_reaches_only_the_verification_page(app, client, auth,
         elif view.requires_verification:
             assert response.status_code == 302, rule.rule
             assert response.headers["Location"].endswith(verification_page), rule.rule
+
+
+def _access_map(app):
+    result = app.test_cli_runner().invoke(args=["access-map"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.output.splitlines()]
+    return {(path, methods): shown for methods, path, shown in rows}, len(rows)
+
+
+def test_the_access_map_says_who_may_open_each_route(app):
+    """`flask access-map`, for a security review: every route once, with its guard's mark."""
+    shown, count = _access_map(app)
+    assert count == sum(1 for _ in routes(app))
+    assert "UNGUARDED" not in shown.values()
+    assert shown[("/login", "GET,POST")] == "public"
+    assert shown[("/logout", "POST")] == "any-user"
+    assert shown[("/account/security", "GET,POST")] == "any-user"
+    assert shown[("/admin/", "GET")] == "admin"
+    assert shown[("/doctor/", "GET")] == "doctor (doctors: verified licence)"
+    assert shown[("/doctor/verification", "GET,POST")] == "doctor"
+    for (path, _), access in shown.items():
+        roles = access.split(" ")[0].split(",")
+        assert access.split(" ")[0] in (PUBLIC, ANY_USER) or set(roles) <= set(users.ROLES), \
+            path
+
+
+def test_a_route_without_a_guard_is_shown_unguarded(app):
+    app.add_url_rule("/forgotten", "forgotten", lambda: "open to all")
+    assert _access_map(app)[0][("/forgotten", "GET")] == "UNGUARDED"
+
+
+def test_an_unverified_doctor_may_still_sign_out_and_see_own_security(client, auth,
+                                                                     make_account):
+    """The licence is asked for on doctors' pages, not on what any signed-in person may do."""
+    doctor = make_account(users.DOCTOR, verified=False)
+    assert auth.login(doctor["username"]).status_code == 302
+    assert client.get("/doctor/").headers["Location"].endswith("/doctor/verification")
+    assert client.get("/account/security").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/doctor/verification").status_code == 302  # signed out
