@@ -14,14 +14,13 @@ A database the workers cannot open (mongomock, an injected client) gets the stru
 on copies of the blocks only, and the report's note says what was left out.
 """
 import functools
-from concurrent.futures import ThreadPoolExecutor
 
 import pymongo
 from ledger.parallel import parallel_audit
 from ledger.store import DEFAULT_BATCH, MemoryStore, MongoStore
 
 from models.sealing import checkpoint_log, contents_workers, incremental_audit, trust
-from models.sealing.audit_callbacks import PREFETCH_WINDOW, CoverageCheck
+from models.sealing.audit_callbacks import PREFETCH_WINDOW, CoverageCheckAhead
 from models.sealing.seam import store_for
 from models.storage import db as storage_db
 from models.storage import keys
@@ -93,19 +92,22 @@ def run(db, app, workers, held_checkpoints=(), register=None, full_audit=None):
         keys.data_key_path(app), keys.authority_key_path(app),
         app.config.get("AUDIT_PREFETCH_WINDOW", PREFETCH_WINDOW), register)
     parent = _Watched(store_for(db))
-    hint = parent.size_hint()
-    with ThreadPoolExecutor(1, thread_name_prefix="audit-documents") as documents:
-        # Coverage and authority codes read while the workers run (this process waits).
-        unsound = documents.submit(_documents_unsound, db, hint)
+    # Coverage and authority codes read while the workers run (this process waits); read
+    # again at the size the workers walked if the chain moved meanwhile.
+    documents = CoverageCheckAhead(db, parent.size_hint())
+    try:
         try:
             report = parallel_audit(parent, workers, opener=opener,
                                     verifiers=trust.verifiers(app), held_checkpoints=held,
                                     batch=batch)
         except contents_workers.ContentsFinding:
             report = None
-        unsound = unsound.result()
-    if report is not None and report.ok and report.blocks_checked != hint:
-        unsound = _documents_unsound(db, report.blocks_checked)  # the chain moved meanwhile
+        unsound = False
+        if report is not None and report.ok:
+            documents.size = report.blocks_checked
+            unsound = bool(documents.finish())
+    finally:
+        documents.close()
     if report is None or parent.walked or not report.ok or unsound:
         return full_audit(db, app, held_checkpoints)
     notes = [note for note in (report.offline_note or "").split("; ")
@@ -114,10 +116,3 @@ def run(db, app, workers, held_checkpoints=(), register=None, full_audit=None):
     incremental_audit.record_anchor(db, report)  # as run_audit does after a sound audit
     return report
 
-
-def _documents_unsound(db, size):
-    """The end of the full audit, for a chain of `size` blocks: coverage and authority codes
-    of the documents."""
-    check = CoverageCheck(db)
-    check.size = size
-    return bool(check.finish())
