@@ -45,6 +45,7 @@ issue 2 and whether each was met in this run.
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -335,25 +336,40 @@ def bench_workers(n, counts, server, pool, repeat, embedded_max):
         stores.append(("embedded", mongo, functools.partial(_open_bench_store, uri, db.name)))
     for name, store, opener in stores:
         pid = server.process.pid if opener else None
-        single, single_cpu, single_server = _timed_audit(
-            repeat, lambda: audit(store, verifiers=[KEY.public()]), pid)
+        single_faults = []
+
+        def single_run():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            audit(store, verifiers=[KEY.public()])
+            single_faults[:] = [resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before]
+        runs = [("single", single_run, None)]
+        faults = {}
+        for count in counts:
+            cpu, faults[count] = [], []
+
+            def run(count=count, cpu=cpu):
+                cpu.clear()
+                faults[count].clear()
+                report = parallel_audit(store, count, opener=opener, verifiers=[KEY.public()],
+                                        cpu=cpu, faults=faults[count])
+                assert report.ok and report.blocks_checked == n, report.lines()[:3]
+            runs.append((count, run, cpu))
+        best, ratios = _alternated(repeat, runs, pid)
+        single, single_cpu, single_server, _ = best["single"]
         print(f"  {name:>8} {n:>9,} blocks  audit() 1 process: {n / single:>9,.0f} blocks/s "
               f"({single:.2f} s wall, {single_cpu:.2f} s CPU{_server_note(single_server)}, "
-              f"load {load_average():.2f})", flush=True)
+              f"{single_faults[0]:,} minor page faults, load {load_average():.2f})", flush=True)
         for count in counts:
-            cpu = []
-
-            def run():
-                cpu.clear()
-                report = parallel_audit(store, count, opener=opener, verifiers=[KEY.public()],
-                                        cpu=cpu)
-                assert report.ok and report.blocks_checked == n, report.lines()[:3]
-            elapsed, _, server_cpu = _timed_audit(repeat, run, pid)
-            slowest = max(cpu)
+            elapsed, _, server_cpu, cpu = best[count]
+            rounds = sorted(ratios[count])
             print(f"  {name:>8} {n:>9,} blocks  --workers {count}: {n / elapsed:>9,.0f} blocks/s "
-                  f"({elapsed:.2f} s, {single / elapsed:.2f}x the single process; workers' CPU "
+                  f"({elapsed:.2f} s, {single / elapsed:.2f}x the single process, best against "
+                  f"best; per round {statistics.median(rounds):.2f}x median, "
+                  f"{rounds[0]:.2f}-{rounds[-1]:.2f}x; workers' CPU "
                   f"{' / '.join(f'{c:.2f}' for c in cpu)} s, single-process CPU / slowest "
-                  f"worker's = {single_cpu / slowest:.2f}x{_server_note(server_cpu)}, load "
+                  f"worker's = {single_cpu / max(cpu):.2f}x{_server_note(server_cpu)}; minor "
+                  f"page faults per worker (last run) "
+                  f"{' / '.join(f'{f:,}' for f in faults[count])}, load "
                   f"{load_average():.2f})", flush=True)
     if server and n <= embedded_max:
         server.client.drop_database("bench_workers")
@@ -380,6 +396,24 @@ def _timed_audit(repeat, fn, server_pid=None):
         if best is None or wall < best[0]:
             best = (wall, cpu, server)
     return best
+
+
+def _alternated(repeat, runs, server_pid):
+    """Each run of `runs` ((key, fn, cpu list or None)) once per round, `repeat` rounds, so
+    that a machine whose speed drifts (a shared VM: ±30 % within a minute, seen here) slows
+    every variant alike. Returns ({key: (best wall, CPU, server CPU, cpu list of that run)},
+    {key: [single wall ÷ this wall, per round]})."""
+    best, ratios = {}, {key: [] for key, _, _ in runs[1:]}
+    for _ in range(repeat):
+        single = None
+        for key, fn, cpu in runs:
+            wall, cpu_s, server = _timed_audit(1, fn, server_pid)
+            single = wall if single is None else single
+            if key in ratios:
+                ratios[key].append(single / wall)
+            if key not in best or wall < best[key][0]:
+                best[key] = (wall, cpu_s, server, list(cpu or ()))
+    return best, ratios
 
 
 def _server_note(seconds):

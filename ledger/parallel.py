@@ -19,6 +19,7 @@ of its range.
 import functools
 import gc
 import multiprocessing
+import resource
 import time
 
 from ledger.audit import Report, Trust, _Auditor, _Checkpoints, _fast_block, audit
@@ -47,7 +48,7 @@ def _scan(source, lo, hi, cp_sizes, batch):
     `source`: None in a forked worker (the parent's store, `_FORKED`, read copy-on-write), an
     opener that returns a store of the worker's own, or a store.
     """
-    started = time.process_time()
+    started, faults = time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     store = _FORKED if source is None else source() if callable(source) else source
     rc = RangeCompact(lo)
     cps = sorted(s for s in cp_sizes if s > lo and (hi is None or s <= hi))
@@ -74,24 +75,27 @@ def _scan(source, lo, hi, cp_sizes, batch):
             at_cp[cps.pop(0)] = rc.subtrees()
     return {"lo": lo, "end": expected, "first_prev": first_prev, "last_hash": last_hash,
             "subtrees": rc.subtrees(), "at_cp": at_cp, "macs": macs,
-            "cpu": time.process_time() - started}
+            "cpu": time.process_time() - started,
+            "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults}
 
 
 def parallel_audit(store, workers: int, *, opener=None, worker_store=None, verifiers=None,
                    held_checkpoints=(), batch: int = DEFAULT_BATCH, pool=None,
-                   cpu: list | None = None) -> Report:
+                   cpu: list | None = None, faults: list | None = None) -> Report:
     """The structural audit (links, block hashes, attribute roots, log root, checkpoints) on
     `workers` processes; the same Report as audit(store, verifiers=..., held_checkpoints=...).
 
     `store` is read by this process (checkpoints, size hint, the fallback); workers call
     `opener()`, or read `worker_store` (default: `store`) forked, or get a pickled copy of
     their range from a reusable multiprocessing `pool`. `cpu`, if a list, receives each
-    worker's CPU seconds (benchmarks on a shared machine: CPU time is what load cannot inflate).
+    worker's CPU seconds (benchmarks on a shared machine: CPU time is what load cannot inflate);
+    `faults`, each worker's minor page faults while it scanned (a forked worker copies each
+    page of the parent's store it reads, for the reference counts it writes).
     """
     started = time.perf_counter()
     held = list(held_checkpoints)
     source = opener or (worker_store if worker_store is not None else store)
-    report = _parallel(store, workers, source, verifiers, held, batch, pool, cpu)
+    report = _parallel(store, workers, source, verifiers, held, batch, pool, cpu, faults)
     if report is None:
         report = audit(store, verifiers=verifiers, held_checkpoints=held, batch=batch)
     report.elapsed = time.perf_counter() - started
@@ -125,7 +129,7 @@ def _run(scan, source, ranges, pool):
         return own.starmap(scan, tasks)
 
 
-def _parallel(store, workers, source, verifiers, held, batch, pool, cpu):
+def _parallel(store, workers, source, verifiers, held, batch, pool, cpu, faults):
     report = Report()
     trust = Trust(verifiers)
     checkpoints = _Checkpoints(store, held, trust, report)
@@ -137,6 +141,8 @@ def _parallel(store, workers, source, verifiers, held, batch, pool, cpu):
     parts = _run(scan, source, ranges, pool)
     if cpu is not None:
         cpu.extend(part["cpu"] for part in parts if part is not None)
+    if faults is not None:
+        faults.extend(part["faults"] for part in parts if part is not None)
     auditor = _Auditor(store, trust, None, None, checkpoints, report, None, batch)
     auditor._compare(0)
     cr, prev = auditor.cr, ZERO_HASH

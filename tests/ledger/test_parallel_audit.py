@@ -101,11 +101,13 @@ def test_forked_workers_read_the_parents_store_and_pickle_no_block(monkeypatch):
         raise AssertionError("a sound chain must be reported by the workers, not the fallback")
     monkeypatch.setattr(MemoryStore, "__getstate__", no_pickle)
     monkeypatch.setattr("ledger.parallel.audit", no_fallback)
-    cpu = []
+    cpu, faults = [], []
     parallel = parallel_audit(store, 3, verifiers=[KEY.public()], held_checkpoints=app.held,
-                              batch=8, cpu=cpu)
+                              batch=8, cpu=cpu, faults=faults)
     _same(serial, parallel)
     assert serial.ok and len(cpu) == 3 and all(seconds >= 0 for seconds in cpu)
+    # A forked worker writes reference counts into the parent's pages: each copy is a fault.
+    assert len(faults) == 3 and all(type(count) is int and count > 0 for count in faults)
 
 
 def test_forked_workers_on_a_tampered_chain_give_the_same_problems(monkeypatch):
