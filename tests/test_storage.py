@@ -262,3 +262,21 @@ def test_the_ledger_reads_at_majority_and_keeps_the_write_concern(db):
     for collection in (store.blocks, store.meta, store.checkpoints):
         assert collection.read_concern.level == "majority"
         assert collection.write_concern == db.blocks.write_concern
+
+
+def test_close_client_closes_and_forgets_the_process_client():
+    """A test's own database process goes away before this process does: its client is
+    closed (no "Unclosed MongoClient" at exit) and the next use makes a fresh one."""
+    import types
+    import pymongo.errors
+    uri = "mongodb://127.0.0.1:1/?directConnection=true"  # never contacted: connect=False
+    app = types.SimpleNamespace(config={"MONGO_URI": uri, "MONGO_DB": "x"}, extensions={})
+    first = storage.client(app)
+    assert storage.client(app) is first  # one client per process and address
+    storage.close_client(uri)
+    with pytest.raises(pymongo.errors.InvalidOperation):
+        first.admin.command("ping")
+    second = storage.client(app)
+    assert second is not first
+    storage.close_client(uri)
+    storage.close_client(uri)  # nothing left to close: no error

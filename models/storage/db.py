@@ -133,6 +133,15 @@ def client(app=None):
         return _clients[key]
 
 
+def close_client(uri):
+    """Close and forget this process's client for `uri`, if it has one: for a server that is
+    going away (a test's own database process) before this process ends."""
+    with _lock:
+        found = _clients.pop(uri, None)
+    if found is not None:
+        found.close()
+
+
 def get_db(app=None):
     app = app or current_app
     return client(app)[app.config["MONGO_DB"]]

@@ -19,7 +19,7 @@ from app import create_app
 from models.clinical import records
 from models.people import organizations, users
 from models.sealing import audit_jobs, seam
-from models.storage.db import get_db
+from models.storage.db import close_client, get_db
 from tests.auditor_support import verify_through_ledger
 from tests.conftest import make_config
 from tests.fault_support import Client, DatabaseProcess, Gunicorn, flashed
@@ -35,6 +35,7 @@ NOTE = {"title": "Drill note", "text": "Written during the fault drill", "sensit
 def database(tmp_path):
     server = DatabaseProcess(tmp_path / "db").start()
     yield server
+    close_client(server.uri)  # the drill app's client, which would outlive its server
     server.stop()
 
 
