@@ -40,8 +40,9 @@ For each size N (blocks of 10 attributes) it measures:
 Timed audits and reads are the best of --repeat runs (other work on the machine only ever
 slows a run down); in memory, the SHA-256 floor, the audit and the naive walk run one after
 the other in each of the --repeat rounds (and --workers alternates the single process with
-each worker count), so each ratio compares runs made at the same moment. Every row shows the 1-minute load average when it was measured, since
-absolute rates on a shared 2-core machine depend on it. The table ends with the targets of
+each worker count), so each ratio compares runs made at the same moment. Every row shows the
+1-minute load average when it was measured, since absolute rates on a shared 2-core machine
+depend on it. The table ends with the targets of
 issue 2 and whether each was met in this run.
 """
 import argparse
@@ -376,7 +377,7 @@ def bench_workers(n, counts, server, pool, repeat, embedded_max):
         single, single_cpu, single_server, _ = best["single"]
         print(f"  {name:>8} {n:>9,} blocks  audit() 1 process: {n / single:>9,.0f} blocks/s "
               f"({single:.2f} s wall, {single_cpu:.2f} s CPU{_server_note(single_server)}, "
-              f"{single_faults[0]:,} minor page faults, load {load_average():.2f})", flush=True)
+              f"{single_faults[0]:,} minor page faults (last run), load {load_average():.2f})", flush=True)
         for count in counts:
             elapsed, _, server_cpu, cpu = best[count]
             rounds = sorted(ratios[count])

@@ -89,8 +89,8 @@ def parallel_audit(store, workers: int, *, opener=None, worker_store=None, verif
     `opener()`, or read `worker_store` (default: `store`) forked, or get a pickled copy of
     their range from a reusable multiprocessing `pool`. `cpu`, if a list, receives each
     worker's CPU seconds (benchmarks on a shared machine: CPU time is what load cannot inflate);
-    `faults`, each worker's minor page faults while it scanned (a forked worker copies each
-    page of the parent's store it reads, for the reference counts it writes).
+    `faults`, each worker's minor page faults while it scanned (first touches, and in a
+    forked worker the copy-on-write of the parent's pages whose reference counts it writes).
     """
     started = time.perf_counter()
     held = list(held_checkpoints)

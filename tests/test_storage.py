@@ -4,7 +4,9 @@ import pathlib
 import subprocess
 import sys
 import textwrap
+import types
 
+import pymongo.errors
 import pytest
 
 from app import create_app
@@ -267,8 +269,6 @@ def test_the_ledger_reads_at_majority_and_keeps_the_write_concern(db):
 def test_close_client_closes_and_forgets_the_process_client():
     """A test's own database process goes away before this process does: its client is
     closed (no "Unclosed MongoClient" at exit) and the next use makes a fresh one."""
-    import types
-    import pymongo.errors
     uri = "mongodb://127.0.0.1:1/?directConnection=true"  # never contacted: connect=False
     app = types.SimpleNamespace(config={"MONGO_URI": uri, "MONGO_DB": "x"}, extensions={})
     first = storage.client(app)

@@ -106,7 +106,8 @@ def test_forked_workers_read_the_parents_store_and_pickle_no_block(monkeypatch):
                               batch=8, cpu=cpu, faults=faults)
     _same(serial, parallel)
     assert serial.ok and len(cpu) == 3 and all(seconds >= 0 for seconds in cpu)
-    # A forked worker writes reference counts into the parent's pages: each copy is a fault.
+    # Each worker reports its own page faults (a forked worker at least writes reference
+    # counts into the parent's pages, each a copy-on-write fault).
     assert len(faults) == 3 and all(type(count) is int and count > 0 for count in faults)
 
 
