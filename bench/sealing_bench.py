@@ -8,8 +8,8 @@ over the wall time from release to the last writer done. Retries are the lost he
 (HeightTaken from the unique height, counted in each writer). After each run the ledger is
 audited in full (structure, attributes, MACs, coverage): it must be sound (the bench's
 doctor is verified through the licence flow, so every document is sealed), and each run must
-add exactly one block per record created, so nothing is lost. Each writer also counts the database commands it sent while
-timed (pymongo command monitoring): commands and writes per sealed event, the figure that
+add exactly one block per record created, so nothing is lost. Each writer also counts the
+database commands it sent while timed (pymongo command monitoring): commands and writes per sealed event, the figure that
 sets the throughput on a replica set, where every write waits for a majority. CPU seconds
 per event (the writers' own, and the database server's when its PID is known) move less
 with what else the machine runs than events/s, since on a shared machine N writer processes
