@@ -106,7 +106,10 @@ def test_approve_and_reject_look_different(world, client, auth):
 
 def test_the_confirm_script_is_local_and_on_every_page(client):
     page = client.get("/login")
-    assert '<script src="/static/js/confirm.js"></script>' in page.text
+    head = page.text.split("</head>", 1)[0]
+    # In the head, not at the end of the body: a fast click on a form rendered before the
+    # script ran would submit without asking (it happened once in CI's browser journey).
+    assert '<script src="/static/js/confirm.js"></script>' in head
     with client.get("/static/js/confirm.js") as script:
         assert script.status_code == 200 and "data-confirm" in script.text
         assert "window.confirm" in script.text
