@@ -61,6 +61,7 @@ import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.page_bench import process_cpu  # noqa: E402
 from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt  # noqa: E402
 from ledger.audit import audit  # noqa: E402
 from ledger.block import ZERO_HASH, block_hash  # noqa: E402
@@ -394,24 +395,17 @@ def bench_workers(n, counts, server, pool, repeat, embedded_max):
         server.client.drop_database("bench_workers")
 
 
-def _cpu_of(pid):
-    """CPU seconds (user + system) used so far by process `pid` (the database server)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _timed_audit(repeat, fn, server_pid=None):
     """(best wall seconds, this process's CPU seconds in that run, the server's CPU seconds in
     that run or None) over `repeat` runs: CPU time is what other work on the machine cannot
     inflate, so it is reported beside the wall time."""
     best = None
     for _ in range(repeat):
-        server = _cpu_of(server_pid) if server_pid else None
+        server = process_cpu(server_pid) if server_pid else None
         wall, cpu = time.perf_counter(), time.process_time()
         fn()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        server = _cpu_of(server_pid) - server if server_pid else None
+        server = process_cpu(server_pid) - server if server_pid else None
         if best is None or wall < best[0]:
             best = (wall, cpu, server)
     return best

@@ -40,6 +40,7 @@ import argparse
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,7 @@ from ledger.audit import audit  # noqa: E402
 from ledger.block import ZERO_HASH, block_hash  # noqa: E402
 
 from app import create_app  # noqa: E402
+from bench.page_bench import process_cpu  # noqa: E402
 from models.clinical import records  # noqa: E402
 from models.people import users  # noqa: E402
 from models import startup  # noqa: E402
@@ -239,25 +241,39 @@ def read_floors(db, size, window):
     return [timed(fn)[1] for fn in (blocks, record_windows, coverage_pass)]
 
 
-def contents_rounds(app, db, size, rounds, window):
+def contents_rounds(app, db, size, rounds, window, server_pid):
     """The library's structural audit and the app's full audit with contents (`run_audit`,
     what the page's job runs, without HTTP or polling) alternated `rounds` times, with the
-    read floors, so that both see the same machine: best of each, and each round's ratio."""
-    best, ratios = {}, []
+    read floors, so that both see the same machine: best of each, and each round's ratio.
+
+    Each audit's CPU is counted on both sides: this process (every thread: the audit, its
+    read-ahead and coverage readers, pymongo's decoding) and the database server. This
+    process's ratio is what the rate would be where the database answers from cores of its
+    own (a real MongoDB), the server's is what it costs here."""
+    best, ratios, cpu = {}, [], {"structure": [], "contents": []}
+
+    def measured(key, fn):
+        own, server = time.process_time(), process_cpu(server_pid)
+        result, seconds = timed(fn)
+        cpu[key].append((time.process_time() - own, process_cpu(server_pid) - server))
+        return result, seconds
+
     for index in range(rounds):
         with app.app_context():
-            _, structure = timed(lambda: library_audit(app, db, size))
-            report, contents = timed(lambda: audit_jobs.run_audit(db, app))
+            _, structure = measured("structure", lambda: library_audit(app, db, size))
+            report, contents = measured("contents", lambda: audit_jobs.run_audit(db, app))
         assert report.ok and report.blocks_checked == size, report.lines()[:5]
         floors = read_floors(db, size, window)
         ratios.append(structure / contents)
         for key, seconds in [("structure", structure), ("contents", contents)] + list(
                 zip(("read blocks", "read records", "read coverage"), floors)):
             best[key] = min(best.get(key, seconds), seconds)
-        print(f"  round {index + 1}: structure {structure:.2f} s, with contents "
-              f"{contents:.2f} s ({structure / contents:.2f}); reads alone: blocks "
-              f"{floors[0]:.2f} s, record windows {floors[1]:.2f} s, coverage pass "
-              f"{floors[2]:.2f} s (load {os.getloadavg()[0]:.1f})", flush=True)
+        (own_s, server_s), (own_c, server_c) = cpu["structure"][-1], cpu["contents"][-1]
+        print(f"  round {index + 1}: structure {structure:.2f} s (CPU here {own_s:.2f} s, "
+              f"server {server_s:.2f} s), with contents {contents:.2f} s (CPU here "
+              f"{own_c:.2f} s, server {server_c:.2f} s): {structure / contents:.2f}; reads "
+              f"alone: blocks {floors[0]:.2f} s, record windows {floors[1]:.2f} s, coverage "
+              f"pass {floors[2]:.2f} s (load {os.getloadavg()[0]:.1f})", flush=True)
     blocks_floor = best["read blocks"]
     once = blocks_floor + best["read records"]
     twice = once + best["read coverage"]
@@ -270,6 +286,13 @@ def contents_rounds(app, db, size, rounds, window):
     print(f"the same ratio of the reads alone: blocks ÷ (blocks + each record once) = "
           f"{blocks_floor / once:.2f}; ÷ (that + the coverage pass) = {blocks_floor / twice:.2f} "
           "(the ceiling the server's reads set)")
+    own = [s[0] / c[0] for s, c in zip(cpu["structure"], cpu["contents"])]
+    server = [s[1] / c[1] for s, c in zip(cpu["structure"], cpu["contents"])]
+    print(f"the same ratio of CPU seconds: this process {min(s[0] for s in cpu['structure']):.2f}"
+          f" ÷ {min(c[0] for c in cpu['contents']):.2f} s = median {statistics.median(own):.2f} "
+          f"(per round {min(own):.2f}-{max(own):.2f}: the rate's ratio where the database has "
+          f"cores of its own); the server median {statistics.median(server):.2f} "
+          f"(per round {min(server):.2f}-{max(server):.2f})")
 
 
 def worker_rates(app, db, size, counts):
@@ -388,7 +411,7 @@ def main():
                   "the web audit decrypted and checked; the library audit checks structure only)")
         assert lib_report.ok
         if args.rounds:
-            contents_rounds(app, db, size, args.rounds, window)
+            contents_rounds(app, db, size, args.rounds, window, server.process.pid)
         if args.workers:
             worker_rates(app, db, size, [int(n) for n in args.workers.split(",")])
     finally:

@@ -24,7 +24,6 @@ SALT_BYTES = 16
 _CANONICAL_SALT = re.compile(r"[A-Za-z0-9+/]{21}[AQgw]==")
 """Exactly the standard base64 texts of 16 bytes: 21 full sextets, then one holding the last
 2 bits followed by 4 zero bits (A, Q, g, w), then the padding."""
-_SCALARS = {type(None): lambda value: "null", bool: lambda value: "true" if value else "false"}
 
 
 def new_salt() -> str:
@@ -45,27 +44,36 @@ def _check_salt(name: str, salt) -> None:
         raise CanonicalError("salt is not 16 bytes in standard base64", f"attributes.{name}")
 
 
+def _literal(value) -> str | None:
+    """The JSON text of an ASCII-safe common value (a string, a safe integer, a bool, None,
+    the empty list) as canonical() writes it, or None for anything else. Strings come back
+    escaped but not yet checked for ASCII: the caller checks the whole leaf text once."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if kind is int:
+        return str(value) if -MAX_SAFE_INT <= value <= MAX_SAFE_INT else None
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    return "[]" if kind is list and not value else None
+
+
 def attribute_leaf(name: str, value, salt: str) -> bytes:
     """The leaf data for one attribute: canonical([name, value, salt]).
 
-    ASCII name and salt with an ASCII string, a safe integer, a bool or None (the common
-    cases) are written directly: for ASCII, NFC is the identity and JSON's string escaping is
-    JCS's, so the bytes are canonical()'s (tested on generated values) at a fraction of its
-    generic walk, which the web audit pays for every attribute of every record.
+    ASCII name and salt with one of _literal's common values are written directly: for
+    ASCII, NFC is the identity and JSON's string escaping is JCS's, so the bytes are
+    canonical()'s (tested on generated values) at a fraction of its generic walk, which the
+    web audit pays for every attribute of every record.
     """
     if type(name) is str and type(salt) is str:
-        kind = type(value)
-        if kind is str:
-            text = encode_basestring(value)
-        elif kind is int and -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
-            text = str(value)
-        elif kind in _SCALARS:
-            text = _SCALARS[kind](value)
-        else:
-            return canonical([name, value, salt])
-        text = f"[{encode_basestring(name)},{text},{encode_basestring(salt)}]"
-        if text.isascii():
-            return text.encode("ascii")
+        text = _literal(value)
+        if text is not None:
+            text = f"[{encode_basestring(name)},{text},{encode_basestring(salt)}]"
+            if text.isascii():
+                return text.encode("ascii")
     return canonical([name, value, salt])
 
 
@@ -139,16 +147,18 @@ def _leaf_hash_or_none(name, attributes, salts):
 
 def _recomputed(attributes, salts, names):
     """{name: leaf hash, or None if it cannot be encoded}: the audit's loop over every
-    attribute of every record, with the common case (ASCII name and string value, a
-    canonical salt) encoded in line and everything else through _leaf_hash."""
-    fullmatch, quote, out = _CANONICAL_SALT.fullmatch, encode_basestring, {}
+    attribute of every record, with the common case (ASCII name, one of _literal's values,
+    a canonical salt) encoded in line and everything else through _leaf_hash."""
+    fullmatch, quote, literal, out = _CANONICAL_SALT.fullmatch, encode_basestring, _literal, {}
     for name in names:
         value, salt = attributes[name], salts.get(name)
-        if type(value) is str and type(salt) is str and fullmatch(salt):
-            text = f"[{quote(name)},{quote(value)},\"{salt}\"]"  # base64 needs no escape
-            if text.isascii():
-                out[name] = leaf_hash(text.encode("ascii"))
-                continue
+        if type(salt) is str and fullmatch(salt):
+            text = literal(value)
+            if text is not None:
+                text = f"[{quote(name)},{text},\"{salt}\"]"  # base64 needs no escape
+                if text.isascii():
+                    out[name] = leaf_hash(text.encode("ascii"))
+                    continue
         out[name] = _leaf_hash_or_none(name, attributes, salts)
     return out
 

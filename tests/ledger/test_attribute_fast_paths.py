@@ -10,8 +10,9 @@ import unicodedata
 
 import pytest
 
-from ledger.attributes import _check_salt, attribute_leaf, sorted_names
+from ledger.attributes import _check_salt, attribute_leaf, find_mismatches, sorted_names
 from ledger.encoding import MAX_SAFE_INT, CanonicalError, canonical, utf16_sort_key
+from ledger.merkle import leaf_hash
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -59,7 +60,9 @@ def test_salt_check_matches_decode_and_re_encode():
 
 
 SCALARS = (0, 1, -1, 131, MAX_SAFE_INT, -MAX_SAFE_INT, MAX_SAFE_INT + 1, -MAX_SAFE_INT - 1,
-           10 ** 30, True, False, None, "", "72.5", 'quote " and \\ slash', "\x00\x1f\x7f")
+           10 ** 30, True, False, None, "", "72.5", 'quote " and \\ slash', "\x00\x1f\x7f",
+           "é", [], [1], [None], {}, {"a": 1}, 1.5, 2.0, 1e21, float("nan"), b"", (),
+           type("Text", (str,), {})("a subclass"), type("Number", (int,), {})(3))
 
 
 @pytest.mark.parametrize("value", SCALARS, ids=repr)
@@ -72,6 +75,24 @@ def test_scalar_leaf_is_canonical_or_refused_like_canonical(value):
             attribute_leaf("data.n", value, salt)
     else:
         assert attribute_leaf("data.n", value, salt) == expected
+
+
+def test_the_audits_loop_recomputes_every_scalar_as_canonical_does():
+    """find_mismatches (the audit's loop, with its own in-line encoding) finds a stored leaf
+    intact exactly when it is the leaf hash of canonical([name, value, salt])."""
+    salt = "A" * 21 + "Q=="
+    for value in SCALARS:
+        attributes = {"data.n": value, "data.s": "kept"}
+        salts = dict.fromkeys(attributes, salt)
+        try:
+            expected = leaf_hash(canonical(["data.n", value, salt]))
+        except CanonicalError:
+            expected = None
+        other = leaf_hash(canonical(["data.s", "kept", salt]))
+        stored = [expected or leaf_hash(b"unencodable"), other]
+        assert find_mismatches(attributes, salts, stored) == ([] if expected else ["data.n"])
+        wrong = [leaf_hash(canonical(["data.n", "something else", salt])), other]
+        assert find_mismatches(attributes, salts, wrong) == ["data.n"], repr(value)
 
 
 def test_scalar_leaf_with_non_ascii_name_or_salt_is_canonical():
