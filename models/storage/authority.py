@@ -164,8 +164,13 @@ def _get(doc, path):
     return doc
 
 
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""What json.dumps builds per call with these options, built once: every protected read
+(and the audit, for every protected document) encodes its deciding fields."""
+
+
 def _message(collection, doc_id, name, value):
-    body = json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = _JSON.encode(_plain(value))
     return "\n".join(("medledger-authority", collection, str(doc_id), name, body)).encode()
 
 
