@@ -108,8 +108,15 @@ def _leaf_hash(name: str, value, salt) -> bytes:
         raise
 
 
+def _salt_map(salts) -> dict:
+    """The salts by attribute name. Salts read back from a database may be anything (an
+    insider's edit): what is not a mapping holds no salt, so every attribute mismatches."""
+    return salts if isinstance(salts, dict) else {}
+
+
 def attribute_leaf_hashes(attributes: dict, salts: dict) -> list[bytes]:
-    """One leaf hash per attribute, in sorted_names() order."""
+    """One leaf hash per attribute, in sorted_names() order (CanonicalError without a salt)."""
+    salts = _salt_map(salts)
     return [_leaf_hash(name, attributes[name], salts.get(name))
             for name in sorted_names(attributes)]
 
@@ -174,7 +181,7 @@ def find_mismatches(attributes: dict, salts: dict, stored_leaf_hashes: list[byte
     matches are reported by position as "#<index>". Values outside the canonical domain or
     missing salts count as mismatches rather than raising, since the data may be tampered.
     """
-    names = sorted_names(attributes)
+    names, salts = sorted_names(attributes), _salt_map(salts)
     if names_in_order is not None:
         return _mismatches_by_name(attributes, salts, stored_leaf_hashes, names, names_in_order)
     recomputed = _recomputed(attributes, salts, names)

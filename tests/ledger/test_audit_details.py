@@ -261,6 +261,26 @@ def test_a_changed_value_is_named_by_attribute(chain):
                               "the sealed leaf", record, version, name, None)]
 
 
+@pytest.mark.parametrize("salts", [["x"], "x", None, 7])
+@pytest.mark.parametrize("root_too", [False, True])
+def test_salts_that_are_no_mapping_mismatch_every_attribute(chain, salts, root_too):
+    """Salts come back from a database an insider can write: a list or a null in their
+    place is every attribute's mismatch, not a crash of the audit."""
+    record, version = ref(chain, 5)
+    attributes, _ = chain.source(chain.store.get_block(5))
+    chain.data[(record, version)] = (attributes, salts)
+    if root_too:
+        edit(chain, 5, lambda doc: doc.update(attr_root="00" * 32))
+    report = audit(chain.store, attribute_source=chain.source)
+    mismatches = [("attribute-mismatch", 5, "stored value or salt does not match the sealed "
+                   "leaf", record, version, name, None) for name in sorted(attributes)]
+    if root_too:
+        mismatches = [("bad-block-hash", 5, STORED_HASH, record, version, None, None),
+                      ("bad-attr-root", 5, "attr_root does not match the attribute leaves",
+                       record, version, None, None)] + mismatches
+    assert found(report) == mismatches
+
+
 @pytest.mark.parametrize("name, kind, detail", [
     (7, "attribute-mismatch", "attributes: attribute names must be strings, not int"),
     ("Cafe\u0301", "not-nfc", f"attributes.Cafe\\u0301: {NOT_NFC}"),

@@ -9,6 +9,7 @@ from ledger.block import block_hash, header_of
 
 from models.clinical import records
 from models.sealing import checkpoint_log, checkpoints
+from models.sealing.seam import store_for
 from models.storage import crypto
 from models.storage.db import get_db
 from tests.auditor_support import login, populate, web_audit
@@ -78,6 +79,23 @@ def test_a_replaced_salt(app, client, drill):
         ("attribute-mismatch", grant["sealed_height"], f"grant={grant['grant_id']}", None,
          "purpose"),
     }
+
+
+@pytest.mark.parametrize("salts", [["x"], "x", None], ids=["a list", "a string", "null"])
+def test_salts_replaced_by_something_that_is_no_mapping(app, client, drill, salts):
+    """Every attribute of the block is named, and the audit finishes (it crashed on
+    `salts.get`: the job failed instead of reporting the tampering)."""
+    grant = drill["grant"]
+    drill["db"].grants.update_one({"_id": grant["_id"]},
+                                  {"$set": {"seals.granted.salts": salts}})
+    job = web_audit(client, app)
+    block = store_for(drill["db"]).get_block(grant["sealed_height"])
+    named = found(job)
+    assert {(kind, height, record) for kind, height, record, _, _ in named} == {
+        ("attribute-mismatch", grant["sealed_height"], f"grant={grant['grant_id']}")}
+    assert len(named) == block["attr_count"] and ("attribute-mismatch", grant["sealed_height"],
+                                                  f"grant={grant['grant_id']}", None,
+                                                  "purpose") in named
 
 
 def test_a_deleted_block(app, client, drill):
