@@ -15,7 +15,7 @@ import flask
 
 import mongomock
 import pytest
-from bson import ObjectId
+from bson import Binary, Decimal128, MaxKey, MinKey, ObjectId, Regex, Timestamp
 
 from models.storage import authority
 
@@ -64,6 +64,18 @@ def test_a_stamped_document_verifies_and_names_each_forged_field(ring):
     # to the millisecond, as MongoDB stores it
     assert authority.verify("widgets", dict(doc, until=doc["until"].replace(microsecond=678000))
                             ) == []
+
+
+@pytest.mark.parametrize("value", [Decimal128("1"), Binary(b"ana"), Regex("an."), b"ana",
+                                   Timestamp(1, 1), MinKey(), MaxKey(), {"nested": Binary(b"x")}],
+                         ids=repr)
+def test_a_value_with_no_json_form_fails_its_field_and_raises_nothing_else(ring, value):
+    """An insider's BSON value in a deciding field is a forgery like any other: a 403 where
+    it is used, a named field in the audit (it raised TypeError: a 500, a failed audit)."""
+    forged = dict(_widget(), owner=value)
+    assert authority.verify("widgets", forged) == ["owner"]
+    with pytest.raises(authority.Unauthentic):
+        authority.require("widgets", forged)
 
 
 def test_a_moved_document_or_a_broken_mac_fails_every_field(ring):

@@ -164,7 +164,15 @@ def _get(doc, path):
     return doc
 
 
-_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _tagged(value):
+    """A value with no JSON form (Decimal128, Binary, Regex, bytes...). The app writes none
+    into a deciding field, so it is an insider's edit: encoded by its type and text, it fails
+    the MAC (403, and the audit names it) instead of raising TypeError (a 500, a failed audit)."""
+    return {"$bson": type(value).__name__, "$repr": repr(value)}
+
+
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                         default=_tagged)
 """What json.dumps builds per call with these options, built once: every protected read
 (and the audit, for every protected document) encodes its deciding fields."""
 

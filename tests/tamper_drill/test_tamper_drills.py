@@ -4,6 +4,7 @@ job) and the report must name the right problem at the right place."""
 import os
 
 import pytest
+from bson import Decimal128
 from ledger.attributes import attribute_leaf_hashes, attribute_root, new_salt
 from ledger.block import block_hash, header_of
 
@@ -96,6 +97,18 @@ def test_salts_replaced_by_something_that_is_no_mapping(app, client, drill, salt
     assert len(named) == block["attr_count"] and ("attribute-mismatch", grant["sealed_height"],
                                                   f"grant={grant['grant_id']}", None,
                                                   "purpose") in named
+
+
+def test_a_deciding_field_given_a_value_with_no_json_form(app, client, drill):
+    """A Decimal128 where the grant's scope was: the page's audit finishes and names it (the
+    authority check raised TypeError, and the job failed)."""
+    grant = drill["grant"]
+    drill["db"].grants.update_one({"_id": grant["_id"]}, {"$set": {"scope": Decimal128("1")}})
+    job = web_audit(client, app)
+    assert found(job) == {
+        ("attribute-mismatch", grant["sealed_height"], f"grant={grant['grant_id']}", None, "scope"),
+        ("unauthenticated-document", None, grant["grant_id"], None, "scope"),
+    }
 
 
 def test_a_deleted_block(app, client, drill):
