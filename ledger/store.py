@@ -160,6 +160,13 @@ class MemoryStore:
         return self._checkpoints
 
 
+def _hint(doc, field) -> int:
+    """A hint read back from the database, or -1 (none) unless it is an exact int: whoever
+    can write the database can write anything there, and a hint only saves probes."""
+    value = doc.get(field) if isinstance(doc, dict) else None
+    return value if type(value) is int else -1
+
+
 class MongoStore:
     """Blocks in `<prefix>_blocks` (`_id` = height), plus `<prefix>_meta` and
     `<prefix>_checkpoints`, through the pymongo API (a real server, SecantusDB or mongomock)."""
@@ -236,8 +243,7 @@ class MongoStore:
                     return
 
     def tip_hint(self) -> int:
-        doc = self.meta.find_one({"_id": "tip"})
-        return doc["height"] if doc else -1
+        return _hint(self.meta.find_one({"_id": "tip"}), "height")
 
     def size_hint(self) -> int:
         """A best guess of the chain size, for progress bars (hint + equality probes)."""
@@ -259,8 +265,7 @@ class MongoStore:
         return True
 
     def latest_checkpoint_size(self) -> int:
-        doc = self.meta.find_one({"_id": "checkpoints"})
-        return doc["latest_size"] if doc else -1
+        return _hint(self.meta.find_one({"_id": "checkpoints"}), "latest_size")
 
     def iter_checkpoints(self, window: int = 100000):
         """Stored checkpoints in size order, by bounded ranges on the `size` index."""

@@ -127,23 +127,22 @@ def rebuild_summary(db, block, data_key, prefetched=None):
 def admission_coverage(db):
     for doc in db.admissions.find({}, {"admission_id": 1, "status": 1, "sealed_height": 1,
                                        "seals": 1, "movements": 1, "summary": 1}):
-        seals = doc.get("seals") or {}
         yield "admissions", doc["admission_id"], doc.get("sealed_height")
         moves = doc.get("movements") or []
         for move in moves[:-1]:
             yield "admissions", f"{doc['admission_id']} move {move['seq']}", move.get("height")
         if moves:
             yield ("admissions", f"{doc['admission_id']} move {moves[-1]['seq']}",
-                   (seals.get("transferred") or {}).get("height"))
+                   registry.field_of(doc, "seals.transferred.height"))
         if doc.get("status") == DISCHARGED:
             yield ("admissions", f"{doc['admission_id']} discharged",
-                   (seals.get("discharged") or {}).get("height"))
+                   registry.field_of(doc, "seals.discharged.height"))
         if doc.get("status") == ENTERED_IN_ERROR:
             yield ("admissions", f"{doc['admission_id']} entered in error",
-                   (seals.get("entered_in_error") or {}).get("height"))
+                   registry.field_of(doc, "seals.entered_in_error.height"))
         if doc.get("summary"):
             yield ("admissions", f"{doc['admission_id']} summary",
-                   (seals.get("summary_linked") or {}).get("height"))
+                   registry.field_of(doc, "seals.summary_linked.height"))
 
 
 def _subject(doc):

@@ -48,7 +48,7 @@ def coverage(db):
                                           "seals": 1}):
         for entry in appt.get("history") or []:
             action = entry.get("action")
-            height = ((appt.get("seals") or {}).get(action) or {}).get("height")
+            height = registry.field_of(appt, f"seals.{action}.height")
             yield "appointments", f"{appt['appointment_id']} {action}", height
 
 

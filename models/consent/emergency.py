@@ -210,7 +210,7 @@ def emergency_coverage(db):
                                          "seals": 1}):
         yield "emergencies", case["emergency_id"], case.get("sealed_height")
         if case.get("review_state") in (JUSTIFIED, UNJUSTIFIED):
-            height = ((case.get("seals") or {}).get("reviewed") or {}).get("height")
+            height = registry.field_of(case, "seals.reviewed.height")
             yield "emergencies", f"{case['emergency_id']} reviewed", height
 
 

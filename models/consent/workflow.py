@@ -649,12 +649,12 @@ def consent_coverage(db):
                                             "seals": 1}):
         yield "access_requests", req["request_id"], req.get("sealed_height")
         if req.get("state") in (REJECTED, CANCELLED):
-            height = ((req.get("seals") or {}).get(req["state"]) or {}).get("height")
+            height = registry.field_of(req, f"seals.{req['state']}.height")
             yield "access_requests", f"{req['request_id']} {req['state']}", height
     for grant in db.grants.find({}, {"grant_id": 1, "state": 1, "sealed_height": 1, "seals": 1}):
         yield "grants", grant["grant_id"], grant.get("sealed_height")
         if grant.get("state") in (REVOKED, EXPIRED, USED):
-            height = ((grant.get("seals") or {}).get(grant["state"]) or {}).get("height")
+            height = registry.field_of(grant, f"seals.{grant['state']}.height")
             yield "grants", f"{grant['grant_id']} {grant['state']}", height
 
 

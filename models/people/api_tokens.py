@@ -210,7 +210,7 @@ def coverage(db):
                                        "seals": 1}):
         yield "api_tokens", doc["token_id"], doc.get("sealed_height")
         if doc.get("state") == REVOKED:
-            height = ((doc.get("seals") or {}).get("revoked") or {}).get("height")
+            height = registry.field_of(doc, "seals.revoked.height")
             yield "api_tokens", f"{doc['token_id']} revoked", height
 
 

@@ -415,7 +415,7 @@ def coverage(db):
                                              "sealed_height": 1}):
         yield "research_exports", doc["export_id"], doc.get("sealed_height")
         if doc.get("downloaded_at") is not None:
-            height = ((doc.get("seals") or {}).get("downloaded") or {}).get("height")
+            height = registry.field_of(doc, "seals.downloaded.height")
             yield "research_exports", f"{doc['export_id']} downloaded", height
 
 

@@ -300,7 +300,7 @@ def coverage(db):
     for study in db.studies.find({}, {"study_id": 1, "history.action": 1, "seals": 1}):
         for entry in study.get("history") or []:
             action = entry.get("action")
-            height = ((study.get("seals") or {}).get(action) or {}).get("height")
+            height = registry.field_of(study, f"seals.{action}.height")
             yield "studies", f"{study['study_id']} {action}", height
 
 

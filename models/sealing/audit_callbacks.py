@@ -62,7 +62,8 @@ class AttributeSource:
         kind, height = block.get("kind"), block.get("height")
         if self.first_end is not None and isinstance(height, int) and height >= self.first_end:
             self._drop_passed(height)
-        rebuild = registry.ATTRIBUTE_SOURCES.get(kind)
+        # An edited kind may be unhashable: the block fails its hash, it has no attributes.
+        rebuild = registry.ATTRIBUTE_SOURCES.get(kind) if type(kind) is str else None
         if rebuild is None:
             return None
         prefetched = self._prefetched(kind, height)
@@ -167,7 +168,13 @@ class CoverageCheck:
         claimed = bytearray(self.size // 8 + 1)  # one bit per height: flat memory
         shared = set()
         for collection, doc_id, height in self._covered():
-            if height is None:
+            if collection is _UNREADABLE:
+                problems.append(Problem(
+                    "unsealed-document", None,
+                    f"{doc_id}: a document has a shape the app never writes "
+                    f"({type(height).__name__}); the documents after it in that check are "
+                    "not checked", record=doc_id))
+            elif height is None:
                 problems.append(Problem("unsealed-document", None,
                                         f"{collection} {doc_id} has no ledger block",
                                         record=str(doc_id)))
@@ -185,12 +192,15 @@ class CoverageCheck:
 
     def _covered(self):
         for covered in registry.COVERAGE:
-            if isinstance(covered, registry.DocumentCoverage) \
-                    and covered.collection in authority.PROTECTED \
-                    and covered.collection not in self.verified:
-                yield from self._read_once(covered)
-            else:
-                yield from covered(self.db)
+            try:
+                if isinstance(covered, registry.DocumentCoverage) \
+                        and covered.collection in authority.PROTECTED \
+                        and covered.collection not in self.verified:
+                    yield from self._read_once(covered)
+                else:
+                    yield from covered(self.db)
+            except Exception as exc:  # noqa: BLE001 - tampered data may break any reader
+                yield _UNREADABLE, registry.coverage_name(covered), exc
 
     def _read_once(self, covered):
         """The coverage of a protected collection, its authority checked in the same read
@@ -237,6 +247,10 @@ class CoverageCheckAhead(CoverageCheck):
 
     def close(self):
         self.reader.shutdown(wait=False, cancel_futures=True)
+
+
+_UNREADABLE = object()
+"""Marks a coverage check that stopped on a document it cannot read (the third item: why)."""
 
 
 def _unauthentic(collection, doc):

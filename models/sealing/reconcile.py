@@ -169,11 +169,16 @@ def _aware(moment):
 def _other_unsealed(db, size):
     """What the coverage checks report as unsealed with no marker to finish it."""
     for covered in registry.COVERAGE:
-        for collection, doc_id, height in covered(db):
-            if height is None or not isinstance(height, int) or not 0 <= height < size:
-                yield Finding("unsealed-document", collection, str(doc_id), "reported",
-                              "no ledger block" if height is None else
-                              f"names block {height!r}, which is not on the chain")
+        try:
+            for collection, doc_id, height in covered(db):
+                if height is None or not isinstance(height, int) or not 0 <= height < size:
+                    yield Finding("unsealed-document", collection, str(doc_id), "reported",
+                                  "no ledger block" if height is None else
+                                  f"names block {height!r}, which is not on the chain")
+        except Exception as exc:  # noqa: BLE001 - tampered data may break any reader
+            yield Finding("unsealed-document", registry.coverage_name(covered), "?", "reported",
+                          f"a document has a shape the app never writes "
+                          f"({type(exc).__name__}); the ones after it were not checked")
 
 
 def _missing_documents(db, data_key, first_height=0):
@@ -181,7 +186,7 @@ def _missing_documents(db, data_key, first_height=0):
     `first_height`)."""
     source, document_kinds = AttributeSource(db, data_key), registry.document_kinds()
     for block in store_for(db).iter_blocks(first_height, None):
-        if block.get("kind") not in document_kinds:
+        if type(block.get("kind")) is not str or block["kind"] not in document_kinds:
             continue
         try:
             source(block)

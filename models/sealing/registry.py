@@ -162,6 +162,11 @@ def height_indexes():
 
 # Helpers for prefetch companions and the rebuilds that use them -----------------------------
 
+def coverage_name(covered):
+    """How a finding names a coverage check: its collection, or its module's name."""
+    return getattr(covered, "collection", None) or covered.__module__.rsplit(".", 1)[-1]
+
+
 def field_of(doc, path):
     """The value at a dotted path ("seals.revoked.height"), or None."""
     for part in path.split("."):

@@ -214,9 +214,10 @@ def verify(collection, doc, app=None):
     """[] if the document is authentic, else the deciding fields that fail (or ["auth"])."""
     entry, ring = PROTECTED[collection], keyring(app)
     auth = doc.get(FIELD)
-    if not isinstance(auth, dict) or auth.get("kid") not in ring.keys:
+    kid = auth.get("kid") if isinstance(auth, dict) else None
+    if not isinstance(kid, str) or kid not in ring.keys:  # an edited kid may be unhashable
         return [FIELD]
-    key = ring.keys[auth["kid"]]
+    key = ring.keys[kid]
     values = _values(entry, doc)
     if hmac.compare_digest(str(auth.get("mac")),
                            _mac(key, _message(collection, doc.get("_id"), "*", values))):
