@@ -1,7 +1,7 @@
 """The documents' coverage and authority codes read while the audit walks the chain
 (models/sealing/audit_callbacks.CoverageCheckAhead): the findings are always those of the
 check at the size walked, read once when the chain kept the size expected."""
-from models.sealing import audit_callbacks, audit_jobs
+from models.sealing import audit_callbacks, audit_jobs, registry
 from models.sealing.audit_callbacks import CoverageCheck, CoverageCheckAhead
 from models.sealing.seam import store_for
 from models.storage.db import get_db
@@ -87,3 +87,28 @@ def test_the_full_audit_reads_the_documents_ahead(app, sealed_world, monkeypatch
     with app.app_context():
         report = audit_jobs.run_audit(db, app)
     assert report.ok and made == [report.size]
+
+
+def test_a_coverage_check_that_cannot_read_a_document_is_a_finding(app, sealed_world):
+    """`seals` replaced by a list stopped the appointments' check with AttributeError and
+    failed the audit; now that check reads it as unsealed, and a check that still stops is
+    named (the checks after it run)."""
+    populate(sealed_world)
+    db = get_db(app)
+    grant = db.grants.find_one({"state": "revoked"})
+    db.grants.update_one({"_id": grant["_id"]}, {"$set": {"seals": ["x"]}})
+
+    def broken(db):
+        yield "appointments", "APT-1", 0
+        raise KeyError("appointment_id")
+    registry.COVERAGE.insert(0, broken)
+    try:
+        found = _walked(CoverageCheck(db), store_for(db).size_hint()).finish()
+    finally:
+        registry.COVERAGE.remove(broken)
+    details = [(p.kind, p.record, p.detail) for p in found]
+    assert ("unsealed-document", f"{grant['grant_id']} revoked",
+            f"grants {grant['grant_id']} revoked has no ledger block") in details
+    assert ("unsealed-document", "test_coverage_ahead",
+            "test_coverage_ahead: a document has a shape the app never writes (KeyError); "
+            "the documents after it in that check are not checked") in details
