@@ -9,7 +9,7 @@ A doctor holds at most one open emergency per patient, even when two opens race:
 takes the next `turn` of its (doctor, patient) pair under a unique index, so of two opens that
 read the same history one inserts and the other gets a Conflict (409).
 """
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
@@ -66,9 +66,10 @@ def open_for(db, doctor_id, patient_id, now):
 
 
 def _open_among(cases, doctor_id, now):
-    return [case for case in cases
-            if case["doctor_id"] == doctor_id and case["opened_at"] <= now < case["ends_at"]
-            and authority.authentic("emergencies", case) is not None]
+    return [case for case in cases  # authentic before its window is compared: an edited
+            if case.get("doctor_id") == doctor_id  # window may hold any shape
+            and authority.authentic("emergencies", case) is not None
+            and case["opened_at"] <= now < case["ends_at"]]
 
 
 def _next_turn(cases, doctor_id, patient_id):
@@ -120,9 +121,15 @@ def open_emergency(db, *, doctor, patient_id, password, reason, minutes, now=Non
     return case
 
 
+def opened_key(case, field="opened_at"):
+    """Sort key by a moment of the case; an edited one (any shape) sorts as the earliest."""
+    moment = case.get(field) if isinstance(case, dict) else None
+    return moment.timestamp() if isinstance(moment, datetime) else float("-inf")
+
+
 def for_patient(db, patient_id):
     found = db.emergencies.find({"patient_id": patient_id}, limit=LIST_LIMIT)
-    return sorted(found, key=lambda case: case["opened_at"], reverse=True)
+    return sorted(found, key=opened_key, reverse=True)
 
 
 def page(db, *, before=None, **owner):
@@ -137,7 +144,7 @@ def page(db, *, before=None, **owner):
 def pending_review(db, limit=LIST_LIMIT):
     """The auditor's queue, oldest first."""
     found = db.emergencies.find({"review_state": PENDING_REVIEW}, limit=limit)
-    return sorted(found, key=lambda case: case["opened_at"])
+    return sorted(found, key=opened_key)
 
 
 def get(db, emergency_id):
@@ -147,7 +154,8 @@ def get(db, emergency_id):
 
 def is_open(case, now):
     """Whether the emergency's window still runs: reads may still be made under it."""
-    return now < case["ends_at"]
+    ends = case.get("ends_at")
+    return isinstance(ends, datetime) and now < ends  # an edited end opens nothing
 
 
 def review(db, emergency_id, auditor, justified: bool, note, now=None):

@@ -37,9 +37,11 @@ def per_day(db, days=CHART_DAYS, today=None):
     index = {day: i for i, day in enumerate(labels)}
     series = {}
     for doc in db.ledger_daily.find({"day": {"$gte": labels[0], "$lte": labels[-1]}}):
-        if doc.get("day") in index:
-            counts = series.setdefault(doc.get("kind", "?"), [0] * days)
-            counts[index[doc["day"]]] += int(doc.get("n", 0))
+        day, kind, count = doc.get("day"), doc.get("kind", "?"), doc.get("n", 0)
+        if isinstance(day, str) and day in index and type(count) is int:  # (an odd shape
+            kind = kind if isinstance(kind, str) else "?"  # is an insider's: not counted)
+            counts = series.setdefault(kind, [0] * days)
+            counts[index[day]] += count
     return {"days": labels, "series": dict(sorted(series.items()))}
 
 

@@ -14,7 +14,6 @@ from bson import Decimal128
 
 from models.sealing import audit_jobs, reconcile
 from models.storage.db import get_db
-from tests.auditor_support import populate
 
 UNSET = object()
 ODD = (UNSET, Decimal128("1"), ["x"])
@@ -28,7 +27,7 @@ MAPS = ("fields", "salts", "seal_salts")
 entry's value changed is a drill of its own (tests/tamper_drill/test_tamper_drills.py)."""
 
 
-def _paths(doc):
+def paths(doc):
     """Every field, and the fields of embedded documents two levels down."""
     for key, value in doc.items():
         if key == "_id":
@@ -41,19 +40,9 @@ def _paths(doc):
                     yield from (f"{key}.{sub}.{leaf}" for leaf in subvalue)
 
 
-def _tamper(collection, doc, path, value):
+def tamper(collection, doc, path, value):
     change = {"$unset": {path: ""}} if value is UNSET else {"$set": {path: value}}
     collection.update_one({"_id": doc["_id"]}, change)
-
-
-@pytest.fixture
-def rich_world(sealed_world):
-    populate(sealed_world)
-    result = sealed_world.app.test_cli_runner().invoke(args=[
-        "seed-demo", "--patients", "3", "--doctors", "2", "--records", "12",
-        "--appointments", "6"])
-    assert result.exit_code == 0, result.output
-    return sealed_world
 
 
 def _audit_and_reconcile(app, db, key):
@@ -76,10 +65,10 @@ def test_no_shape_in_any_field_crashes_the_audit_or_reconcile(rich_world):
         tampers = [(name, doc, path) for name in sorted(set(db.list_collection_names())
                                                         - set(SKIPPED))
                    for doc in [db[name].find_one()] if doc is not None
-                   for path in _paths(doc)]
+                   for path in paths(doc)]
         for turn, (name, doc, path) in enumerate(tampers):
             try:
-                _tamper(db[name], doc, path, ODD[turn % len(ODD)])
+                tamper(db[name], doc, path, ODD[turn % len(ODD)])
             except TypeError:  # mongomock cannot hash a Decimal128 in a unique index
                 not_here.add((name, path))
                 continue
