@@ -37,10 +37,10 @@ def per_day(db, days=CHART_DAYS, today=None):
     index = {day: i for i, day in enumerate(labels)}
     series = {}
     for doc in db.ledger_daily.find({"day": {"$gte": labels[0], "$lte": labels[-1]}}):
+        # Counts of another shape were written by an insider, not by `seal`: not counted.
         day, kind, count = doc.get("day"), doc.get("kind", "?"), doc.get("n", 0)
-        if isinstance(day, str) and day in index and type(count) is int:  # (an odd shape
-            kind = kind if isinstance(kind, str) else "?"  # is an insider's: not counted)
-            counts = series.setdefault(kind, [0] * days)
+        if isinstance(day, str) and day in index and type(count) is int:
+            counts = series.setdefault(kind if isinstance(kind, str) else "?", [0] * days)
             counts[index[day]] += count
     return {"days": labels, "series": dict(sorted(series.items()))}
 

@@ -20,8 +20,6 @@ ODD = (UNSET, Decimal128("1"), ["x"])
 """Removed; a BSON type with no JSON form (and unhashable); a list where a string, a number
 or a mapping belongs (unhashable too)."""
 SKIPPED = ("audit_jobs", "audit_state")  # the audit's own bookkeeping, rewritten by each run
-
-
 MAPS = ("fields", "salts", "seal_salts")
 """Maps of one value per attribute (field MACs, salts): each is tampered as a whole; one
 entry's value changed is a drill of its own (tests/tamper_drill/test_tamper_drills.py)."""
